@@ -1,0 +1,37 @@
+#include "core/threads.h"
+
+#include <omp.h>
+
+extern "C" {
+// From OpenBLAS's cblas.h; declared here so that this file does not depend
+// on which cblas.h (reference or OpenBLAS) the include path finds first.
+void openblas_set_num_threads(int num_threads);
+char* openblas_get_config(void);
+}
+
+namespace twophase {
+namespace {
+int g_threads = 1;
+bool g_set = false;
+}  // namespace
+
+void SetThreads(int n) {
+  if (n < 1) n = 1;
+  g_threads = n;
+  g_set = true;
+  omp_set_dynamic(0);
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+
+int Threads() {
+  if (!g_set) SetThreads(1);
+  return g_threads;
+}
+
+std::string OpenBlasVersion() {
+  const char* config = openblas_get_config();
+  return config ? std::string(config) : std::string("unknown");
+}
+
+}  // namespace twophase

@@ -1,0 +1,221 @@
+// Layers with explicit forward and backward passes.
+//
+// A layer registers its parameters in the model's ParameterBuffer when it is
+// constructed (PyTorch names and shapes) and reaches them through offsets, so
+// the buffer may grow while the model is built. Forward() remembers a pointer
+// to its input: the caller (the model) keeps every activation alive until the
+// matching Backward(). Backward() overwrites dx (null: not needed) and
+// accumulates parameter gradients into the buffer's gradient vector.
+// All numeric work goes through the Backend, so the same layer runs on every
+// backend. Layers keep their own small caches (LayerNorm statistics,
+// attention probabilities) between Forward and Backward.
+#ifndef TWOPHASE_MODELS_LAYERS_H_
+#define TWOPHASE_MODELS_LAYERS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/parameter_buffer.h"
+#include "core/rng.h"
+
+namespace twophase {
+
+// What every parameterised layer is built with.
+struct LayerContext {
+  ParameterBuffer* params = nullptr;
+  Backend* backend = nullptr;
+};
+
+// y[rows, out] = x[rows, in] W^T + b; W "name.weight" [out, in], b
+// "name.bias" [out]. PyTorch default init: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
+class Linear {
+ public:
+  Linear(LayerContext ctx, const std::string& name, int64_t in, int64_t out,
+         bool bias = true);
+  void Initialize(Rng& rng);
+  void Forward(const float* x, float* y, int64_t rows);
+  void Backward(const float* dy, float* dx);
+  int64_t in() const { return in_; }
+  int64_t out() const { return out_; }
+
+ private:
+  LayerContext ctx_;
+  int64_t in_, out_;
+  int64_t w_ = -1, b_ = -1;  // offsets; b_ = -1 without bias
+  const float* x_ = nullptr;
+  int64_t rows_ = 0;
+};
+
+// LayerNorm over the last dimension: "name.weight" (gamma, init 1) and
+// "name.bias" (beta, init 0), both [dim]; eps 1e-5 as PyTorch.
+class LayerNorm {
+ public:
+  LayerNorm(LayerContext ctx, const std::string& name, int64_t dim,
+            float eps = 1e-5f);
+  void Initialize();
+  void Forward(const float* x, float* y, int64_t rows);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  LayerContext ctx_;
+  int64_t dim_;
+  float eps_;
+  int64_t gamma_ = -1, beta_ = -1;
+  const float* x_ = nullptr;
+  int64_t rows_ = 0;
+  std::vector<float> mean_, rstd_;
+};
+
+// Exact (erf) GELU, elementwise.
+class Gelu {
+ public:
+  explicit Gelu(Backend* backend) : backend_(backend) {}
+  void Forward(const float* x, float* y, int64_t n);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  Backend* backend_;
+  const float* x_ = nullptr;
+  int64_t n_ = 0;
+};
+
+class Relu {
+ public:
+  explicit Relu(Backend* backend) : backend_(backend) {}
+  void Forward(const float* x, float* y, int64_t n);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  Backend* backend_;
+  const float* x_ = nullptr;
+  int64_t n_ = 0;
+};
+
+// Row-wise softmax; remembers its OUTPUT pointer (y must stay alive).
+class Softmax {
+ public:
+  explicit Softmax(Backend* backend) : backend_(backend) {}
+  void Forward(const float* x, float* y, int64_t rows, int64_t cols);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  Backend* backend_;
+  const float* y_ = nullptr;
+  int64_t rows_ = 0, cols_ = 0;
+};
+
+// Conv2d, stride 1, "same" padding, odd kernel: "name.weight"
+// [cout, cin, k, k], "name.bias" [cout]; PyTorch default init
+// U(-1/sqrt(cin*k*k), +). x [n, cin, h, w] -> y [n, cout, h, w].
+class Conv2dSame {
+ public:
+  Conv2dSame(LayerContext ctx, const std::string& name, int64_t cin,
+             int64_t cout, int64_t kernel = 3);
+  void Initialize(Rng& rng);
+  void Forward(const float* x, float* y, int64_t n, int64_t h, int64_t w);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  LayerContext ctx_;
+  int64_t cin_, cout_, kernel_;
+  int64_t w_ = -1, b_ = -1;
+  const float* x_ = nullptr;
+  int64_t n_ = 0, h_ = 0, width_ = 0;
+};
+
+// 2x2 max-pool, stride 2, floor mode. x [n, c, h, w] -> [n, c, h/2, w/2].
+class MaxPool2x2 {
+ public:
+  explicit MaxPool2x2(Backend* backend) : backend_(backend) {}
+  void Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h,
+               int64_t w);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  Backend* backend_;
+  const float* x_ = nullptr;
+  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0;
+};
+
+// Flatten is a no-op on contiguous NCHW memory ([n, c, h, w] is already
+// [n, c*h*w] in PyTorch's order); models pass the pointer on unchanged.
+
+// Non-overlapping p x p patches, each flattened in (channel, row, column)
+// order -- the order of torch.nn.functional.unfold and of a Conv2d weight
+// [dim, c, p, p] reshaped to [dim, c*p*p] -- then a Linear to `dim`:
+// "name.weight" [dim, c*p*p], "name.bias" [dim].
+// images [n, c, h, w] -> tokens [n, (h/p)*(w/p), dim], patches row-major.
+class PatchEmbedding {
+ public:
+  PatchEmbedding(LayerContext ctx, const std::string& name, int64_t channels,
+                 int64_t height, int64_t width, int64_t patch, int64_t dim);
+  void Initialize(Rng& rng);
+  int64_t num_patches() const;
+  void Forward(const float* images, float* tokens, int64_t n);
+  // Patch embedding is the first layer: no image gradient is produced.
+  void Backward(const float* dtokens);
+
+ private:
+  int64_t channels_, height_, width_, patch_, dim_;
+  Linear linear_;
+  std::vector<float> patches_;  // unfolded [n * num_patches, c*p*p]
+};
+
+// Prepends a learned class token ("class_token" [1, 1, dim], init 0) and
+// adds learned positional embeddings ("pos_embedding" [1, tokens+1, dim],
+// init N(0, 0.02^2)), as torchvision's VisionTransformer.
+// x [n, tokens, dim] -> y [n, tokens + 1, dim].
+class ClassTokenAndPosition {
+ public:
+  ClassTokenAndPosition(LayerContext ctx, int64_t tokens, int64_t dim);
+  void Initialize(Rng& rng);
+  void Forward(const float* x, float* y, int64_t n);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  LayerContext ctx_;
+  int64_t tokens_, dim_;
+  int64_t cls_ = -1, pos_ = -1;
+  int64_t n_ = 0;
+};
+
+// The two variations of self-attention the paper studies.
+struct AttentionOptions {
+  int64_t heads = 4;
+  // One matrix (and bias) for queries and keys, "name.qk.*": a symmetric
+  // similarity x Wx^T... (the paper's "wkewq").
+  bool shared_query_key = false;
+  // No value and no output projection: values are the inputs themselves and
+  // the concatenated head outputs are the layer's output ("wvwo").
+  bool no_value_output = false;
+};
+
+// Multi-head scaled dot-product self-attention over x [n, tokens, dim]:
+// per head h, A = softmax(Q_h K_h^T / sqrt(dim/heads)), out_h = A V_h;
+// y = concat_h(out_h) W_o^T + b_o. Projections "name.q", "name.k",
+// "name.v", "name.out" (each .weight [dim, dim], .bias [dim]), or
+// "name.qk" when shared; none for v/out with no_value_output.
+class SelfAttention {
+ public:
+  SelfAttention(LayerContext ctx, const std::string& name, int64_t tokens,
+                int64_t dim, AttentionOptions options);
+  void Initialize(Rng& rng);
+  void Forward(const float* x, float* y, int64_t n);
+  void Backward(const float* dy, float* dx);
+
+ private:
+  LayerContext ctx_;
+  int64_t tokens_, dim_;
+  AttentionOptions options_;
+  std::vector<Linear> projections_;  // implementation's choice of order
+  // Implementation caches (queries, keys, values, probabilities, ...).
+  std::vector<float> q_, k_, v_, probs_, context_, scratch_;
+  const float* x_ = nullptr;
+  int64_t n_ = 0;
+};
+
+}  // namespace twophase
+
+#endif  // TWOPHASE_MODELS_LAYERS_H_
