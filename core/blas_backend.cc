@@ -85,12 +85,35 @@ class BlasBackend final : public Backend {
   void ReluBackward(const float*, const float*, float*, int64_t) override {
     NotImplemented("ReluBackward");
   }
-  void SoftmaxForward(const float*, float*, int64_t, int64_t) override {
-    NotImplemented("SoftmaxForward");
+  void SoftmaxForward(const float* x, float* y, int64_t rows,
+                      int64_t cols) override {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      float mx = xr[0];
+      for (int64_t c = 1; c < cols; ++c) mx = std::max(mx, xr[c]);
+      double sum = 0.0;
+      for (int64_t c = 0; c < cols; ++c) {
+        yr[c] = std::exp(xr[c] - mx);
+        sum += yr[c];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
+    }
   }
-  void SoftmaxBackward(const float*, const float*, float*, int64_t,
-                       int64_t) override {
-    NotImplemented("SoftmaxBackward");
+  void SoftmaxBackward(const float* y, const float* dy, float* dx,
+                       int64_t rows, int64_t cols) override {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* yr = y + r * cols;
+      const float* dyr = dy + r * cols;
+      float* dxr = dx + r * cols;
+      double dot = 0.0;
+      for (int64_t c = 0; c < cols; ++c) dot += static_cast<double>(yr[c]) * dyr[c];
+      const float d = static_cast<float>(dot);
+      for (int64_t c = 0; c < cols; ++c) dxr[c] = yr[c] * (dyr[c] - d);
+    }
   }
   void ConvSameForward(const float*, const float*, const float*, float*,
                        int64_t, int64_t, int64_t, int64_t, int64_t,
