@@ -1,0 +1,61 @@
+// Shared helpers of the backend tests (blas_backend_test.cc,
+// blas_conv_test.cc): the seed, and reference tensors with error magnitudes.
+#ifndef TWOPHASE_CORE_BLAS_BACKEND_TEST_UTIL_H_
+#define TWOPHASE_CORE_BLAS_BACKEND_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace twophase {
+namespace backend_test {
+
+// The data seed: TWOPHASE_TEST_SEED, or a fixed default.
+inline uint64_t TestSeed() {
+  const char* env = std::getenv("TWOPHASE_TEST_SEED");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240611;
+}
+inline std::string SeedNote(uint64_t seed) {
+  return "seed " + std::to_string(seed) + " (set TWOPHASE_TEST_SEED)";
+}
+
+// A reference tensor: exact values and the magnitude each one's error
+// scales with.
+struct Ref {
+  explicit Ref(size_t n) : val(n, 0.0), mag(n, 0.0) {}
+  std::vector<double> val, mag;
+  // Magnitude = max |val| everywhere (for the nonlinear ops, whose error is
+  // better bounded normwise).
+  void NormwiseMagnitude() {
+    double mx = 0.0;
+    for (double v : val) mx = std::max(mx, std::fabs(v));
+    std::fill(mag.begin(), mag.end(), mx);
+  }
+};
+
+inline void ExpectClose(const std::vector<float>& got, const Ref& ref, double rtol, double atol,
+                        const std::string& what) {
+  ASSERT_EQ(got.size(), ref.val.size()) << what;
+  int64_t bad = 0;
+  std::string first;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(got[i] - ref.val[i]);
+    if (!(err <= rtol * ref.mag[i] + atol)) {
+      if (bad++ < 3) {
+        first += "\n  [" + std::to_string(i) + "] got " + std::to_string(got[i]) + ", want " +
+                 std::to_string(ref.val[i]) + " (magnitude " + std::to_string(ref.mag[i]) + ")";
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << got.size() << " outside tolerance" << first;
+}
+
+}  // namespace backend_test
+}  // namespace twophase
+
+#endif  // TWOPHASE_CORE_BLAS_BACKEND_TEST_UTIL_H_
