@@ -1,1 +1,41 @@
-int main() { return 0; }
+// twophase: benchmarks and reproduces the convexity-dependent two-phase
+// training algorithm (Hrycej et al., 2025).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+
+namespace {
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: twophase <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  train   train a model on a data set, one line per epoch\n"
+               "  model   list a model's parameters: names, shapes, counts\n"
+               "\n"
+               "'twophase <command> --help' describes a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "--help" || command == "-h" || command == "help") {
+    PrintUsage(stdout);
+    return 0;
+  }
+  if (command == "train") return twophase::TrainCommand(args);
+  if (command == "model") return twophase::ModelCommand(args);
+  std::fprintf(stderr, "twophase: unknown command '%s'\n\n", command.c_str());
+  PrintUsage(stderr);
+  return 2;
+}

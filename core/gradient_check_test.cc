@@ -135,6 +135,35 @@ TEST(GradientCheckTest, RejectsNaN) {
   const auto result = CheckGradient(f.x().data(), f.kIn, g.data(), [&] { return f.Value(); });
   EXPECT_FALSE(result.ok) << result.message;
   EXPECT_EQ(result.failures, 1) << result.message;
+  EXPECT_EQ(result.worst_index, 3) << result.message;
+}
+
+// f(x) = sum_i r_i relu(x_i), with x_2 inside the step of the kink at 0.
+TEST(GradientCheckTest, SkipsKinksButStillCatchesWrongEntries) {
+  std::vector<float> x = {0.5f, -0.7f, 4e-4f, 1.2f, -0.3f};
+  const std::vector<float> r = {1.0f, -2.0f, 3.0f, 0.5f, 1.5f};
+  auto f = [&] {
+    double s = 0.0;
+    for (size_t i = 0; i < x.size(); ++i) s += r[i] * std::max(0.0f, x[i]);
+    return s;
+  };
+  std::vector<float> g(x.size());
+  for (size_t i = 0; i < x.size(); ++i) g[i] = x[i] > 0 ? r[i] : 0.0f;
+  GradientCheckOptions options;
+  auto plain = CheckGradient(x.data(), 5, g.data(), f, options);
+  EXPECT_FALSE(plain.ok) << "the kink at x_2 should spoil the plain check";
+  EXPECT_EQ(plain.worst_index, 2) << plain.message;
+
+  options.skip_kinks = true;
+  auto skipping = CheckGradient(x.data(), 5, g.data(), f, options);
+  EXPECT_TRUE(skipping.ok) << skipping.message;
+  EXPECT_EQ(skipping.skipped, 1);
+  EXPECT_EQ(skipping.checked, 4);
+
+  g[3] *= 1.05f;
+  auto wrong = CheckGradient(x.data(), 5, g.data(), f, options);
+  EXPECT_FALSE(wrong.ok) << wrong.message;
+  EXPECT_EQ(wrong.worst_index, 3) << wrong.message;
 }
 
 TEST(GradientCheckTest, SamplesCoordinatesAndRestoresX) {

@@ -1,0 +1,122 @@
+// End-to-end tests of the command-line tool: the binary is run as a user
+// would run it, and its exit code, output and files are checked.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::string Binary() {
+  if (const char* env = std::getenv("TWOPHASE_BINARY")) return env;
+  // Beside the test binary (the build folder).
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() /
+          "twophase")
+      .string();
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result RunTwophase(const std::string& args) {
+  Result r;
+  const std::string command = Binary() + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t got;
+  while ((got = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+    r.output.append(buf.data(), got);
+  }
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(CliTest, ModelListsParametersAndTotal) {
+  const Result r = RunTwophase("model --model vit-nomlp-wkewq --dataset mnist");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Contains(r.output, "blocks.0.attn.qk.weight")) << r.output;
+  EXPECT_TRUE(Contains(r.output, "total 42954 parameters")) << r.output;
+}
+
+TEST(CliTest, HelpOnEveryCommand) {
+  for (const char* command : {"--help", "train --help", "model --help"}) {
+    const Result r = RunTwophase(command);
+    EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+    EXPECT_TRUE(Contains(r.output, "usage: twophase")) << r.output;
+  }
+}
+
+TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
+  Result r = RunTwophase("train --model resnet --dataset mnist");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "--model: unknown model 'resnet'")) << r.output;
+  r = RunTwophase("train --model vgg5 --dataset svhn");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "--dataset: unknown dataset 'svhn'")) << r.output;
+  r = RunTwophase("train --model vgg5 --dataset mnist --lr -3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "learning_rate")) << r.output;
+  r = RunTwophase("train --model vgg5 --dataset mnist --epochs two");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "epochs")) << r.output;
+  r = RunTwophase("train --dataset mnist");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "model")) << r.output;
+  r = RunTwophase("frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "unknown command 'frobnicate'")) << r.output;
+}
+
+TEST(CliTest, MissingDataFolderIsAClearError) {
+  const Result r = RunTwophase(
+      "train --model vgg5 --dataset cifar10 --epochs 1 --data-dir "
+      "/nonexistent/twophase-data");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(Contains(r.output, "/nonexistent/twophase-data")) << r.output;
+}
+
+TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("twophase_cli_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string csv = (dir / "log.csv").string();
+  const std::string weights = (dir / "w.safetensors").string();
+  const std::string common =
+      "train --model vit-nomlp-wkewq-wvwo --dataset fashion-mnist --subset 256 "
+      "--batch 64 --threads 2 --seed 3 ";
+  Result r = RunTwophase(common + "--epochs 2 --csv " + csv + " --save " + weights);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(csv);
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header.rfind("epoch,train_loss,train_accuracy,test_loss,", 0), 0u)
+      << header;
+  int rows = 0;
+  while (std::getline(in, line)) ++rows;
+  EXPECT_EQ(rows, 2);
+  // The saved weights start another run of the same model, and are refused,
+  // naming the file, by a model they do not fit.
+  r = RunTwophase(common + "--epochs 1 --init " + weights);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunTwophase("train --model vgg5 --dataset fashion-mnist --subset 64 --epochs 1 "
+          "--init " + weights);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(Contains(r.output, weights)) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,187 @@
+#include "models/vit.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/rng.h"
+
+namespace twophase {
+
+bool VitConfig::ForVariant(const std::string& name, VitConfig* config) {
+  VitConfig c;
+  if (name == "vit-mlp") {
+  } else if (name == "vit-nomlp") {
+    c.mlp = false;
+  } else if (name == "vit-nomlp-wkewq") {
+    c.mlp = false;
+    c.shared_query_key = true;
+  } else if (name == "vit-nomlp-wkewq-wvwo") {
+    // One head: the "1" of the authors' 2024 paper; with no value/output
+    // projection the heads would otherwise only split the inputs.
+    c.mlp = false;
+    c.shared_query_key = true;
+    c.no_value_output = true;
+    c.heads = 1;
+  } else {
+    return false;
+  }
+  *config = c;
+  return true;
+}
+
+VisionTransformer::VisionTransformer(const std::string& name,
+                                     const InputShape& input,
+                                     const VitConfig& config, Backend* backend)
+    : Model(name, input, backend), config_(config) {
+  const LayerContext ctx{&params_, backend_};
+  patch_embed_ = std::make_unique<PatchEmbedding>(
+      ctx, "patch_embed", input.channels, input.height, input.width,
+      config.patch, config.dim);
+  const int64_t patches = patch_embed_->num_patches();
+  tokens_ = patches + 1;
+  cls_pos_ = std::make_unique<ClassTokenAndPosition>(ctx, patches, config.dim);
+  AttentionOptions attention;
+  attention.heads = config.heads;
+  attention.shared_query_key = config.shared_query_key;
+  attention.no_value_output = config.no_value_output;
+  blocks_.resize(config.depth);
+  for (int64_t b = 0; b < config.depth; ++b) {
+    const std::string prefix = "blocks." + std::to_string(b) + ".";
+    Block& block = blocks_[b];
+    block.norm1 =
+        std::make_unique<LayerNorm>(ctx, prefix + "norm1", config.dim);
+    block.attn = std::make_unique<SelfAttention>(ctx, prefix + "attn", tokens_,
+                                                 config.dim, attention);
+    if (config.mlp) {
+      block.norm2 =
+          std::make_unique<LayerNorm>(ctx, prefix + "norm2", config.dim);
+      block.fc1 = std::make_unique<Linear>(ctx, prefix + "mlp.fc1", config.dim,
+                                           config.mlp_dim);
+      block.gelu = std::make_unique<Gelu>(backend_);
+      block.fc2 = std::make_unique<Linear>(ctx, prefix + "mlp.fc2",
+                                           config.mlp_dim, config.dim);
+    }
+  }
+  norm_ = std::make_unique<LayerNorm>(ctx, "norm", config.dim);
+  head_ = std::make_unique<Linear>(ctx, "head", config.dim, input.classes);
+}
+
+void VisionTransformer::Initialize(uint64_t seed) {
+  // One generator, layers in registration order: the same seed gives the
+  // same weights on every machine.
+  Rng rng(seed);
+  patch_embed_->Initialize(rng);
+  cls_pos_->Initialize(rng);
+  for (Block& block : blocks_) {
+    block.norm1->Initialize();
+    block.attn->Initialize(rng);
+    if (config_.mlp) {
+      block.norm2->Initialize();
+      block.fc1->Initialize(rng);
+      block.fc2->Initialize(rng);
+    }
+  }
+  norm_->Initialize();
+  head_->Initialize(rng);
+}
+
+namespace {
+// out = a + b, elementwise.
+void Add(const float* a, const float* b, float* out, int64_t size) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < size; ++i) out[i] = a[i] + b[i];
+}
+}  // namespace
+
+void VisionTransformer::Forward(const float* images, int64_t n,
+                                float* logits) {
+  n_ = n;
+  const int64_t dim = config_.dim;
+  const int64_t rows = n * tokens_;
+  const int64_t size = rows * dim;
+
+  patch_tokens_.resize((tokens_ - 1) * n * dim);
+  embedded_.resize(size);
+  patch_embed_->Forward(images, patch_tokens_.data(), n);
+  cls_pos_->Forward(patch_tokens_.data(), embedded_.data(), n);
+
+  const float* x = embedded_.data();
+  for (Block& block : blocks_) {
+    block.normed1.resize(size);
+    block.attn_out.resize(size);
+    block.mid.resize(size);
+    block.norm1->Forward(x, block.normed1.data(), rows);
+    block.attn->Forward(block.normed1.data(), block.attn_out.data(), n);
+    Add(x, block.attn_out.data(), block.mid.data(), size);
+    x = block.mid.data();
+    if (config_.mlp) {
+      block.normed2.resize(size);
+      block.hidden.resize(rows * config_.mlp_dim);
+      block.activated.resize(rows * config_.mlp_dim);
+      block.mlp_out.resize(size);
+      block.out.resize(size);
+      block.norm2->Forward(block.mid.data(), block.normed2.data(), rows);
+      block.fc1->Forward(block.normed2.data(), block.hidden.data(), rows);
+      block.gelu->Forward(block.hidden.data(), block.activated.data(),
+                          rows * config_.mlp_dim);
+      block.fc2->Forward(block.activated.data(), block.mlp_out.data(), rows);
+      Add(block.mid.data(), block.mlp_out.data(), block.out.data(), size);
+      x = block.out.data();
+    }
+  }
+
+  // The class token of every sample: row 0 of its token block.
+  cls_.resize(n * dim);
+  cls_normed_.resize(n * dim);
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(cls_.data() + i * dim, x + i * tokens_ * dim,
+                sizeof(float) * dim);
+  }
+  norm_->Forward(cls_.data(), cls_normed_.data(), n);
+  head_->Forward(cls_normed_.data(), logits, n);
+}
+
+void VisionTransformer::Backward(const float* dlogits) {
+  const int64_t n = n_;
+  const int64_t dim = config_.dim;
+  const int64_t rows = n * tokens_;
+  const int64_t size = rows * dim;
+
+  d_cls_normed_.resize(n * dim);
+  d_cls_.resize(n * dim);
+  head_->Backward(dlogits, d_cls_normed_.data());
+  norm_->Backward(d_cls_normed_.data(), d_cls_.data());
+
+  // Gradient of the residual stream: only the class tokens receive one.
+  d_stream_.assign(size, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(d_stream_.data() + i * tokens_ * dim, d_cls_.data() + i * dim,
+                sizeof(float) * dim);
+  }
+  d_tmp_.resize(size);
+  d_tmp2_.resize(size);
+  for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) {
+    Block& block = *it;
+    if (config_.mlp) {
+      // out = mid + fc2(gelu(fc1(norm2(mid)))): the stream gradient flows on
+      // unchanged and gains the MLP branch's contribution.
+      d_activated_.resize(rows * config_.mlp_dim);
+      d_hidden_.resize(rows * config_.mlp_dim);
+      block.fc2->Backward(d_stream_.data(), d_activated_.data());
+      block.gelu->Backward(d_activated_.data(), d_hidden_.data());
+      block.fc1->Backward(d_hidden_.data(), d_tmp_.data());
+      block.norm2->Backward(d_tmp_.data(), d_tmp2_.data());
+      Add(d_stream_.data(), d_tmp2_.data(), d_stream_.data(), size);
+    }
+    // mid = x + attn(norm1(x)).
+    block.attn->Backward(d_stream_.data(), d_tmp_.data());
+    block.norm1->Backward(d_tmp_.data(), d_tmp2_.data());
+    Add(d_stream_.data(), d_tmp2_.data(), d_stream_.data(), size);
+  }
+
+  d_patch_tokens_.resize((tokens_ - 1) * n * dim);
+  cls_pos_->Backward(d_stream_.data(), d_patch_tokens_.data());
+  patch_embed_->Backward(d_patch_tokens_.data());
+}
+
+}  // namespace twophase
