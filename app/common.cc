@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/safetensors.h"
+#include "core/threads.h"
 #include "datasets/dataset.h"
 
 namespace po = boost::program_options;
@@ -43,6 +45,69 @@ bool ParseCommandLine(const std::string& command, const std::string& synopsis,
                  command.c_str(), e.what(), command.c_str());
     *exit_code = 2;
     return false;
+  }
+  return true;
+}
+
+void ModelAndData::AddOptions(po::options_description* options) {
+  options->add_options()("model", po::value(&model_name)->required(),
+                         ("model: " + JoinNames(ModelNames())).c_str())(
+      "dataset", po::value(&dataset)->required(),
+      ("data set: " + JoinNames(DatasetNames())).c_str())(
+      "subset", po::value(&subset)->default_value(subset), "use K training images (0: all)")(
+      "subset-mode", po::value(&subset_mode)->default_value(subset_mode),
+      "which K images: first (file order) or stratified (seeded sample keeping class shares)")(
+      "seed", po::value(&seed)->default_value(seed),
+      "seed for initialisation, batch order and stratified subsets")(
+      "threads", po::value(&threads)->default_value(threads),
+      "threads for OpenMP and OpenBLAS (results depend on it; the machine's core count does "
+      "not)")("backend", po::value(&backend_name)->default_value(backend_name),
+              ("compute backend: " + JoinNames(BackendNames())).c_str())(
+      "loss", po::value(&loss_name)->default_value(loss_name),
+      "loss on the softmax output: mse (the paper's) or cross-entropy")(
+      "data-dir", po::value(&data_dir),
+      "data folder (default: $TWOPHASE_DATA_DIR, else built-in locations)")(
+      "init", po::value(&init),
+      "start from these parameters (safetensors) instead of a seeded init");
+}
+
+bool ModelAndData::Build(const std::string& command, int* exit_code) {
+  auto fail = [&](int code, const std::string& message) {
+    std::fprintf(stderr, "twophase %s: %s\n", command.c_str(), message.c_str());
+    if (code == 2) std::fprintf(stderr, "(see 'twophase %s --help')\n", command.c_str());
+    *exit_code = code;
+    return false;
+  };
+  std::string error;
+  if (threads < 1) return fail(2, "--threads must be >= 1, got " + std::to_string(threads));
+  if (subset < 0) return fail(2, "--subset must be >= 0, got " + std::to_string(subset));
+  if (!ParseLossKind(loss_name, &loss, &error)) return fail(2, "--loss: " + error);
+  DataOptions data_options;
+  data_options.data_dir = data_dir;
+  data_options.subset = subset;
+  data_options.subset_seed = seed;
+  if (subset_mode == "first") {
+    data_options.subset_mode = SubsetMode::kFirst;
+  } else if (subset_mode == "stratified") {
+    data_options.subset_mode = SubsetMode::kStratified;
+  } else {
+    return fail(2, "--subset-mode: unknown mode '" + subset_mode + "' (known: first, stratified)");
+  }
+  InputShape shape;
+  if (!DatasetInputShape(dataset, &shape, &error)) return fail(2, "--dataset: " + error);
+  backend = MakeBackend(backend_name, &error);
+  if (!backend) return fail(2, "--backend: " + error);
+  model = CreateModel(model_name, shape, backend.get(), &error);
+  if (!model) return fail(2, "--model: " + error);
+
+  SetThreads(threads);
+  if (!LoadDataset(dataset, data_options, &data, &error)) return fail(1, error);
+  if (!init.empty()) {
+    if (!LoadSafetensors(init, &model->params(), nullptr, &error)) {
+      return fail(1, "--init: " + error);
+    }
+  } else {
+    model->Initialize(seed);
   }
   return true;
 }

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.h"
+#include "datasets/dataset.h"
+#include "models/loss.h"
 #include "models/model.h"
 
 namespace twophase {
@@ -22,6 +25,29 @@ bool ParseCommandLine(const std::string& command, const std::string& synopsis,
                       const std::vector<std::string>& args,
                       boost::program_options::variables_map* vm,
                       int* exit_code);
+
+// The options every command that runs a model on data shares, and what they
+// build: --model, --dataset, --subset, --subset-mode, --seed, --threads,
+// --backend, --data-dir, --init, --loss.
+struct ModelAndData {
+  std::string model_name, dataset, subset_mode = "first", backend_name = "blas";
+  std::string data_dir, init, loss_name = "mse";
+  int64_t subset = 0;
+  uint64_t seed = 0;
+  int threads = 1;
+
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Model> model;
+  DataSplit data;
+  LossKind loss = LossKind::kSoftmaxMse;
+
+  void AddOptions(boost::program_options::options_description* options);
+  // Validates the options, pins the threads, builds backend and model, loads
+  // the data and initialises the model (seeded, or from --init). On failure
+  // prints "twophase <command>: <option>: <what is wrong>" and returns false
+  // with *exit_code 2 (bad option) or 1 (bad file).
+  bool Build(const std::string& command, int* exit_code);
+};
 
 // "a, b, c"
 std::string JoinNames(const std::vector<std::string>& names);

@@ -14,8 +14,9 @@ void PrintUsage(std::FILE* out) {
                "usage: twophase <command> [options]\n"
                "\n"
                "commands:\n"
-               "  train   train a model on a data set, one line per epoch\n"
-               "  model   list a model's parameters: names, shapes, counts\n"
+               "  train     train a model on a data set, one line per epoch\n"
+               "  evaluate  loss and accuracy of a model on a data set, no training\n"
+               "  model     list a model's parameters: names, shapes, counts\n"
                "\n"
                "'twophase <command> --help' describes a command's options.\n");
 }
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   }
   if (command == "train") return twophase::TrainCommand(args);
   if (command == "model") return twophase::ModelCommand(args);
+  if (command == "evaluate") return twophase::EvaluateCommand(args);
   std::fprintf(stderr, "twophase: unknown command '%s'\n\n", command.c_str());
   PrintUsage(stderr);
   return 2;

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 packages=(
   build-essential cmake pkg-config git
-  libopenblas-dev libeigen3-dev libdnnl-dev libboost-program-options-dev
+  libopenblas-dev libopenblas-openmp-dev libeigen3-dev libdnnl-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
 )
