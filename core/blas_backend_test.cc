@@ -29,8 +29,6 @@ namespace {
 
 using backend_test::ExpectClose;
 using backend_test::Ref;
-using backend_test::SeedNote;
-using backend_test::TestSeed;
 
 // ------------------------------------------------------------- GEMM, Linear
 

@@ -11,18 +11,10 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
+#include "core/test_seed.h"
 
 namespace twophase {
 namespace backend_test {
-
-// The data seed: TWOPHASE_TEST_SEED, or a fixed default.
-inline uint64_t TestSeed() {
-  const char* env = std::getenv("TWOPHASE_TEST_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240611;
-}
-inline std::string SeedNote(uint64_t seed) {
-  return "seed " + std::to_string(seed) + " (set TWOPHASE_TEST_SEED)";
-}
 
 // A reference tensor: exact values and the magnitude each one's error
 // scales with.

@@ -25,8 +25,6 @@ namespace {
 
 using backend_test::ExpectClose;
 using backend_test::Ref;
-using backend_test::SeedNote;
-using backend_test::TestSeed;
 
 // Sets OpenMP's thread count while alive (the backend's loops use the
 // default team size).

@@ -14,17 +14,10 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/test_seed.h"
 
 namespace twophase {
 namespace {
-
-uint64_t TestSeed() {
-  const char* env = std::getenv("TWOPHASE_TEST_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240613;
-}
-std::string SeedNote(uint64_t seed) {
-  return "seed " + std::to_string(seed) + " (set TWOPHASE_TEST_SEED)";
-}
 
 // f(x) = sum_i r_i tanh((A x)_i) + 1/2 sum_j c_j x_j^2, in double, with
 //   df/dx = A^T (r * (1 - tanh^2(A x))) + c * x.

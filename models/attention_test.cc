@@ -16,18 +16,10 @@
 #include "core/parameter_buffer.h"
 #include "core/rng.h"
 #include "models/layers.h"
+#include "core/test_seed.h"
 
 namespace twophase {
 namespace {
-
-uint64_t TestSeed() {
-  const char* env = std::getenv("TWOPHASE_TEST_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240611ull;
-}
-
-std::string SeedTrace(uint64_t seed) {
-  return "seed " + std::to_string(seed) + " (set TWOPHASE_TEST_SEED)";
-}
 
 struct Variant {
   const char* label;
@@ -102,7 +94,7 @@ class SelfAttentionVariantTest : public testing::TestWithParam<Variant> {};
 // checked: n = 2 samples, 5 tokens, dim 8.
 TEST_P(SelfAttentionVariantTest, GradientsMatchCentralDifferences) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 2, t = 5, d = 8;
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   ParameterBuffer params;
@@ -145,7 +137,7 @@ TEST_P(SelfAttentionVariantTest, GradientsMatchCentralDifferences) {
 
 TEST_P(SelfAttentionVariantTest, ForwardMatchesNaiveReference) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 3, t = 7, d = 8;
   const AttentionOptions o = OptionsOf(GetParam());
   std::unique_ptr<Backend> backend = MakeBlasBackend();
@@ -167,7 +159,7 @@ TEST_P(SelfAttentionVariantTest, ForwardMatchesNaiveReference) {
 // nothing about them.
 TEST_P(SelfAttentionVariantTest, BackwardAccumulatesAndAllowsNullDx) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 2, t = 4, d = 8;
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   ParameterBuffer params;
@@ -195,7 +187,7 @@ TEST_P(SelfAttentionVariantTest, BackwardAccumulatesAndAllowsNullDx) {
 // a GEMM between threads.
 TEST_P(SelfAttentionVariantTest, BitIdenticalForAnyThreadCount) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 65, t = 6, d = 8;
   auto run = [&](int threads, std::vector<float>* y, std::vector<float>* dx,
                  std::vector<float>* grads) {
@@ -267,7 +259,7 @@ TEST(SelfAttentionTest, ParameterCountsNamesAndOrder) {
 // out(mean_t V) with projections, mean_t x without.
 TEST(SelfAttentionTest, ZeroQueryKeyGivesMeanOfValues) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 2, t = 5, d = 8;
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   for (bool no_vo : {false, true}) {
@@ -318,7 +310,7 @@ TEST(SelfAttentionTest, ZeroQueryKeyGivesMeanOfValues) {
 // A shared projection is exactly full attention with Wq = Wk, bq = bk.
 TEST(SelfAttentionTest, SharedQueryKeyEqualsFullWithTiedWeights) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 2, t = 5, d = 8;
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   ParameterBuffer shared_params, full_params;

@@ -15,18 +15,10 @@
 #include "core/parameter_buffer.h"
 #include "core/rng.h"
 #include "models/layers.h"
+#include "core/test_seed.h"
 
 namespace twophase {
 namespace {
-
-uint64_t TestSeed() {
-  const char* env = std::getenv("TWOPHASE_TEST_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240611ull;
-}
-
-std::string SeedTrace(uint64_t seed) {
-  return "seed " + std::to_string(seed) + " (set TWOPHASE_TEST_SEED)";
-}
 
 // With an identity weight and zero bias the tokens are the unfolded patches.
 // Image pixel values are their own NCHW index, so each expected entry below
@@ -79,7 +71,7 @@ TEST(PatchEmbeddingTest, ParameterNamesAndShapes) {
 
 TEST(PatchEmbeddingTest, ParameterGradientsMatchCentralDifferences) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 2, c = 2, h = 4, w = 4, p = 2, dim = 3;
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   ParameterBuffer params;
@@ -105,7 +97,7 @@ TEST(PatchEmbeddingTest, ParameterGradientsMatchCentralDifferences) {
 
 TEST(ClassTokenAndPositionTest, NamesShapesAndInitialisation) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   ParameterBuffer params;
   ClassTokenAndPosition layer({&params, backend.get()}, 64, 64);
@@ -155,7 +147,7 @@ TEST(ClassTokenAndPositionTest, PrependsClassTokenAndAddsPositions) {
 
 TEST(ClassTokenAndPositionTest, GradientsMatchCentralDifferences) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE(SeedTrace(seed));
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 3, t = 4, d = 5;
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   ParameterBuffer params;

@@ -19,17 +19,10 @@
 #include "core/gradient_check.h"
 #include "core/parameter_buffer.h"
 #include "core/rng.h"
+#include "core/test_seed.h"
 
 namespace twophase {
 namespace {
-
-uint64_t TestSeed() {
-  const char* env = std::getenv("TWOPHASE_TEST_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240612;
-}
-std::string SeedNote(uint64_t seed) {
-  return "seed " + std::to_string(seed) + " (set TWOPHASE_TEST_SEED)";
-}
 
 // Parameters set to random values (not the layer's init), so that no
 // gradient term is hidden by gamma = 1 or beta = 0.

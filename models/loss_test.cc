@@ -6,14 +6,10 @@
 #include <cstdlib>
 
 #include "core/gradient_check.h"
+#include "core/test_seed.h"
 
 namespace twophase {
 namespace {
-
-uint64_t TestSeed() {
-  const char* s = std::getenv("TWOPHASE_TEST_SEED");
-  return s ? std::strtoull(s, nullptr, 10) : 20251029;
-}
 
 TEST(LossTest, MseOfUniformPredictionIsKnown) {
   // Equal logits -> p = 1/C everywhere; per sample
@@ -50,7 +46,7 @@ class LossGradientTest : public ::testing::TestWithParam<LossKind> {};
 
 TEST_P(LossGradientTest, MatchesCentralDifferences) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE("seed " + std::to_string(seed) + " (TWOPHASE_TEST_SEED)");
+  SCOPED_TRACE(SeedNote(seed));
   const int64_t n = 4, c = 7;
   std::vector<float> logits = RandomVector(n * c, seed, -2.0f, 2.0f);
   std::vector<int32_t> labels = {0, 6, 3, 3};

@@ -9,14 +9,10 @@
 
 #include "core/gradient_check.h"
 #include "core/rng.h"
+#include "core/test_seed.h"
 
 namespace twophase {
 namespace {
-
-uint64_t TestSeed() {
-  const char* s = std::getenv("TWOPHASE_TEST_SEED");
-  return s ? std::strtoull(s, nullptr, 10) : 20251029;
-}
 
 struct CountCase {
   const char* model;
@@ -228,7 +224,7 @@ class ModelGradientTest : public ::testing::TestWithParam<GradCase> {};
 
 TEST_P(ModelGradientTest, BackwardMatchesCentralDifferences) {
   const uint64_t seed = TestSeed();
-  SCOPED_TRACE("seed " + std::to_string(seed) + " (TWOPHASE_TEST_SEED)");
+  SCOPED_TRACE(SeedNote(seed));
   ModelGradients m(GetParam(), seed);
   ASSERT_NE(m.model, nullptr);
   int64_t checked = 0, skipped = 0;

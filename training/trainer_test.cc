@@ -5,23 +5,29 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <tuple>
 
 #include "core/threads.h"
 
 namespace twophase {
 namespace {
 
-// Fashion-MNIST, its first `train` training and `test` test images.
-DataSplit FashionSubset(int64_t train, int64_t test) {
+// The first `train` training and `test` test images of a data set.
+DataSplit LoadSubset(const std::string& dataset, int64_t train, int64_t test) {
   DataSplit data;
   DataOptions options;
   options.subset = train;
   std::string error;
-  EXPECT_TRUE(LoadDataset("fashion-mnist", options, &data, &error)) << error;
+  EXPECT_TRUE(LoadDataset(dataset, options, &data, &error)) << error;
   data.test.count = test;
   data.test.images.resize(test * data.test.image_size());
   data.test.labels.resize(test);
   return data;
+}
+
+DataSplit FashionSubset(int64_t train, int64_t test) {
+  return LoadSubset("fashion-mnist", train, test);
 }
 
 std::unique_ptr<Model> MakeModel(const std::string& name, Backend* backend,
@@ -104,6 +110,40 @@ TEST(TrainerTest, NanInDataStopsAsDiverged) {
     ASSERT_TRUE(std::isfinite(model->params().values()[i])) << i;
   }
 }
+
+// Every model learns on both data sets: a few hundred images, a few Adam
+// steps, and the training loss falls below its initial value.
+class AllModelsTest
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(AllModelsTest, TrainingLowersTheLoss) {
+  SetThreads(2);
+  const auto& [model_name, dataset] = GetParam();
+  const DataSplit data = LoadSubset(dataset, 512, 128);
+  auto backend = MakeBlasBackend();
+  auto model = MakeModel(model_name, backend.get(), 11);
+  const Evaluation before = Evaluate(model.get(), data.train, LossKind::kSoftmaxMse, 512);
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 64;
+  options.adam.learning_rate = 2e-3;
+  const TrainSummary s = TrainAdam(model.get(), data, options, nullptr);
+  ASSERT_EQ(s.status, TrainStatus::kCompleted) << s.message;
+  EXPECT_LT(s.epochs.back().train_loss, 0.97 * before.loss)
+      << model_name << " on " << dataset << ": " << before.loss << " -> "
+      << s.epochs.back().train_loss;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ModelsTimesData, AllModelsTest,
+    ::testing::Combine(::testing::Values("vit-mlp", "vit-nomlp", "vit-nomlp-wkewq",
+                                         "vit-nomlp-wkewq-wvwo", "vgg5"),
+                       ::testing::Values("mnist", "fashion-mnist")),
+    [](const auto& info) {
+      std::string name = std::get<0>(info.param) + "_" + std::get<1>(info.param);
+      for (char& c : name) c = (c == '-') ? '_' : c;
+      return name;
+    });
 
 TEST(TrainerTest, OptionsAreValidated) {
   TrainOptions options;
