@@ -12,7 +12,7 @@ namespace twophase {
 bool WriteFileAtomically(const std::string& path, std::string_view content,
                          std::string* error) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     *error = "cannot write '" + path + "': " + std::strerror(errno);
     return false;
@@ -43,6 +43,16 @@ bool WriteFileAtomically(const std::string& path, std::string_view content,
              "': " + std::strerror(errno);
     ::unlink(tmp.c_str());
     return false;
+  }
+  // Make the rename itself durable (best effort: not every file system
+  // allows fsync on a folder).
+  const size_t slash = path.find_last_of('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
   }
   return true;
 }

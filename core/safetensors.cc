@@ -6,6 +6,8 @@
 //                    are byte offsets into it, row-major, little-endian.
 #include "core/safetensors.h"
 
+#include "core/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,21 +48,7 @@ std::string TensorErr(const std::string& path, const std::string& name) {
   return FileErr(path) + "tensor '" + name + "': ";
 }
 
-// --- POSIX I/O with short-read/-write and EINTR handling -------------------
-
-bool WriteAll(int fd, const void* data, size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
+// --- POSIX reads with short-read and EINTR handling -------------------
 
 // Reads exactly n bytes at `offset`; false on error or end of file.
 bool ReadAt(int fd, uint64_t offset, void* data, size_t n) {
@@ -404,41 +392,19 @@ bool SaveImpl(const std::string& path, const ParameterBuffer& params,
     len_bytes[i] = static_cast<unsigned char>(text.size() >> (8 * i));
   }
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) {
-    return Fail(error, where + "cannot create '" + tmp +
-                           "': " + std::strerror(errno));
-  }
-  bool ok = WriteAll(fd.get(), len_bytes, 8) &&
-            WriteAll(fd.get(), text.data(), text.size());
+  // The whole file in memory (parameters are a few MB at most), then one
+  // atomic write: temporary file, fsync, rename, fsync of the folder.
+  std::string content(reinterpret_cast<const char*>(len_bytes), 8);
+  content.reserve(8 + text.size() + offset);
+  content += text;
   for (const ParameterView& view : params.views()) {
-    if (!ok) break;
-    ok = WriteAll(fd.get(), params.value(view.offset),
-                  static_cast<size_t>(view.size) * 4);
+    content.append(reinterpret_cast<const char*>(params.value(view.offset)),
+                   static_cast<size_t>(view.size) * 4);
   }
-  // fsync before rename: otherwise a crash can leave the new name pointing
-  // at a file whose data never reached the disk.
-  ok = ok && ::fsync(fd.get()) == 0;
-  const int saved_errno = errno;
-  const bool closed = ::close(fd.Release()) == 0;
-  if (!ok || !closed) {
-    const std::string reason = std::strerror(ok ? errno : saved_errno);
-    ::unlink(tmp.c_str());
-    return Fail(error, where + "cannot write '" + tmp + "': " + reason);
+  std::string write_error;
+  if (!WriteFileAtomically(path, content, &write_error)) {
+    return Fail(error, write_error);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return Fail(error, where + "cannot rename '" + tmp + "' to it: " + reason);
-  }
-  // Make the rename itself durable (best effort: not every filesystem
-  // allows fsync on a directory).
-  const size_t slash = path.find_last_of('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
   return true;
 }
 
