@@ -103,7 +103,7 @@ TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
   std::ifstream in(csv);
   std::string header, line;
   std::getline(in, header);
-  EXPECT_EQ(header.rfind("epoch,train_loss,train_accuracy,test_loss,", 0), 0u)
+  EXPECT_EQ(header.rfind("epoch,phase,train_loss,train_accuracy,test_loss,", 0), 0u)
       << header;
   int rows = 0;
   while (std::getline(in, line)) ++rows;

@@ -12,6 +12,7 @@ namespace twophase {
 int TrainCommand(const std::vector<std::string>& args);
 int ModelCommand(const std::vector<std::string>& args);
 int EvaluateCommand(const std::vector<std::string>& args);
+int MinimizeCommand(const std::vector<std::string>& args);
 
 }  // namespace twophase
 

@@ -17,6 +17,8 @@ void PrintUsage(std::FILE* out) {
                "  train     train a model on a data set, one line per epoch\n"
                "  evaluate  loss and accuracy of a model on a data set, no training\n"
                "  model     list a model's parameters: names, shapes, counts\n"
+               "  minimize  nonlinear CG on a classic test problem (or --all): iterations,\n"
+               "            evaluations, final value, termination\n"
                "\n"
                "'twophase <command> --help' describes a command's options.\n");
 }
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   if (command == "train") return twophase::TrainCommand(args);
   if (command == "model") return twophase::ModelCommand(args);
   if (command == "evaluate") return twophase::EvaluateCommand(args);
+  if (command == "minimize") return twophase::MinimizeCommand(args);
   std::fprintf(stderr, "twophase: unknown command '%s'\n\n", command.c_str());
   PrintUsage(stderr);
   return 2;

@@ -16,12 +16,15 @@ namespace twophase {
 int TrainCommand(const std::vector<std::string>& args) {
   ModelAndData run;
   std::string optimizer = "adam", csv_path, save_path;
+  std::string beta = "polak-ribiere+", line_search = "strong-wolfe", initial_step = "previous";
+  std::string swap_signal = "mean-gradient";
   TrainOptions train;
   po::options_description options("options");
   options.add_options()("help,h", "show this help");
   run.AddOptions(&options);
   options.add_options()("optimizer", po::value(&optimizer)->default_value(optimizer),
-                        "optimizer: adam")(
+                        "adam, cg (nonlinear CG from the initialisation, one iteration per "
+                        "epoch) or two-phase (Adam until the swap detector fires, then CG)")(
       "epochs", po::value(&train.epochs)->default_value(train.epochs), "number of epochs")(
       "batch", po::value(&train.batch_size)->default_value(train.batch_size),
       "mini-batch size (the last partial batch is kept, as PyTorch's drop_last=False)")(
@@ -31,46 +34,87 @@ int TrainCommand(const std::vector<std::string>& args) {
                             "write the per-epoch log to this CSV file (rewritten atomically "
                             "after every epoch)")(
       "save", po::value(&save_path), "save the trained parameters (safetensors)");
+  po::options_description cg_options("CG (phase 2) options");
+  cg_options.add_options()("beta", po::value(&beta)->default_value(beta),
+                           "beta rule: fletcher-reeves, polak-ribiere, polak-ribiere+, "
+                           "hestenes-stiefel, dai-yuan, hager-zhang")(
+      "line-search", po::value(&line_search)->default_value(line_search),
+      "golden (the paper's), strong-wolfe or hager-zhang")(
+      "initial-step", po::value(&initial_step)->default_value(initial_step),
+      "first trial step of each line search: previous, quadratic or quadstep")(
+      "cg-gradient-tolerance",
+      po::value(&train.cg.gradient_tolerance)->default_value(train.cg.gradient_tolerance),
+      "stop when the full-batch gradient norm is below this (the paper's \"zero gradient\")")(
+      "golden-tolerance",
+      po::value(&train.cg.line_search.golden_tolerance)
+          ->default_value(train.cg.line_search.golden_tolerance),
+      "relative bracket size at which the golden-section search stops")(
+      "cg-samples", po::value(&train.cg_samples)->default_value(train.cg_samples),
+      "training images in CG's loss (0: all, full batch)");
+  po::options_description swap_options("swap detector options (two-phase)");
+  swap_options.add_options()("swap-signal", po::value(&swap_signal)->default_value(swap_signal),
+                             "mean-gradient (free), mean-of-norms (free) or full-batch (one "
+                             "extra pass per epoch)")(
+      "swap-factor", po::value(&train.detector.factor)->default_value(train.detector.factor),
+      "swap when the norm falls to this fraction of its running maximum")(
+      "swap-smoothing",
+      po::value(&train.detector.smoothing)->default_value(train.detector.smoothing),
+      "exponential smoothing weight of the signal (0: none)")(
+      "swap-min-epochs",
+      po::value(&train.detector.min_epochs)->default_value(train.detector.min_epochs),
+      "never swap before this many Adam epochs")(
+      "swap-epoch", po::value(&train.detector.fixed_epoch)->default_value(0),
+      "swap after exactly this epoch instead (the paper's runs: 30 % of the budget)");
+  options.add(cg_options).add(swap_options);
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine("train", "--model M --dataset D [options]", options, args, &vm, &code)) {
     return code;
   }
   std::string error;
-  if (optimizer != "adam") {
-    std::fprintf(stderr,
-                 "twophase train: --optimizer: unknown optimizer '%s' (known: adam)\n"
-                 "(see 'twophase train --help')\n",
-                 optimizer.c_str());
+  auto usage = [&](const std::string& message) {
+    std::fprintf(stderr, "twophase train: %s\n(see 'twophase train --help')\n", message.c_str());
     return 2;
+  };
+  if (!ParseAlgorithm(optimizer, &train.algorithm, &error)) return usage("--optimizer: " + error);
+  if (!ParseBetaRule(beta, &train.cg.beta, &error)) return usage("--beta: " + error);
+  if (!ParseLineSearchKind(line_search, &train.cg.line_search.kind, &error)) {
+    return usage("--line-search: " + error);
+  }
+  if (!ParseInitialStepRule(initial_step, &train.cg.initial_step, &error)) {
+    return usage("--initial-step: " + error);
+  }
+  if (!ParseSwapSignal(swap_signal, &train.detector.signal, &error)) {
+    return usage("--swap-signal: " + error);
   }
   train.seed = run.seed;
-  if (!train.IsValid(&error)) {
-    std::fprintf(stderr, "twophase train: %s\n(see 'twophase train --help')\n", error.c_str());
-    return 2;
-  }
+  if (!train.IsValid(&error)) return usage(error);
   if (!run.Build("train", &code)) return code;
   train.loss = run.loss;
 
   std::printf(
-      "# model %s (%lld parameters), dataset %s (%lld train, %lld test), optimizer adam lr %g "
-      "batch %lld, loss %s, seed %llu, threads %d, backend %s\n",
+      "# model %s (%lld parameters), dataset %s (%lld train, %lld test), optimizer %s, adam lr "
+      "%g batch %lld, cg %s/%s, loss %s, seed %llu, threads %d, backend %s\n",
       run.model_name.c_str(), static_cast<long long>(run.model->params().size()),
       run.dataset.c_str(), static_cast<long long>(run.data.train.count),
-      static_cast<long long>(run.data.test.count), train.adam.learning_rate,
-      static_cast<long long>(train.batch_size), run.loss_name.c_str(),
+      static_cast<long long>(run.data.test.count), optimizer.c_str(), train.adam.learning_rate,
+      static_cast<long long>(train.batch_size), BetaRuleName(train.cg.beta).c_str(),
+      LineSearchKindName(train.cg.line_search.kind).c_str(), run.loss_name.c_str(),
       static_cast<unsigned long long>(run.seed), run.threads, run.backend_name.c_str());
-  std::printf("%5s %12s %9s %12s %9s %12s %8s %8s\n", "epoch", "train_loss", "train_acc",
-              "test_loss", "test_acc", "grad_norm", "seconds", "eval_s");
+  std::printf("%5s %5s %12s %9s %12s %9s %11s %10s %6s %6s %8s %8s\n", "epoch", "phase",
+              "train_loss", "train_acc", "test_loss", "test_acc", "grad_norm", "step", "f_evals",
+              "g_evals", "seconds", "eval_s");
   std::fflush(stdout);
 
   std::string csv = EpochCsvHeader() + "\n";
   bool csv_ok = true;
-  const TrainSummary summary = TrainAdam(run.model.get(), run.data, train,
+  const TrainSummary summary = Train(run.model.get(), run.data, train,
                                          [&](const EpochRecord& r) {
-    std::printf("%5lld %12.6g %9.4f %12.6g %9.4f %12.6g %8.2f %8.2f\n",
-                static_cast<long long>(r.epoch), r.train_loss, r.train_accuracy, r.test_loss,
-                r.test_accuracy, r.gradient_norm, r.seconds, r.eval_seconds);
+    std::printf("%5lld %5s %12.6g %9.4f %12.6g %9.4f %11.5g %10.4g %6lld %6lld %8.2f %8.2f\n",
+                static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss,
+                r.train_accuracy, r.test_loss, r.test_accuracy, r.gradient_norm, r.step_size,
+                static_cast<long long>(r.value_evaluations),
+                static_cast<long long>(r.gradient_evaluations), r.seconds, r.eval_seconds);
     std::fflush(stdout);
     csv += EpochCsvRow(r) + "\n";
     // Rewritten whole after every epoch: an interrupted run leaves a
@@ -80,6 +124,10 @@ int TrainCommand(const std::vector<std::string>& args) {
       csv_ok = false;
     }
   });
+  for (const TrainEvent& e : summary.events) {
+    std::printf("# epoch %lld %s: %s\n", static_cast<long long>(e.epoch), e.kind.c_str(),
+                e.message.c_str());
+  }
   std::printf("# %s\n", summary.message.c_str());
   if (!save_path.empty()) {
     const std::map<std::string, std::string> metadata = {
@@ -94,7 +142,7 @@ int TrainCommand(const std::vector<std::string>& args) {
     }
   }
   if (!csv_ok) return 1;
-  return summary.status == TrainStatus::kCompleted ? 0 : 1;
+  return summary.status == TrainStatus::kDiverged ? 1 : 0;
 }
 
 }  // namespace twophase

@@ -51,8 +51,14 @@ enum class InitialStepRule {
   kPreviousStep,
   // alpha0 = 2 (f_k - f_{k-1}) / phi'(0), capped at 1 (N&W (3.60a)).
   kQuadraticInterpolation,
+  // CG_DESCENT's QuadStep (Hager & Zhang 2006, ACM TOMS 32(1), InitialStep
+  // I1/I2): one value-only probe phi(t) at the kPreviousStep trial t; alpha0
+  // is the minimiser of the quadratic through phi(0), phi'(0), phi(t) when
+  // it is convex, else 2 t. Costs a value evaluation (a forward pass) and
+  // saves gradient evaluations: the strong Wolfe search mostly accepts it.
+  kQuadStep,
 };
-// "previous", "quadratic".
+// "previous", "quadratic", "quadstep".
 bool ParseInitialStepRule(std::string_view name, InitialStepRule* rule, std::string* error);
 
 struct ConjugateGradientOptions {
@@ -83,6 +89,7 @@ enum class TerminationType {
   kMaxEvaluations,
   kLineSearchFailure,  // two consecutive failed searches (the second from a restart)
   kNonFinite,          // f or g NaN/Inf at the start point
+  kInvalidOptions,     // options.IsValid() failed; nothing was evaluated
 };
 std::string TerminationTypeName(TerminationType type);
 

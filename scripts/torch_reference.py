@@ -32,7 +32,6 @@ import gzip
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import tempfile

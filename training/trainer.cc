@@ -4,9 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <numeric>
 
 #include "core/rng.h"
+#include "optimizers/objective.h"
+#include "training/training_objective.h"
 
 namespace twophase {
 namespace {
@@ -21,7 +24,119 @@ double SecondsSince(Clock::time_point start) {
 // the model draws its initial weights does not change the batch order.
 constexpr uint64_t kShuffleStream = 0x53485546464c45ull;  // "SHUFFLE"
 
+struct AdamEpochResult {
+  bool finite = true;
+  int64_t steps = 0;
+  int64_t samples = 0;              // samples that went into steps
+  double mean_gradient_norm = 0.0;  // |mean of the mini-batch gradients|
+  double mean_of_norms = 0.0;       // mean of |mini-batch gradient|
+};
+
+// Mini-batch Adam, one epoch at a time, with the free gradient-norm signals
+// of the swap detector summed along the way.
+class AdamPhase {
+ public:
+  AdamPhase(Model* model, const Dataset& train, const TrainOptions& options)
+      : model_(model),
+        train_(train),
+        options_(options),
+        adam_(model->params().size(), options.adam),
+        rng_(options.seed ^ kShuffleStream),
+        order_(train.count),
+        images_(options.batch_size * train.image_size()),
+        labels_(options.batch_size),
+        logits_(options.batch_size * model->input().classes),
+        dlogits_(options.batch_size * model->input().classes),
+        gradient_sum_(model->params().size()) {}
+
+  AdamEpochResult RunEpoch() {
+    ParameterBuffer& params = model_->params();
+    const int64_t p = params.size();
+    const int64_t image_size = train_.image_size();
+    const int64_t classes = model_->input().classes;
+    std::iota(order_.begin(), order_.end(), 0);
+    rng_.Shuffle(order_.data(), train_.count);
+    std::fill(gradient_sum_.begin(), gradient_sum_.end(), 0.0);
+    AdamEpochResult result;
+    double norm_sum = 0.0;
+    for (int64_t first = 0; first < train_.count; first += options_.batch_size) {
+      const int64_t n = std::min(options_.batch_size, train_.count - first);
+      if (n < options_.batch_size && options_.drop_last) break;
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t idx = order_[first + i];
+        std::memcpy(images_.data() + i * image_size, train_.image(idx),
+                    sizeof(float) * image_size);
+        labels_[i] = train_.labels[idx];
+      }
+      params.ZeroGrads();
+      model_->Forward(images_.data(), n, logits_.data());
+      const LossSums sums = EvaluateLoss(options_.loss, logits_.data(), labels_.data(), n, classes,
+                                         dlogits_.data(), 1.0 / n);
+      model_->Backward(dlogits_.data());
+      const float* g = params.grads();
+      const double norm = Norm(g, p);
+      // Never step with a non-finite gradient: the parameters stay finite.
+      if (!std::isfinite(sums.loss_sum) || !std::isfinite(norm)) {
+        result.finite = false;
+        break;
+      }
+      for (int64_t j = 0; j < p; ++j) gradient_sum_[j] += g[j];
+      norm_sum += norm;
+      adam_.Step(params.values(), g);
+      ++result.steps;
+      result.samples += n;
+    }
+    const double batches = static_cast<double>(std::max<int64_t>(result.steps, 1));
+    double norm2 = 0.0;
+    for (int64_t j = 0; j < p; ++j) {
+      const double mean = gradient_sum_[j] / batches;
+      norm2 += mean * mean;
+    }
+    result.mean_gradient_norm = std::sqrt(norm2);
+    result.mean_of_norms = norm_sum / batches;
+    return result;
+  }
+
+ private:
+  Model* model_;
+  const Dataset& train_;
+  const TrainOptions& options_;
+  Adam adam_;
+  Rng rng_;
+  std::vector<int64_t> order_;
+  std::vector<float> images_;
+  std::vector<int32_t> labels_;
+  std::vector<float> logits_, dlogits_;
+  std::vector<double> gradient_sum_;
+};
+
 }  // namespace
+
+bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* error) {
+  if (name == "adam") {
+    *algorithm = Algorithm::kAdam;
+  } else if (name == "cg") {
+    *algorithm = Algorithm::kCg;
+  } else if (name == "two-phase") {
+    *algorithm = Algorithm::kTwoPhase;
+  } else {
+    *error = "unknown algorithm '" + std::string(name) + "' (known: adam, cg, two-phase)";
+    return false;
+  }
+  return true;
+}
+
+std::string AlgorithmName(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::kAdam:
+      return "adam";
+    case Algorithm::kCg:
+      return "cg";
+    case Algorithm::kTwoPhase:
+      return "two-phase";
+  }
+  return "?";
+}
 
 bool TrainOptions::IsValid(std::string* error) const {
   if (epochs < 0) {
@@ -36,11 +151,17 @@ bool TrainOptions::IsValid(std::string* error) const {
     *error = "evaluation chunk must be >= 1, got " + std::to_string(eval_chunk);
     return false;
   }
-  return adam.IsValid(error);
+  if (cg_samples < 0) {
+    *error = "CG samples must be >= 0, got " + std::to_string(cg_samples);
+    return false;
+  }
+  if (algorithm != Algorithm::kCg && !adam.IsValid(error)) return false;
+  if (algorithm != Algorithm::kAdam && !cg.IsValid(error)) return false;
+  if (algorithm == Algorithm::kTwoPhase && !detector.IsValid(error)) return false;
+  return true;
 }
 
-Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss,
-                    int64_t chunk) {
+Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk) {
   const int64_t classes = model->input().classes;
   std::vector<float> logits(chunk * classes);
   double loss_sum = 0.0;
@@ -48,9 +169,8 @@ Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss,
   for (int64_t start = 0; start < data.count; start += chunk) {
     const int64_t n = std::min(chunk, data.count - start);
     model->Forward(data.image(start), n, logits.data());
-    const LossSums sums = EvaluateLoss(loss, logits.data(),
-                                       data.labels.data() + start, n, classes,
-                                       nullptr, 0.0);
+    const LossSums sums =
+        EvaluateLoss(loss, logits.data(), data.labels.data() + start, n, classes, nullptr, 0.0);
     loss_sum += sums.loss_sum;
     correct += sums.correct;
   }
@@ -62,74 +182,109 @@ Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss,
   return e;
 }
 
-TrainSummary TrainAdam(
-    Model* model, const DataSplit& data, const TrainOptions& options,
-    const std::function<void(const EpochRecord&)>& on_epoch) {
+TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& options,
+                   const std::function<void(const EpochRecord&)>& on_epoch) {
   TrainSummary summary;
-  const Dataset& train = data.train;
-  const int64_t classes = model->input().classes;
-  const int64_t image_size = train.image_size();
   ParameterBuffer& params = model->params();
   const int64_t p = params.size();
+  const double n_train = static_cast<double>(std::max<int64_t>(data.train.count, 1));
 
-  Adam adam(p, options.adam);
-  Rng shuffle_rng(options.seed ^ kShuffleStream);
-  std::vector<int64_t> order(train.count);
-  std::vector<float> batch_images(options.batch_size * image_size);
-  std::vector<int32_t> batch_labels(options.batch_size);
-  std::vector<float> logits(options.batch_size * classes);
-  std::vector<float> dlogits(options.batch_size * classes);
-  std::vector<double> gradient_sum(p);
+  std::unique_ptr<AdamPhase> adam;
+  if (options.algorithm != Algorithm::kCg) {
+    adam = std::make_unique<AdamPhase>(model, data.train, options);
+  }
+  SwapDetector detector(options.detector);
+  // CG's objective also serves the full-batch swap signal.
+  TrainingObjective objective(model, &data.train, options.loss, options.cg_samples,
+                              options.eval_chunk);
+  ConjugateGradientOptions cg_options = options.cg;
+  cg_options.max_iterations = options.epochs;
+  cg_options.max_evaluations = 0;
+  ConjugateGradient cg(cg_options);
+  std::vector<float> full_gradient;
+
+  bool in_cg = options.algorithm == Algorithm::kCg;
+  bool cg_started = false;
+  double adam_forward = 0.0, adam_backward = 0.0, wall = 0.0;
 
   for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
     const auto start = Clock::now();
-    std::iota(order.begin(), order.end(), 0);
-    shuffle_rng.Shuffle(order.data(), train.count);
-    std::fill(gradient_sum.begin(), gradient_sum.end(), 0.0);
-    int64_t batches = 0;
-    bool finite = true;
-
-    for (int64_t first = 0; first < train.count; first += options.batch_size) {
-      const int64_t n = std::min(options.batch_size, train.count - first);
-      if (n < options.batch_size && options.drop_last) break;
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t idx = order[first + i];
-        std::memcpy(batch_images.data() + i * image_size, train.image(idx),
-                    sizeof(float) * image_size);
-        batch_labels[i] = train.labels[idx];
-      }
-      params.ZeroGrads();
-      model->Forward(batch_images.data(), n, logits.data());
-      const LossSums sums =
-          EvaluateLoss(options.loss, logits.data(), batch_labels.data(), n,
-                       classes, dlogits.data(), 1.0 / n);
-      model->Backward(dlogits.data());
-      const float* g = params.grads();
-      for (int64_t j = 0; j < p; ++j) gradient_sum[j] += g[j];
-      if (!std::isfinite(sums.loss_sum)) {
-        finite = false;
-        break;
-      }
-      adam.Step(params.values(), g);
-      ++batches;
-      ++summary.steps;
-    }
-
     EpochRecord record;
     record.epoch = epoch;
-    record.seconds = SecondsSince(start);
-    double norm2 = 0.0;
-    for (int64_t j = 0; j < p; ++j) {
-      const double mean = gradient_sum[j] / std::max<int64_t>(batches, 1);
-      norm2 += mean * mean;
+    bool finite = true;
+    bool stop = false;
+
+    if (!in_cg) {
+      const AdamEpochResult r = adam->RunEpoch();
+      summary.adam_steps += r.steps;
+      adam_forward += r.samples / n_train;
+      adam_backward += r.samples / n_train;
+      finite = r.finite;
+      record.phase = "adam";
+      record.step_size = options.adam.learning_rate;
+      switch (options.detector.signal) {
+        case SwapSignal::kMeanGradientNorm:
+          record.gradient_norm = r.mean_gradient_norm;
+          break;
+        case SwapSignal::kMeanOfNorms:
+          record.gradient_norm = r.mean_of_norms;
+          break;
+        case SwapSignal::kFullBatch:
+          full_gradient.resize(p);
+          objective.ValueAndGradient(params.values(), full_gradient.data());
+          record.gradient_norm = Norm(full_gradient.data(), p);
+          break;
+      }
+      if (finite && options.algorithm == Algorithm::kTwoPhase &&
+          detector.Observe(epoch, record.gradient_norm)) {
+        in_cg = true;  // CG from the next epoch on, for good
+        summary.swap = detector.event();
+        const SwapEvent& e = *detector.event();
+        char buf[256];
+        std::snprintf(buf, sizeof(buf),
+                      "swap to CG after epoch %lld by the %s rule: norm %.6g, running max %.6g",
+                      static_cast<long long>(e.epoch), e.rule.c_str(), e.norm, e.running_max);
+        summary.events.push_back({epoch, "swap", buf});
+      }
+    } else {
+      if (!cg_started) {
+        cg.Begin(&objective, params.values());
+        cg_started = true;
+      }
+      const CgIterationRecord r = cg.Iterate();
+      std::memcpy(params.values(), cg.x().data(), sizeof(float) * p);
+      ++summary.cg_iterations;
+      record.phase = "cg";
+      record.step_size = r.step;
+      record.gradient_norm = r.iteration > 0 ? r.gradient_norm : cg.summary().final_gradient_norm;
+      if (r.iteration > 0 && r.line_search_status != LineSearchStatus::kSuccess) {
+        summary.events.push_back({epoch, "line-search-failure",
+                                  "line search " + LineSearchStatusName(r.line_search_status)});
+      }
+      const TerminationType t = cg.summary().termination;
+      if (t == TerminationType::kNonFinite) {
+        finite = false;
+      } else if (cg.summary().converged()) {
+        summary.status = TrainStatus::kConverged;
+        summary.events.push_back({epoch, "converged", cg.summary().message});
+        stop = true;
+      } else if (t == TerminationType::kLineSearchFailure) {
+        summary.events.push_back({epoch, "line-search-failure", cg.summary().message});
+        stop = true;
+      }
     }
-    record.gradient_norm = std::sqrt(norm2);
+    record.seconds = SecondsSince(start);
+    wall += record.seconds;
+    record.wall_seconds = wall;
+    const EvaluationCounts& counts = objective.counts();
+    record.value_evaluations = counts.values;
+    record.gradient_evaluations = counts.gradients;
+    record.forward_passes = adam_forward + counts.forward_passes;
+    record.backward_passes = adam_backward + counts.backward_passes;
 
     const auto eval_start = Clock::now();
-    const Evaluation on_train =
-        Evaluate(model, train, options.loss, options.eval_chunk);
-    const Evaluation on_test =
-        Evaluate(model, data.test, options.loss, options.eval_chunk);
+    const Evaluation on_train = Evaluate(model, data.train, options.loss, options.eval_chunk);
+    const Evaluation on_test = Evaluate(model, data.test, options.loss, options.eval_chunk);
     record.eval_seconds = SecondsSince(eval_start);
     record.train_loss = on_train.loss;
     record.train_accuracy = on_train.accuracy;
@@ -138,12 +293,16 @@ TrainSummary TrainAdam(
     summary.epochs.push_back(record);
     if (on_epoch) on_epoch(record);
 
-    if (!finite || !std::isfinite(record.train_loss) ||
-        !std::isfinite(record.gradient_norm)) {
+    if (!finite || !std::isfinite(record.train_loss) || !std::isfinite(record.gradient_norm)) {
       summary.status = TrainStatus::kDiverged;
       summary.message = "diverged in epoch " + std::to_string(epoch) +
-                        ": loss or gradient is NaN or Inf (try a smaller "
-                        "learning rate)";
+                        ": loss or gradient is NaN or Inf (try a smaller learning rate)";
+      summary.events.push_back({epoch, "diverged", summary.message});
+      return summary;
+    }
+    if (stop) {
+      summary.message = "stopped after epoch " + std::to_string(epoch) + ": " +
+                        cg.summary().message;
       return summary;
     }
   }
@@ -152,17 +311,21 @@ TrainSummary TrainAdam(
 }
 
 std::string EpochCsvHeader() {
-  return "epoch,train_loss,train_accuracy,test_loss,test_accuracy,"
-         "gradient_norm,seconds,eval_seconds";
+  return "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,step_size,"
+         "value_evaluations,gradient_evaluations,forward_passes,backward_passes,seconds,"
+         "eval_seconds,wall_seconds";
 }
 
 std::string EpochCsvRow(const EpochRecord& r) {
   // %.9g round-trips float32 values and keeps the file diffable.
-  char buf[512];
-  std::snprintf(buf, sizeof(buf), "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.3f",
-                static_cast<long long>(r.epoch), r.train_loss,
-                r.train_accuracy, r.test_loss, r.test_accuracy,
-                r.gradient_norm, r.seconds, r.eval_seconds);
+  char buf[640];
+  std::snprintf(buf, sizeof(buf),
+                "%lld,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
+                static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss, r.train_accuracy,
+                r.test_loss, r.test_accuracy, r.gradient_norm, r.step_size,
+                static_cast<long long>(r.value_evaluations),
+                static_cast<long long>(r.gradient_evaluations), r.forward_passes,
+                r.backward_passes, r.seconds, r.eval_seconds, r.wall_seconds);
   return buf;
 }
 

@@ -1,5 +1,11 @@
-// Mini-batch Adam training of a model on a data set, epoch by epoch, with a
-// full evaluation after each epoch.
+// Training a model on a data set, epoch by epoch, with one of the three
+// algorithms the suite compares, and a full evaluation after each epoch:
+//  - adam:      mini-batch Adam for every epoch;
+//  - cg:        nonlinear CG on the full-batch loss from the initialisation,
+//               one CG iteration (one line search) per epoch, as the paper
+//               counts them;
+//  - two-phase: Adam until the swap detector fires (Algorithm 1 of Hrycej
+//               et al. 2025), then CG from Adam's parameters, for good.
 //
 // Reproducibility: the batch order comes from a seeded Rng (its own stream,
 // independent of the initialisation), every kernel is deterministic for a
@@ -9,32 +15,53 @@
 // The last partial batch: like PyTorch's DataLoader (drop_last=False), the
 // remaining K mod B samples form a smaller last batch whose gradient is the
 // mean over its own samples; drop_last skips it instead.
+//
+// Cost accounting: forward/backward passes count what the ALGORITHM spends,
+// in passes over the training set (an Adam epoch is one of each; a CG line
+// search probe is one forward pass). The evaluation after each epoch is
+// measurement, timed separately and not counted.
 #ifndef TWOPHASE_TRAINING_TRAINER_H_
 #define TWOPHASE_TRAINING_TRAINER_H_
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "datasets/dataset.h"
 #include "models/loss.h"
 #include "models/model.h"
 #include "optimizers/adam.h"
+#include "optimizers/conjugate_gradient.h"
+#include "optimizers/swap_detector.h"
 
 namespace twophase {
 
+enum class Algorithm { kAdam, kCg, kTwoPhase };
+// "adam", "cg", "two-phase".
+bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* error);
+std::string AlgorithmName(Algorithm algorithm);
+
 struct TrainOptions {
-  int64_t epochs = 10;
+  Algorithm algorithm = Algorithm::kAdam;
+  int64_t epochs = 10;  // the whole budget, Adam and CG epochs together
   int64_t batch_size = 512;
   bool drop_last = false;
   AdamOptions adam;
   LossKind loss = LossKind::kSoftmaxMse;
   // Seeds the batch order (the model is initialised by the caller).
   uint64_t seed = 0;
-  // Forward passes for evaluation go in chunks of this many samples; the
-  // chunking is fixed, so results do not depend on it changing elsewhere.
+  // Forward passes for evaluation go in chunks of this many samples.
   int64_t eval_chunk = 512;
+
+  // Phase 2. cg.max_iterations and cg.max_evaluations are ignored: the
+  // epoch budget rules; the gradient and function tolerances end training
+  // early (converged).
+  ConjugateGradientOptions cg;
+  int64_t cg_samples = 0;  // training images in CG's objective; 0: all
+  SwapDetectorOptions detector;
 
   bool IsValid(std::string* error) const;
 };
@@ -42,24 +69,44 @@ struct TrainOptions {
 // One line of the training log.
 struct EpochRecord {
   int64_t epoch = 0;
+  std::string phase;        // "adam" or "cg"
   double train_loss = 0.0;  // full pass over the training set after the epoch
   double train_accuracy = 0.0;
   double test_loss = 0.0;
   double test_accuracy = 0.0;
-  // Norm of the mean of the epoch's mini-batch gradients: the "epoch-wise
-  // gradient norm" that costs nothing extra (Algorithm 1's signal).
+  // Adam: the swap detector's signal (by default the norm of the mean of
+  // the epoch's mini-batch gradients); CG: the full-batch gradient norm
+  // after the iteration.
   double gradient_norm = 0.0;
-  double seconds = 0.0;       // wall time of the epoch's training steps
-  double eval_seconds = 0.0;  // wall time of the two evaluation passes
+  double step_size = 0.0;  // Adam: learning rate; CG: the line search's alpha
+  // Cumulative over the run: CG's objective evaluations, and the passes
+  // over the training data the algorithm spent.
+  int64_t value_evaluations = 0;
+  int64_t gradient_evaluations = 0;
+  double forward_passes = 0.0;
+  double backward_passes = 0.0;
+  double seconds = 0.0;        // wall time of this epoch's training work
+  double eval_seconds = 0.0;   // wall time of the two evaluation passes
+  double wall_seconds = 0.0;   // cumulative training time (evaluation excluded)
 };
 
-enum class TrainStatus { kCompleted, kDiverged };
+// Something that happened during a run, besides the epochs.
+struct TrainEvent {
+  int64_t epoch = 0;
+  std::string kind;  // "swap", "line-search-failure", "converged", "diverged"
+  std::string message;
+};
+
+enum class TrainStatus { kCompleted, kConverged, kDiverged };
 
 struct TrainSummary {
   TrainStatus status = TrainStatus::kCompleted;
   std::string message;
   std::vector<EpochRecord> epochs;
-  int64_t steps = 0;
+  std::vector<TrainEvent> events;
+  std::optional<SwapEvent> swap;
+  int64_t adam_steps = 0;
+  int64_t cg_iterations = 0;
 };
 
 struct Evaluation {
@@ -68,15 +115,15 @@ struct Evaluation {
 };
 
 // Forward-only pass over a data set in fixed chunks.
-Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss,
-                    int64_t chunk);
+Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk);
 
-// Trains `model` (already initialised) with Adam. `on_epoch` (optional) is
-// called after each epoch, e.g. to print and write the CSV. Stops early with
-// kDiverged if a loss or gradient becomes NaN or Inf.
-TrainSummary TrainAdam(Model* model, const DataSplit& data,
-                       const TrainOptions& options,
-                       const std::function<void(const EpochRecord&)>& on_epoch);
+// Trains `model` (already initialised). `on_epoch` (optional) is called
+// after each epoch, e.g. to print and write the CSV. Stops early with
+// kDiverged if a loss or gradient becomes NaN or Inf (the parameters are
+// never updated with a non-finite gradient), and with kConverged when CG
+// meets its tolerances.
+TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& options,
+                   const std::function<void(const EpochRecord&)>& on_epoch);
 
 // CSV header and one row, the same columns as the printed log.
 std::string EpochCsvHeader();

@@ -50,7 +50,7 @@ TEST(TrainerTest, AdamLearnsFashionMnist) {
   options.epochs = 3;
   options.batch_size = 64;
   options.seed = 1;
-  const TrainSummary summary = TrainAdam(model.get(), data, options, nullptr);
+  const TrainSummary summary = Train(model.get(), data, options, nullptr);
   ASSERT_EQ(summary.status, TrainStatus::kCompleted) << summary.message;
   ASSERT_EQ(summary.epochs.size(), 3u);
   const EpochRecord& first = summary.epochs.front();
@@ -62,7 +62,7 @@ TEST(TrainerTest, AdamLearnsFashionMnist) {
   EXPECT_LT(last.train_loss, first.train_loss);
   EXPECT_GT(last.gradient_norm, 0.0);
   // 3000 / 64 = 46.9: 47 steps per epoch, the partial batch included.
-  EXPECT_EQ(summary.steps, 3 * 47);
+  EXPECT_EQ(summary.adam_steps, 3 * 47);
 }
 
 TEST(TrainerTest, RerunIsBitIdentical) {
@@ -75,8 +75,8 @@ TEST(TrainerTest, RerunIsBitIdentical) {
   options.seed = 5;
   auto a = MakeModel("vit-nomlp", backend.get(), 5);
   auto b = MakeModel("vit-nomlp", backend.get(), 5);
-  const TrainSummary sa = TrainAdam(a.get(), data, options, nullptr);
-  const TrainSummary sb = TrainAdam(b.get(), data, options, nullptr);
+  const TrainSummary sa = Train(a.get(), data, options, nullptr);
+  const TrainSummary sb = Train(b.get(), data, options, nullptr);
   ASSERT_EQ(sa.epochs.size(), sb.epochs.size());
   for (size_t i = 0; i < sa.epochs.size(); ++i) {
     EXPECT_EQ(sa.epochs[i].train_loss, sb.epochs[i].train_loss);
@@ -88,7 +88,7 @@ TEST(TrainerTest, RerunIsBitIdentical) {
   // A different seed changes the batch order and so the result.
   options.seed = 6;
   auto c = MakeModel("vit-nomlp", backend.get(), 5);
-  const TrainSummary sc = TrainAdam(c.get(), data, options, nullptr);
+  const TrainSummary sc = Train(c.get(), data, options, nullptr);
   EXPECT_NE(sa.epochs.back().train_loss, sc.epochs.back().train_loss);
 }
 
@@ -101,7 +101,7 @@ TEST(TrainerTest, NanInDataStopsAsDiverged) {
   TrainOptions options;
   options.epochs = 3;
   options.batch_size = 64;
-  const TrainSummary s = TrainAdam(model.get(), data, options, nullptr);
+  const TrainSummary s = Train(model.get(), data, options, nullptr);
   EXPECT_EQ(s.status, TrainStatus::kDiverged);
   EXPECT_EQ(s.epochs.size(), 1u);
   EXPECT_NE(s.message.find("NaN"), std::string::npos) << s.message;
@@ -127,7 +127,7 @@ TEST_P(AllModelsTest, TrainingLowersTheLoss) {
   options.epochs = 2;
   options.batch_size = 64;
   options.adam.learning_rate = 2e-3;
-  const TrainSummary s = TrainAdam(model.get(), data, options, nullptr);
+  const TrainSummary s = Train(model.get(), data, options, nullptr);
   ASSERT_EQ(s.status, TrainStatus::kCompleted) << s.message;
   EXPECT_LT(s.epochs.back().train_loss, 0.97 * before.loss)
       << model_name << " on " << dataset << ": " << before.loss << " -> "

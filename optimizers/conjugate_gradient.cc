@@ -1,0 +1,452 @@
+// Nonlinear conjugate gradient; the math is in conjugate_gradient.h.
+//
+// One iteration (Nocedal & Wright 2006, Alg. 5.4, with the safeguards of
+// sec. 5.2 and Hager & Zhang 2006):
+//   1. trial step alpha0 (first: first_step_length / |g_0|; later N&W (3.60)
+//      or (3.60a));
+//   2. line search along d_k from x_k -> x_{k+1}, g_{k+1};
+//   3. stopping tests (|g| small, relative decrease of f, limits);
+//   4. beta_{k+1} and d_{k+1} = -g_{k+1} + beta d_k, or a restart d = -g.
+// Everything the betas need is a dot product of float32 vectors accumulated
+// in double (Dot), so y_k = g_{k+1} - g_k is never formed:
+//   g_{k+1}.y_k = |g_{k+1}|^2 - g_{k+1}.g_k,   d_k.y_k = d_k.g_{k+1} - d_k.g_k,
+//   |y_k|^2 = |g_{k+1}|^2 - 2 g_{k+1}.g_k + |g_k|^2.
+// Each float product is exact in double, so the differences lose only the
+// double rounding of the sums (~1e-16 |g|^2), far below the float32 noise of
+// the gradients themselves.
+#include "optimizers/conjugate_gradient.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+namespace twophase {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// "name must be <what>, got <value>" when !ok, for IsValid.
+bool Check(bool ok, const char* name, const char* what, double value, std::string* error) {
+  if (ok) return true;
+  if (error != nullptr) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "%s must be %s, got %.17g", name, what, value);
+    *error = buf;
+  }
+  return false;
+}
+
+std::string Format(const char* format, double a, double b = 0.0) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), format, a, b);
+  return buf;
+}
+
+}  // namespace
+
+bool ParseBetaRule(std::string_view name, BetaRule* rule, std::string* error) {
+  struct Entry {
+    const char* name;
+    const char* alias;
+    BetaRule rule;
+  };
+  static constexpr Entry kRules[] = {
+      {"fletcher-reeves", "fr", BetaRule::kFletcherReeves},
+      {"polak-ribiere", "pr", BetaRule::kPolakRibiere},
+      {"polak-ribiere+", "pr+", BetaRule::kPolakRibierePlus},
+      {"hestenes-stiefel", "hs", BetaRule::kHestenesStiefel},
+      {"dai-yuan", "dy", BetaRule::kDaiYuan},
+      {"hager-zhang", "hz", BetaRule::kHagerZhang},
+  };
+  for (const Entry& e : kRules) {
+    if (name == e.name || name == e.alias) {
+      *rule = e.rule;
+      return true;
+    }
+  }
+  if (error != nullptr) {
+    *error = "unknown beta rule '" + std::string(name) +
+             "' (expected fletcher-reeves, polak-ribiere, polak-ribiere+, hestenes-stiefel, "
+             "dai-yuan, hager-zhang)";
+  }
+  return false;
+}
+
+std::string BetaRuleName(BetaRule rule) {
+  switch (rule) {
+    case BetaRule::kFletcherReeves:
+      return "fletcher-reeves";
+    case BetaRule::kPolakRibiere:
+      return "polak-ribiere";
+    case BetaRule::kPolakRibierePlus:
+      return "polak-ribiere+";
+    case BetaRule::kHestenesStiefel:
+      return "hestenes-stiefel";
+    case BetaRule::kDaiYuan:
+      return "dai-yuan";
+    case BetaRule::kHagerZhang:
+      return "hager-zhang";
+  }
+  return "unknown";
+}
+
+bool ParseInitialStepRule(std::string_view name, InitialStepRule* rule, std::string* error) {
+  if (name == "previous") {
+    *rule = InitialStepRule::kPreviousStep;
+  } else if (name == "quadratic") {
+    *rule = InitialStepRule::kQuadraticInterpolation;
+  } else if (name == "quadstep") {
+    *rule = InitialStepRule::kQuadStep;
+  } else {
+    if (error != nullptr) {
+      *error = "unknown initial step rule '" + std::string(name) +
+               "' (expected previous, quadratic, quadstep)";
+    }
+    return false;
+  }
+  return true;
+}
+
+std::string TerminationTypeName(TerminationType type) {
+  switch (type) {
+    case TerminationType::kNotTerminated:
+      return "not-terminated";
+    case TerminationType::kGradientTolerance:
+      return "gradient-tolerance";
+    case TerminationType::kFunctionTolerance:
+      return "function-tolerance";
+    case TerminationType::kMaxIterations:
+      return "max-iterations";
+    case TerminationType::kMaxEvaluations:
+      return "max-evaluations";
+    case TerminationType::kLineSearchFailure:
+      return "line-search-failure";
+    case TerminationType::kNonFinite:
+      return "non-finite";
+    case TerminationType::kInvalidOptions:
+      return "invalid-options";
+  }
+  return "unknown";
+}
+
+bool ConjugateGradientOptions::IsValid(std::string* error) const {
+  // NaN fails every comparison, so each range check also rejects it; the
+  // isfinite() terms reject infinities the ranges would let through.
+  // The line search's own check names its option ("line search: c1 ...").
+  return line_search.IsValid(error) &&
+         Check(std::isfinite(first_step_length) && first_step_length > 0, "first_step_length",
+               "> 0 and finite", first_step_length, error) &&
+         Check(restart_every >= 0, "restart_every", ">= 0 (0: every n iterations)",
+               static_cast<double>(restart_every), error) &&
+         Check(std::isfinite(powell_restart_threshold), "powell_restart_threshold",
+               "finite (<= 0 disables Powell's test)", powell_restart_threshold, error) &&
+         Check(std::isfinite(hager_zhang_eta) && hager_zhang_eta > 0, "hager_zhang_eta",
+               "> 0 and finite", hager_zhang_eta, error) &&
+         Check(std::isfinite(gradient_tolerance) && gradient_tolerance >= 0, "gradient_tolerance",
+               ">= 0 and finite", gradient_tolerance, error) &&
+         Check(std::isfinite(function_tolerance) && function_tolerance >= 0, "function_tolerance",
+               ">= 0 and finite", function_tolerance, error) &&
+         Check(max_iterations > 0, "max_iterations", "> 0", static_cast<double>(max_iterations),
+               error) &&
+         Check(max_evaluations >= 0, "max_evaluations", ">= 0 (0: no limit)",
+               static_cast<double>(max_evaluations), error);
+}
+
+ConjugateGradient::ConjugateGradient(const ConjugateGradientOptions& options) : options_(options) {}
+
+ConjugateGradientSummary ConjugateGradient::Minimize(Objective* f, float* x) {
+  Begin(f, x);
+  while (summary_.termination == TerminationType::kNotTerminated) Iterate();
+  // x_ is the start point, the last accepted point or the best point of a
+  // failed search: never a point where f or g was NaN/Inf.
+  if (!x_.empty()) std::copy(x_.begin(), x_.end(), x);
+  return summary_;
+}
+
+void ConjugateGradient::Begin(Objective* f, const float* x) {
+  const Clock::time_point start = Clock::now();
+  f_ = f;
+  n_ = f->size();
+  summary_ = ConjugateGradientSummary{};
+  previous_value_ = 0.0;
+  previous_step_ = 0.0;
+  previous_slope_ = 0.0;
+  since_restart_ = 0;
+  last_search_failed_ = false;
+  x_.assign(x, x + n_);
+  g_.assign(n_, 0.0f);
+  d_.assign(n_, 0.0f);
+  x_new_.assign(n_, 0.0f);
+  g_new_.assign(n_, 0.0f);
+
+  std::string error;
+  if (!options_.IsValid(&error)) {
+    summary_.termination = TerminationType::kInvalidOptions;
+    summary_.message = "invalid options: " + error;
+    return;
+  }
+
+  f_value_ = f_->ValueAndGradient(x_.data(), g_.data());
+  summary_.gradient_evaluations = 1;
+  const double gradient_norm = Norm(g_.data(), n_);
+  summary_.initial_value = f_value_;
+  summary_.final_value = f_value_;
+  summary_.final_gradient_norm = gradient_norm;
+  if (!std::isfinite(f_value_) || !std::isfinite(gradient_norm)) {
+    summary_.termination = TerminationType::kNonFinite;
+    summary_.message =
+        Format("f or its gradient is not finite at the start point (f = %g, |g| = %g)", f_value_,
+               gradient_norm);
+  } else if (gradient_norm <= options_.gradient_tolerance) {
+    summary_.termination = TerminationType::kGradientTolerance;
+    summary_.message = Format("gradient norm %.6g <= gradient_tolerance %.6g at the start point",
+                              gradient_norm, options_.gradient_tolerance);
+  } else {
+    for (int64_t i = 0; i < n_; ++i) d_[i] = -g_[i];
+  }
+  summary_.total_seconds = SecondsSince(start);
+}
+
+CgIterationRecord ConjugateGradient::Iterate() {
+  CgIterationRecord record;
+  if (f_ == nullptr || summary_.termination != TerminationType::kNotTerminated) return record;
+  const Clock::time_point start = Clock::now();
+  record.iteration = summary_.iterations + 1;
+
+  // phi'(0) = g_k . d_k < 0: d_k is -g_k or passed the descent test below.
+  const double slope = Dot(g_.data(), d_.data(), n_);
+  const double gradient_norm_k = Norm(g_.data(), n_);
+
+  // 1. The trial step. The first search, and the first after a failed one,
+  // takes a step of first_step_length along -g (|d| = |g| there). Later,
+  // N&W (3.60): assume the first-order change alpha g.d is the same as last
+  // iteration's, or (3.60a): the minimiser of the quadratic through f_{k-1},
+  // f_k and phi'(0), alpha0 = 2 (f_k - f_{k-1}) / phi'(0), x 1.01, capped at
+  // 1, or QuadStep (below).
+  auto evaluations_left = [this] {
+    return options_.max_evaluations - summary_.value_evaluations - summary_.gradient_evaluations;
+  };
+  const double first_step = options_.first_step_length / Norm(d_.data(), n_);
+  double initial_step = first_step;
+  int probe_evaluations = 0;
+  if (summary_.iterations > 0 && !last_search_failed_) {
+    const double previous_rule = previous_step_ * previous_slope_ / slope;
+    initial_step = previous_rule;
+    if (!std::isfinite(initial_step) || initial_step <= 0) initial_step = first_step;
+    if (options_.initial_step == InitialStepRule::kQuadraticInterpolation) {
+      const double quadratic = std::min(1.0, 1.01 * 2.0 * (f_value_ - previous_value_) / slope);
+      if (std::isfinite(quadratic) && quadratic > 0) initial_step = quadratic;
+    } else if (options_.initial_step == InitialStepRule::kQuadStep &&
+               (options_.max_evaluations == 0 || evaluations_left() >= 2)) {
+      // QuadStep (Hager & Zhang 2006): q(a) = f_k + phi'(0) a + c a^2 through
+      // phi(t), c = (phi(t) - f_k - phi'(0) t) / t^2; a0 = -phi'(0) / (2c)
+      // when c > 0 (on a quadratic: the exact step, which the strong Wolfe
+      // search then accepts with one gradient evaluation), else 2 t (their
+      // psi2). A non-finite phi(t) leaves a0 = t for the search's NaN
+      // back-off. x_new_ is free scratch until the search writes it.
+      const double t = initial_step;
+      AxpyInto(x_.data(), t, d_.data(), x_new_.data(), n_);
+      const double f_t = f_->Value(x_new_.data());
+      probe_evaluations = 1;
+      const double c = (f_t - f_value_ - slope * t) / (t * t);
+      if (std::isfinite(f_t)) {
+        const double quadstep = c > 0 ? -slope / (2.0 * c) : 2.0 * t;
+        if (std::isfinite(quadstep) && quadstep > 0) initial_step = quadstep;
+      }
+    }
+  }
+  summary_.value_evaluations += probe_evaluations;
+
+  // 2. The line search, within what is left of the evaluation budget.
+  LineSearchOptions line_search = options_.line_search;
+  if (options_.max_evaluations > 0) {
+    line_search.max_evaluations = static_cast<int>(
+        std::max<int64_t>(1, std::min<int64_t>(line_search.max_evaluations, evaluations_left())));
+  }
+  const Clock::time_point search_start = Clock::now();
+  const LineSearchResult result =
+      LineSearch(f_, x_.data(), f_value_, g_.data(), d_.data(), initial_step, line_search,
+                 x_new_.data(), g_new_.data());
+  summary_.line_search_seconds += SecondsSince(search_start);
+  record.value_evaluations = result.value_evaluations + probe_evaluations;
+  record.gradient_evaluations = result.gradient_evaluations;
+  record.line_search_status = result.status;
+  summary_.value_evaluations += result.value_evaluations;
+  summary_.gradient_evaluations += result.gradient_evaluations;
+
+  // The search never returns a NaN point; this guard keeps x finite even if
+  // a search (or an objective that is NaN only sometimes) broke that promise.
+  const double new_gradient_norm = Norm(g_new_.data(), n_);
+  const bool finite_point =
+      std::isfinite(result.step) && std::isfinite(result.value) && std::isfinite(new_gradient_norm);
+  const bool accepted_point = finite_point && result.step > 0;
+  const bool failed = !result.ok() || !finite_point;
+
+  const double f_k = f_value_;
+  if (accepted_point) {
+    // x_{k+1}, g_{k+1}; the old gradient g_k moves to g_new_ for beta.
+    std::swap(x_, x_new_);
+    std::swap(g_, g_new_);
+    f_value_ = result.value;
+  }
+  const std::vector<float>& g_old = accepted_point ? g_new_ : g_;  // g_k
+  const double gradient_norm = accepted_point ? new_gradient_norm : gradient_norm_k;
+  previous_value_ = f_k;
+  previous_step_ = accepted_point ? result.step : 0.0;
+  previous_slope_ = slope;
+
+  ++summary_.iterations;
+  summary_.final_value = f_value_;
+  summary_.final_gradient_norm = gradient_norm;
+  record.value = f_value_;
+  record.gradient_norm = gradient_norm;
+  record.step = accepted_point ? result.step : 0.0;
+
+  // 3. Stopping tests, convergence first.
+  const int64_t evaluations = summary_.value_evaluations + summary_.gradient_evaluations;
+  TerminationType termination = TerminationType::kNotTerminated;
+  std::string message;
+  if (gradient_norm <= options_.gradient_tolerance) {
+    termination = TerminationType::kGradientTolerance;
+    message = Format("gradient norm %.6g <= gradient_tolerance %.6g", gradient_norm,
+                     options_.gradient_tolerance);
+  } else if (failed) {
+    ++summary_.line_search_failures;
+    const std::string why = finite_point ? result.message : "non-finite point returned";
+    if (last_search_failed_) {
+      // The second failure in a row, the second search along -g: no
+      // direction makes progress at this precision.
+      termination = TerminationType::kLineSearchFailure;
+      message = "two consecutive line searches failed (" + LineSearchStatusName(result.status) +
+                ": " + why + "); x is the best point found";
+    } else {
+      record.restart_reason = "line-search-failure";
+      record.restarted = true;
+    }
+    last_search_failed_ = true;
+  } else {
+    last_search_failed_ = false;
+    // The relative decrease. A Hager-Zhang approximate Wolfe step may raise f
+    // by up to eps |f|: a negative decrease also counts as no progress.
+    const double decrease = f_k - f_value_;
+    const double threshold = options_.function_tolerance * (std::abs(f_k) + 1e-30);
+    if (decrease <= threshold) {
+      termination = TerminationType::kFunctionTolerance;
+      message =
+          Format("decrease of f %.6g <= function_tolerance x |f| = %.6g", decrease, threshold);
+    }
+  }
+  if (termination == TerminationType::kNotTerminated) {
+    if (summary_.iterations >= options_.max_iterations) {
+      termination = TerminationType::kMaxIterations;
+      message = Format("max_iterations %.0f reached", static_cast<double>(options_.max_iterations));
+    } else if (options_.max_evaluations > 0 && evaluations >= options_.max_evaluations) {
+      termination = TerminationType::kMaxEvaluations;
+      message =
+          Format("max_evaluations %.0f reached (%.0f evaluations)",
+                 static_cast<double>(options_.max_evaluations), static_cast<double>(evaluations));
+    }
+  }
+
+  // 4. The next direction.
+  if (termination == TerminationType::kNotTerminated && !record.restarted) {
+    ++since_restart_;
+    const int64_t period = options_.restart_every > 0 ? options_.restart_every : n_;
+    const double gg = gradient_norm * gradient_norm;  // |g_{k+1}|^2
+    const double gg_old = gradient_norm_k * gradient_norm_k;
+    const double g_dot_g_old = Dot(g_.data(), g_old.data(), n_);
+    if (since_restart_ >= period) {
+      record.restart_reason = "periodic";
+    } else if (options_.powell_restart_threshold > 0 &&
+               std::abs(g_dot_g_old) >= options_.powell_restart_threshold * gg) {
+      // Powell (1977): successive gradients far from orthogonal -- the
+      // conjugacy is lost.
+      record.restart_reason = "powell";
+    } else {
+      const double d_dot_g = Dot(d_.data(), g_.data(), n_);  // d_k . g_{k+1}
+      const double dy = d_dot_g - slope;                     // d_k . y_k
+      const double gy = gg - g_dot_g_old;                    // g_{k+1} . y_k
+      double beta = 0.0;
+      switch (options_.beta) {
+        case BetaRule::kFletcherReeves:
+          beta = gg / gg_old;
+          break;
+        case BetaRule::kPolakRibiere:
+          beta = gy / gg_old;
+          break;
+        case BetaRule::kPolakRibierePlus:
+          beta = std::max(0.0, gy / gg_old);
+          break;
+        case BetaRule::kHestenesStiefel:
+          beta = gy / dy;
+          break;
+        case BetaRule::kDaiYuan:
+          beta = gg / dy;
+          break;
+        case BetaRule::kHagerZhang: {
+          // Hager & Zhang (2005), "A new conjugate gradient method with
+          // guaranteed descent and an efficient line search", SIAM J. Optim.
+          // 16(1): beta^N, truncated below at CG_DESCENT's
+          // eta_k = -1 / (|d_k| min(eta, |g_k|)) (their beta-bar_k), which
+          // keeps global convergence for general f.
+          const double yy = gg - 2.0 * g_dot_g_old + gg_old;  // |y_k|^2
+          const double d_norm = Norm(d_.data(), n_);
+          beta = (gy - 2.0 * yy * d_dot_g / dy) / dy;
+          const double eta_k =
+              -1.0 / (d_norm * std::min(options_.hager_zhang_eta, gradient_norm_k));
+          beta = std::max(beta, eta_k);
+          break;
+        }
+      }
+      // HS, DY and HZ divide by d_k.y_k, which the Wolfe curvature condition
+      // makes positive but a golden search does not: a non-finite or
+      // meaningless beta restarts (reported as "not-descent": the direction
+      // could not be formed as a descent direction).
+      const bool divides_by_dy = options_.beta == BetaRule::kHestenesStiefel ||
+                                 options_.beta == BetaRule::kDaiYuan ||
+                                 options_.beta == BetaRule::kHagerZhang;
+      if (!std::isfinite(beta) || (divides_by_dy && !(dy > 0))) {
+        record.restart_reason = "not-descent";
+      } else {
+        // d_{k+1} = -g_{k+1} + beta d_k, in place.
+        float* d = d_.data();
+        const float* g = g_.data();
+#pragma omp parallel for schedule(static) if (n_ > 16384)
+        for (int64_t i = 0; i < n_; ++i) d[i] = static_cast<float>(-g[i] + beta * d[i]);
+        const double new_slope = Dot(g_.data(), d_.data(), n_);
+        if (!(new_slope < 0)) {
+          record.restart_reason = "not-descent";
+        } else {
+          record.beta = beta;
+        }
+      }
+    }
+    record.restarted = !record.restart_reason.empty();
+  }
+  if (termination == TerminationType::kNotTerminated && record.restarted) {
+    for (int64_t i = 0; i < n_; ++i) d_[i] = -g_[i];
+    since_restart_ = 0;
+    record.beta = 0.0;
+    ++summary_.restarts;
+  }
+  if (termination != TerminationType::kNotTerminated) {
+    // No next direction: the record reports what ended the run instead.
+    record.restarted = false;
+    record.restart_reason.clear();
+    summary_.termination = termination;
+    summary_.message = message;
+  }
+
+  record.seconds = SecondsSince(start);
+  summary_.total_seconds += record.seconds;
+  summary_.records.push_back(record);
+  return record;
+}
+
+}  // namespace twophase

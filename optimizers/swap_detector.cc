@@ -1,0 +1,107 @@
+// The swap rule of Algorithm 1 (Hrycej et al. 2025):
+//   gnmax = max(gnmax, gn);   adam = gn > 0.9 * gnmax
+// i.e. the first epoch whose (optionally smoothed) gradient norm is at most
+// `factor` times the running maximum since the start switches to CG, for
+// good.
+#include "optimizers/swap_detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace twophase {
+namespace {
+
+// "name must be <what>, got <value>" when !ok, for IsValid.
+bool Check(bool ok, const char* name, const char* what, double value, std::string* error) {
+  if (ok) return true;
+  if (error != nullptr) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "%s must be %s, got %.17g", name, what, value);
+    *error = buf;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ParseSwapSignal(std::string_view name, SwapSignal* signal, std::string* error) {
+  if (name == "mean-gradient") {
+    *signal = SwapSignal::kMeanGradientNorm;
+  } else if (name == "mean-of-norms") {
+    *signal = SwapSignal::kMeanOfNorms;
+  } else if (name == "full-batch") {
+    *signal = SwapSignal::kFullBatch;
+  } else {
+    if (error != nullptr) {
+      *error = "unknown swap signal '" + std::string(name) +
+               "' (expected mean-gradient, mean-of-norms, full-batch)";
+    }
+    return false;
+  }
+  return true;
+}
+
+std::string SwapSignalName(SwapSignal signal) {
+  switch (signal) {
+    case SwapSignal::kMeanGradientNorm:
+      return "mean-gradient";
+    case SwapSignal::kMeanOfNorms:
+      return "mean-of-norms";
+    case SwapSignal::kFullBatch:
+      return "full-batch";
+  }
+  return "unknown";
+}
+
+bool SwapDetectorOptions::IsValid(std::string* error) const {
+  // Comparisons are false for NaN, so NaN fails each range check.
+  return Check(factor > 0 && factor < 1, "factor", "in (0, 1)", factor, error) &&
+         Check(smoothing >= 0 && smoothing < 1, "smoothing", "in [0, 1)", smoothing, error) &&
+         Check(min_epochs >= 0, "min_epochs", ">= 0", static_cast<double>(min_epochs), error) &&
+         Check(fixed_epoch >= 0, "fixed_epoch", ">= 0 (0: use the norm rule)",
+               static_cast<double>(fixed_epoch), error);
+}
+
+SwapDetector::SwapDetector(const SwapDetectorOptions& options) : options_(options) {}
+
+bool SwapDetector::Observe(int64_t epoch, double norm) {
+  if (event_.has_value()) return true;  // one-way: CG for good
+  // A NaN/Inf epoch neither swaps nor enters the running max or the
+  // smoothed signal: one diverged epoch would otherwise poison gnmax (Inf)
+  // or the EMA (NaN) for the rest of the run. The caller handles divergence.
+  if (!std::isfinite(norm)) return false;
+
+  // s = a s + (1 - a) gn, started at the first value (no bias towards 0).
+  if (!has_smoothed_) {
+    smoothed_ = norm;
+    has_smoothed_ = true;
+  } else {
+    smoothed_ = options_.smoothing * smoothed_ + (1.0 - options_.smoothing) * norm;
+  }
+  // The running max since the start (no window), of the signal the rule
+  // compares: gn <= factor * max(gn_1..gn_k) with gn_k itself included, so
+  // the epoch of the peak can never swap.
+  running_max_ = std::max(running_max_, smoothed_);
+
+  if (options_.fixed_epoch > 0) {
+    // The paper's published runs: swap after exactly this Adam epoch (>=, so
+    // an epoch that was skipped for a NaN norm swaps at the next finite one).
+    // Overrides the norm rule and min_epochs.
+    if (epoch >= options_.fixed_epoch) {
+      event_ = SwapEvent{epoch, "fixed-epoch", smoothed_, running_max_};
+    }
+    return event_.has_value();
+  }
+  if (epoch < options_.min_epochs) return false;
+  // adam = gn > factor * gnmax, i.e. swap when gn <= factor * gnmax. A peak of
+  // exactly 0 (every norm so far 0) would satisfy 0 <= 0 on the first epoch;
+  // requiring a positive peak keeps the header's promise that the swap is
+  // strictly after the peak.
+  if (running_max_ > 0.0 && smoothed_ <= options_.factor * running_max_) {
+    event_ = SwapEvent{epoch, "peak-fraction", smoothed_, running_max_};
+  }
+  return event_.has_value();
+}
+
+}  // namespace twophase

@@ -1,0 +1,55 @@
+// The training loss of a model as an Objective over its flat parameter
+// vector: what nonlinear CG minimises in phase 2.
+//
+// Full batch by default (the paper's CG "spends additional forward passes
+// per epoch" in its line search, and Adam is "more economical because it
+// uses batch gradients"): the mean loss over the first `samples` training
+// images, evaluated in fixed chunks in a fixed order, so the value does not
+// depend on how the work is split between threads beyond what each kernel
+// does, and reruns are bit-identical. Value-only evaluations (line-search
+// probes) run the forward pass only.
+#ifndef TWOPHASE_TRAINING_TRAINING_OBJECTIVE_H_
+#define TWOPHASE_TRAINING_TRAINING_OBJECTIVE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "datasets/dataset.h"
+#include "models/loss.h"
+#include "models/model.h"
+#include "optimizers/objective.h"
+
+namespace twophase {
+
+class TrainingObjective final : public Objective {
+ public:
+  // `samples` = 0: the whole training set. The model and data must outlive
+  // this object. Evaluations overwrite the model's parameters with x (and
+  // its gradient buffer).
+  TrainingObjective(Model* model, const Dataset* data, LossKind loss, int64_t samples = 0,
+                    int64_t chunk = 512);
+
+  int64_t size() const override { return model_->params().size(); }
+  std::string name() const override;
+  int64_t samples() const { return samples_; }
+
+ protected:
+  double DoValue(const float* x) override;
+  double DoValueAndGradient(const float* x, float* g) override;
+
+ private:
+  // Mean loss over the samples; with `gradient`, also its gradient
+  // accumulated into the model's gradient buffer.
+  double Pass(const float* x, bool gradient);
+
+  Model* model_;
+  const Dataset* data_;
+  LossKind loss_;
+  int64_t samples_;
+  int64_t chunk_;
+  std::vector<float> logits_, dlogits_;
+};
+
+}  // namespace twophase
+
+#endif  // TWOPHASE_TRAINING_TRAINING_OBJECTIVE_H_
