@@ -55,6 +55,8 @@ void ModelAndData::AddOptions(po::options_description* options) {
       "dataset", po::value(&dataset)->required(),
       ("data set: " + JoinNames(DatasetNames())).c_str())(
       "subset", po::value(&subset)->default_value(subset), "use K training images (0: all)")(
+      "test-subset", po::value(&test_subset)->default_value(test_subset),
+      "evaluate on the first K test images (0: all)")(
       "subset-mode", po::value(&subset_mode)->default_value(subset_mode),
       "which K images: first (file order) or stratified (seeded sample keeping class shares)")(
       "seed", po::value(&seed)->default_value(seed),
@@ -81,6 +83,9 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
   std::string error;
   if (threads < 1) return fail(2, "--threads must be >= 1, got " + std::to_string(threads));
   if (subset < 0) return fail(2, "--subset must be >= 0, got " + std::to_string(subset));
+  if (test_subset < 0) {
+    return fail(2, "--test-subset must be >= 0, got " + std::to_string(test_subset));
+  }
   if (!ParseLossKind(loss_name, &loss, &error)) return fail(2, "--loss: " + error);
   DataOptions data_options;
   data_options.data_dir = data_dir;
@@ -102,6 +107,9 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
 
   SetThreads(threads);
   if (!LoadDataset(dataset, data_options, &data, &error)) return fail(1, error);
+  if (test_subset > 0 && !TakeSubset(&data.test, test_subset, SubsetMode::kFirst, 0, &error)) {
+    return fail(2, "--test-subset: " + error);
+  }
   if (!init.empty()) {
     if (!LoadSafetensors(init, &model->params(), nullptr, &error)) {
       return fail(1, "--init: " + error);

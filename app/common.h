@@ -33,6 +33,7 @@ struct ModelAndData {
   std::string model_name, dataset, subset_mode = "first", backend_name = "blas";
   std::string data_dir, init, loss_name = "mse";
   int64_t subset = 0;
+  int64_t test_subset = 0;
   uint64_t seed = 0;
   int threads = 1;
 

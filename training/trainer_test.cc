@@ -160,3 +160,77 @@ TEST(TrainerTest, OptionsAreValidated) {
 
 }  // namespace
 }  // namespace twophase
+
+namespace twophase {
+namespace {
+
+// The driver's phase 2: the paper's published runs swapped at a fixed epoch.
+TEST(TwoPhaseTest, SwapsAtTheFixedEpochThenRunsCgWithItsCosts) {
+  SetThreads(2);
+  const DataSplit data = LoadSubset("fashion-mnist", 256, 64);
+  auto backend = MakeBlasBackend();
+  auto model = MakeModel("vit-nomlp-wkewq-wvwo", backend.get(), 2);
+  TrainOptions options;
+  options.algorithm = Algorithm::kTwoPhase;
+  options.epochs = 8;
+  options.batch_size = 64;
+  options.detector.fixed_epoch = 5;
+  const TrainSummary s = Train(model.get(), data, options, nullptr);
+  ASSERT_NE(s.status, TrainStatus::kDiverged) << s.message;
+  ASSERT_TRUE(s.swap.has_value());
+  EXPECT_EQ(s.swap->epoch, 5);
+  EXPECT_EQ(s.swap->rule, "fixed-epoch");
+  ASSERT_EQ(s.epochs.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(s.epochs[i].phase, i < 5 ? "adam" : "cg") << i;
+  EXPECT_EQ(s.adam_steps, 5 * 4);
+  EXPECT_EQ(s.cg_iterations, 3);
+  // Adam: one forward and one backward pass per epoch; CG's gradient
+  // evaluations are full-batch passes and its value probes forward passes.
+  const EpochRecord& adam_end = s.epochs[4];
+  EXPECT_DOUBLE_EQ(adam_end.forward_passes, 5.0);
+  EXPECT_EQ(adam_end.gradient_evaluations, 0);
+  const EpochRecord& last = s.epochs.back();
+  EXPECT_GE(last.gradient_evaluations, 4);  // Begin + at least one per iteration
+  EXPECT_DOUBLE_EQ(last.backward_passes, 5.0 + last.gradient_evaluations);
+  EXPECT_DOUBLE_EQ(last.forward_passes,
+                   5.0 + last.gradient_evaluations + last.value_evaluations);
+  // CG only ever accepts decreasing steps on its (full-batch) loss, which is
+  // the training loss evaluated after each epoch.
+  for (int i = 5; i < 8; ++i) {
+    EXPECT_LE(s.epochs[i].train_loss, s.epochs[i - 1].train_loss) << "epoch " << i + 1;
+    EXPECT_GT(s.epochs[i].step_size, 0.0);
+  }
+}
+
+TEST(TwoPhaseTest, CgAloneAndTwoPhaseRerunsAreBitIdentical) {
+  SetThreads(2);
+  const DataSplit data = LoadSubset("mnist", 200, 50);
+  auto backend = MakeBlasBackend();
+  for (Algorithm algorithm : {Algorithm::kCg, Algorithm::kTwoPhase}) {
+    TrainOptions options;
+    options.algorithm = algorithm;
+    options.epochs = 5;
+    options.batch_size = 50;
+    options.detector.signal = SwapSignal::kFullBatch;
+    auto a = MakeModel("vit-nomlp-wkewq-wvwo", backend.get(), 4);
+    auto b = MakeModel("vit-nomlp-wkewq-wvwo", backend.get(), 4);
+    const TrainSummary sa = Train(a.get(), data, options, nullptr);
+    const TrainSummary sb = Train(b.get(), data, options, nullptr);
+    ASSERT_EQ(sa.epochs.size(), sb.epochs.size());
+    for (size_t i = 0; i < sa.epochs.size(); ++i) {
+      EXPECT_EQ(sa.epochs[i].phase, sb.epochs[i].phase);
+      EXPECT_EQ(sa.epochs[i].train_loss, sb.epochs[i].train_loss);
+      EXPECT_EQ(sa.epochs[i].gradient_norm, sb.epochs[i].gradient_norm);
+      EXPECT_EQ(sa.epochs[i].gradient_evaluations, sb.epochs[i].gradient_evaluations);
+    }
+    EXPECT_EQ(0, std::memcmp(a->params().values(), b->params().values(),
+                             sizeof(float) * a->params().size()));
+    if (algorithm == Algorithm::kCg) {
+      EXPECT_EQ(sa.epochs.front().phase, "cg");
+      EXPECT_EQ(sa.adam_steps, 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace twophase
