@@ -1,52 +1,21 @@
 // End-to-end tests of the command-line tool: the binary is run as a user
 // would run it, and its exit code, output and files are checked.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "app/cli_test_util.h"
+
+namespace twophase {
 namespace {
 
-std::string Binary() {
-  if (const char* env = std::getenv("TWOPHASE_BINARY")) return env;
-  // Beside the test binary (the build folder).
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() /
-          "twophase")
-      .string();
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result RunTwophase(const std::string& args) {
-  Result r;
-  const std::string command = Binary() + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t got;
-  while ((got = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-    r.output.append(buf.data(), got);
-  }
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-bool Contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
 TEST(CliTest, ModelListsParametersAndTotal) {
-  const Result r = RunTwophase("model --model vit-nomlp-wkewq --dataset mnist");
+  const CommandResult r = RunTwophase("model --model vit-nomlp-wkewq --dataset mnist");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(Contains(r.output, "blocks.0.attn.qk.weight")) << r.output;
   EXPECT_TRUE(Contains(r.output, "total 42954 parameters")) << r.output;
@@ -54,14 +23,14 @@ TEST(CliTest, ModelListsParametersAndTotal) {
 
 TEST(CliTest, HelpOnEveryCommand) {
   for (const char* command : {"--help", "train --help", "model --help"}) {
-    const Result r = RunTwophase(command);
+    const CommandResult r = RunTwophase(command);
     EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
     EXPECT_TRUE(Contains(r.output, "usage: twophase")) << r.output;
   }
 }
 
 TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
-  Result r = RunTwophase("train --model resnet --dataset mnist");
+  CommandResult r = RunTwophase("train --model resnet --dataset mnist");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.output, "--model: unknown model 'resnet'")) << r.output;
   r = RunTwophase("train --model vgg5 --dataset svhn");
@@ -82,7 +51,7 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
 }
 
 TEST(CliTest, MissingDataFolderIsAClearError) {
-  const Result r = RunTwophase(
+  const CommandResult r = RunTwophase(
       "train --model vgg5 --dataset cifar10 --epochs 1 --data-dir "
       "/nonexistent/twophase-data");
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -98,7 +67,7 @@ TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
   const std::string common =
       "train --model vit-nomlp-wkewq-wvwo --dataset fashion-mnist --subset 256 "
       "--batch 64 --threads 2 --seed 3 ";
-  Result r = RunTwophase(common + "--epochs 2 --csv " + csv + " --save " + weights);
+  CommandResult r = RunTwophase(common + "--epochs 2 --csv " + csv + " --save " + weights);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(csv);
   std::string header, line;
@@ -120,3 +89,4 @@ TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
 }
 
 }  // namespace
+}  // namespace twophase

@@ -2,10 +2,8 @@
 // run it (TWOPHASE_BINARY, or `twophase` beside the test binary), and its
 // exit code and output are checked.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,36 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "app/cli_test_util.h"
 #include "optimizers/test_problems.h"
 
+namespace twophase {
 namespace {
-
-std::string Binary() {
-  if (const char* env = std::getenv("TWOPHASE_BINARY")) return env;
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "twophase").string();
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result RunTwophase(const std::string& args) {
-  Result r;
-  const std::string command = Binary() + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t got;
-  while ((got = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), got);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-bool Contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> lines;
@@ -66,7 +39,7 @@ std::map<std::string, std::string> KeyValues(const std::string& line) {
 }
 
 TEST(MinimizeCommandTest, RosenbrockReportsAndEndsInOneKeyValueLine) {
-  const Result r = RunTwophase("minimize --problem rosenbrock");
+  const CommandResult r = RunTwophase("minimize --problem rosenbrock");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::vector<std::string> lines = Lines(r.output);
   ASSERT_FALSE(lines.empty());
@@ -94,7 +67,7 @@ TEST(MinimizeCommandTest, RosenbrockReportsAndEndsInOneKeyValueLine) {
 }
 
 TEST(MinimizeCommandTest, VerbosePrintsOneLinePerIteration) {
-  const Result r = RunTwophase("minimize --problem beale --beta fletcher-reeves --verbose");
+  const CommandResult r = RunTwophase("minimize --problem beale --beta fletcher-reeves --verbose");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::vector<std::string> lines = Lines(r.output);
   const auto kv = KeyValues(lines.back());
@@ -112,7 +85,7 @@ TEST(MinimizeCommandTest, VerbosePrintsOneLinePerIteration) {
 }
 
 TEST(MinimizeCommandTest, OptionsReachTheSolver) {
-  const Result r = RunTwophase(
+  const CommandResult r = RunTwophase(
       "minimize --problem quadratic --n 6 --condition 10 --seed 3 --beta hs --line-search golden "
       "--initial-step quadstep --max-iterations 4 --gradient-tolerance 1e-9");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -128,7 +101,7 @@ TEST(MinimizeCommandTest, OptionsReachTheSolver) {
 }
 
 TEST(MinimizeCommandTest, AllRunsEveryProblemWithOneLineEach) {
-  const Result r = RunTwophase("minimize --all");
+  const CommandResult r = RunTwophase("minimize --all");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   int problems = 0;
   std::map<std::string, std::string> total;
@@ -173,14 +146,14 @@ TEST(MinimizeCommandTest, BadArgumentsNameTheOptionAndTheConstraint) {
       {"minimize --all --n 4", "--n: cannot be combined with --all"},
   };
   for (const Case& c : cases) {
-    const Result r = RunTwophase(c.args);
+    const CommandResult r = RunTwophase(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
     EXPECT_TRUE(Contains(r.output, c.expected)) << c.args << "\n" << r.output;
   }
 }
 
 TEST(MinimizeCommandTest, HelpAndUsage) {
-  Result r = RunTwophase("minimize --help");
+  CommandResult r = RunTwophase("minimize --help");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(Contains(r.output, "usage: twophase minimize")) << r.output;
   for (const char* option : {"--problem", "--all", "--beta", "--line-search", "--initial-step",
@@ -192,3 +165,4 @@ TEST(MinimizeCommandTest, HelpAndUsage) {
 }
 
 }  // namespace
+}  // namespace twophase

@@ -1,0 +1,46 @@
+// Running the built `twophase` binary from tests, as a user would run it:
+// TWOPHASE_BINARY (set by ctest), or `twophase` beside the test binary.
+#ifndef TWOPHASE_APP_CLI_TEST_UTIL_H_
+#define TWOPHASE_APP_CLI_TEST_UTIL_H_
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace twophase {
+
+inline std::string TwophaseBinary() {
+  if (const char* env = std::getenv("TWOPHASE_BINARY")) return env;
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "twophase").string();
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `twophase <args>` through the shell and collects its output.
+inline CommandResult RunTwophase(const std::string& args) {
+  CommandResult r;
+  const std::string command = TwophaseBinary() + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t got;
+  while ((got = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), got);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+inline bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+}  // namespace twophase
+
+#endif  // TWOPHASE_APP_CLI_TEST_UTIL_H_
