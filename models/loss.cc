@@ -4,24 +4,23 @@
 #include <cmath>
 #include <vector>
 
+#include "core/enum_names.h"
+
 namespace twophase {
+namespace {
+
+constexpr EnumName<LossKind> kLossKinds[] = {
+    {LossKind::kSoftmaxMse, "mse"},
+    {LossKind::kSoftmaxCrossEntropy, "cross-entropy"},
+};
+
+}  // namespace
 
 bool ParseLossKind(std::string_view name, LossKind* kind, std::string* error) {
-  if (name == "mse") {
-    *kind = LossKind::kSoftmaxMse;
-  } else if (name == "cross-entropy") {
-    *kind = LossKind::kSoftmaxCrossEntropy;
-  } else {
-    *error = "unknown loss '" + std::string(name) +
-             "' (known: mse, cross-entropy)";
-    return false;
-  }
-  return true;
+  return ParseEnum(name, kLossKinds, "loss", kind, error);
 }
 
-std::string LossKindName(LossKind kind) {
-  return kind == LossKind::kSoftmaxMse ? "mse" : "cross-entropy";
-}
+std::string LossKindName(LossKind kind) { return EnumToName(kind, kLossKinds); }
 
 LossSums EvaluateLoss(LossKind kind, const float* logits,
                       const int32_t* labels, int64_t n, int64_t classes,

@@ -22,6 +22,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/enum_names.h"
+
 namespace twophase {
 namespace {
 
@@ -48,91 +50,52 @@ std::string Format(const char* format, double a, double b = 0.0) {
   return buf;
 }
 
+constexpr EnumName<BetaRule> kBetaRules[] = {
+    {BetaRule::kFletcherReeves, "fletcher-reeves"},
+    {BetaRule::kPolakRibiere, "polak-ribiere"},
+    {BetaRule::kPolakRibierePlus, "polak-ribiere+"},
+    {BetaRule::kHestenesStiefel, "hestenes-stiefel"},
+    {BetaRule::kDaiYuan, "dai-yuan"},
+    {BetaRule::kHagerZhang, "hager-zhang"},
+    {BetaRule::kFletcherReeves, "fr", /*alias=*/true},
+    {BetaRule::kPolakRibiere, "pr", /*alias=*/true},
+    {BetaRule::kPolakRibierePlus, "pr+", /*alias=*/true},
+    {BetaRule::kHestenesStiefel, "hs", /*alias=*/true},
+    {BetaRule::kDaiYuan, "dy", /*alias=*/true},
+    {BetaRule::kHagerZhang, "hz", /*alias=*/true},
+};
+
+constexpr EnumName<InitialStepRule> kInitialStepRules[] = {
+    {InitialStepRule::kPreviousStep, "previous"},
+    {InitialStepRule::kQuadraticInterpolation, "quadratic"},
+    {InitialStepRule::kQuadStep, "quadstep"},
+};
+
+constexpr EnumName<TerminationType> kTerminationTypes[] = {
+    {TerminationType::kNotTerminated, "not-terminated"},
+    {TerminationType::kGradientTolerance, "gradient-tolerance"},
+    {TerminationType::kFunctionTolerance, "function-tolerance"},
+    {TerminationType::kMaxIterations, "max-iterations"},
+    {TerminationType::kMaxEvaluations, "max-evaluations"},
+    {TerminationType::kLineSearchFailure, "line-search-failure"},
+    {TerminationType::kNonFinite, "non-finite"},
+    {TerminationType::kInvalidOptions, "invalid-options"},
+};
+
 }  // namespace
 
 bool ParseBetaRule(std::string_view name, BetaRule* rule, std::string* error) {
-  struct Entry {
-    const char* name;
-    const char* alias;
-    BetaRule rule;
-  };
-  static constexpr Entry kRules[] = {
-      {"fletcher-reeves", "fr", BetaRule::kFletcherReeves},
-      {"polak-ribiere", "pr", BetaRule::kPolakRibiere},
-      {"polak-ribiere+", "pr+", BetaRule::kPolakRibierePlus},
-      {"hestenes-stiefel", "hs", BetaRule::kHestenesStiefel},
-      {"dai-yuan", "dy", BetaRule::kDaiYuan},
-      {"hager-zhang", "hz", BetaRule::kHagerZhang},
-  };
-  for (const Entry& e : kRules) {
-    if (name == e.name || name == e.alias) {
-      *rule = e.rule;
-      return true;
-    }
-  }
-  if (error != nullptr) {
-    *error = "unknown beta rule '" + std::string(name) +
-             "' (expected fletcher-reeves, polak-ribiere, polak-ribiere+, hestenes-stiefel, "
-             "dai-yuan, hager-zhang)";
-  }
-  return false;
+  return ParseEnum(name, kBetaRules, "beta rule", rule, error);
 }
 
-std::string BetaRuleName(BetaRule rule) {
-  switch (rule) {
-    case BetaRule::kFletcherReeves:
-      return "fletcher-reeves";
-    case BetaRule::kPolakRibiere:
-      return "polak-ribiere";
-    case BetaRule::kPolakRibierePlus:
-      return "polak-ribiere+";
-    case BetaRule::kHestenesStiefel:
-      return "hestenes-stiefel";
-    case BetaRule::kDaiYuan:
-      return "dai-yuan";
-    case BetaRule::kHagerZhang:
-      return "hager-zhang";
-  }
-  return "unknown";
-}
+std::string BetaRuleName(BetaRule rule) { return EnumToName(rule, kBetaRules); }
 
 bool ParseInitialStepRule(std::string_view name, InitialStepRule* rule, std::string* error) {
-  if (name == "previous") {
-    *rule = InitialStepRule::kPreviousStep;
-  } else if (name == "quadratic") {
-    *rule = InitialStepRule::kQuadraticInterpolation;
-  } else if (name == "quadstep") {
-    *rule = InitialStepRule::kQuadStep;
-  } else {
-    if (error != nullptr) {
-      *error = "unknown initial step rule '" + std::string(name) +
-               "' (expected previous, quadratic, quadstep)";
-    }
-    return false;
-  }
-  return true;
+  return ParseEnum(name, kInitialStepRules, "initial step rule", rule, error);
 }
 
 std::string TerminationTypeName(TerminationType type) {
-  switch (type) {
-    case TerminationType::kNotTerminated:
-      return "not-terminated";
-    case TerminationType::kGradientTolerance:
-      return "gradient-tolerance";
-    case TerminationType::kFunctionTolerance:
-      return "function-tolerance";
-    case TerminationType::kMaxIterations:
-      return "max-iterations";
-    case TerminationType::kMaxEvaluations:
-      return "max-evaluations";
-    case TerminationType::kLineSearchFailure:
-      return "line-search-failure";
-    case TerminationType::kNonFinite:
-      return "non-finite";
-    case TerminationType::kInvalidOptions:
-      return "invalid-options";
-  }
-  return "unknown";
+  return EnumToName(type, kTerminationTypes);
 }
 
 bool ConjugateGradientOptions::IsValid(std::string* error) const {

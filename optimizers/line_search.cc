@@ -9,53 +9,36 @@
 #include <cstring>
 #include <string>
 
+#include "core/enum_names.h"
 #include "optimizers/line_search_internal.h"
 
 namespace twophase {
+namespace {
+
+constexpr EnumName<LineSearchKind> kLineSearchKinds[] = {
+    {LineSearchKind::kGolden, "golden"},
+    {LineSearchKind::kStrongWolfe, "strong-wolfe"},
+    {LineSearchKind::kHagerZhang, "hager-zhang"},
+};
+
+constexpr EnumName<LineSearchStatus> kLineSearchStatuses[] = {
+    {LineSearchStatus::kSuccess, "success"},
+    {LineSearchStatus::kNoDecrease, "no-decrease"},
+    {LineSearchStatus::kNonFinite, "non-finite"},
+    {LineSearchStatus::kEvaluationLimit, "evaluation-limit"},
+    {LineSearchStatus::kNotDescent, "not-descent"},
+};
+
+}  // namespace
 
 bool ParseLineSearchKind(std::string_view name, LineSearchKind* kind, std::string* error) {
-  if (name == "golden") {
-    *kind = LineSearchKind::kGolden;
-  } else if (name == "strong-wolfe") {
-    *kind = LineSearchKind::kStrongWolfe;
-  } else if (name == "hager-zhang") {
-    *kind = LineSearchKind::kHagerZhang;
-  } else {
-    if (error != nullptr) {
-      *error = "unknown line search '" + std::string(name) +
-               "' (expected golden, strong-wolfe or hager-zhang)";
-    }
-    return false;
-  }
-  return true;
+  return ParseEnum(name, kLineSearchKinds, "line search", kind, error);
 }
 
-std::string LineSearchKindName(LineSearchKind kind) {
-  switch (kind) {
-    case LineSearchKind::kGolden:
-      return "golden";
-    case LineSearchKind::kStrongWolfe:
-      return "strong-wolfe";
-    case LineSearchKind::kHagerZhang:
-      return "hager-zhang";
-  }
-  return "unknown";
-}
+std::string LineSearchKindName(LineSearchKind kind) { return EnumToName(kind, kLineSearchKinds); }
 
 std::string LineSearchStatusName(LineSearchStatus status) {
-  switch (status) {
-    case LineSearchStatus::kSuccess:
-      return "success";
-    case LineSearchStatus::kNoDecrease:
-      return "no-decrease";
-    case LineSearchStatus::kNonFinite:
-      return "non-finite";
-    case LineSearchStatus::kEvaluationLimit:
-      return "evaluation-limit";
-    case LineSearchStatus::kNotDescent:
-      return "not-descent";
-  }
-  return "unknown";
+  return EnumToName(status, kLineSearchStatuses);
 }
 
 bool LineSearchOptions::IsValid(std::string* error) const {

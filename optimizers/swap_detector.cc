@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/enum_names.h"
+
 namespace twophase {
 namespace {
 
@@ -23,36 +25,19 @@ bool Check(bool ok, const char* name, const char* what, double value, std::strin
   return false;
 }
 
+constexpr EnumName<SwapSignal> kSwapSignals[] = {
+    {SwapSignal::kMeanGradientNorm, "mean-gradient"},
+    {SwapSignal::kMeanOfNorms, "mean-of-norms"},
+    {SwapSignal::kFullBatch, "full-batch"},
+};
+
 }  // namespace
 
 bool ParseSwapSignal(std::string_view name, SwapSignal* signal, std::string* error) {
-  if (name == "mean-gradient") {
-    *signal = SwapSignal::kMeanGradientNorm;
-  } else if (name == "mean-of-norms") {
-    *signal = SwapSignal::kMeanOfNorms;
-  } else if (name == "full-batch") {
-    *signal = SwapSignal::kFullBatch;
-  } else {
-    if (error != nullptr) {
-      *error = "unknown swap signal '" + std::string(name) +
-               "' (expected mean-gradient, mean-of-norms, full-batch)";
-    }
-    return false;
-  }
-  return true;
+  return ParseEnum(name, kSwapSignals, "swap signal", signal, error);
 }
 
-std::string SwapSignalName(SwapSignal signal) {
-  switch (signal) {
-    case SwapSignal::kMeanGradientNorm:
-      return "mean-gradient";
-    case SwapSignal::kMeanOfNorms:
-      return "mean-of-norms";
-    case SwapSignal::kFullBatch:
-      return "full-batch";
-  }
-  return "unknown";
-}
+std::string SwapSignalName(SwapSignal signal) { return EnumToName(signal, kSwapSignals); }
 
 bool SwapDetectorOptions::IsValid(std::string* error) const {
   // Comparisons are false for NaN, so NaN fails each range check.

@@ -7,12 +7,19 @@
 #include <memory>
 #include <numeric>
 
+#include "core/enum_names.h"
 #include "core/rng.h"
 #include "optimizers/objective.h"
 #include "training/training_objective.h"
 
 namespace twophase {
 namespace {
+
+constexpr EnumName<Algorithm> kAlgorithms[] = {
+    {Algorithm::kAdam, "adam"},
+    {Algorithm::kCg, "cg"},
+    {Algorithm::kTwoPhase, "two-phase"},
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -113,30 +120,10 @@ class AdamPhase {
 }  // namespace
 
 bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* error) {
-  if (name == "adam") {
-    *algorithm = Algorithm::kAdam;
-  } else if (name == "cg") {
-    *algorithm = Algorithm::kCg;
-  } else if (name == "two-phase") {
-    *algorithm = Algorithm::kTwoPhase;
-  } else {
-    *error = "unknown algorithm '" + std::string(name) + "' (known: adam, cg, two-phase)";
-    return false;
-  }
-  return true;
+  return ParseEnum(name, kAlgorithms, "algorithm", algorithm, error);
 }
 
-std::string AlgorithmName(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::kAdam:
-      return "adam";
-    case Algorithm::kCg:
-      return "cg";
-    case Algorithm::kTwoPhase:
-      return "two-phase";
-  }
-  return "?";
-}
+std::string AlgorithmName(Algorithm algorithm) { return EnumToName(algorithm, kAlgorithms, "?"); }
 
 bool TrainOptions::IsValid(std::string* error) const {
   if (epochs < 0) {
