@@ -22,7 +22,7 @@ TEST(CliTest, ModelListsParametersAndTotal) {
 }
 
 TEST(CliTest, HelpOnEveryCommand) {
-  for (const char* command : {"--help", "train --help", "model --help"}) {
+  for (const char* command : {"--help", "train --help", "model --help", "evaluate --help"}) {
     const CommandResult r = RunTwophase(command);
     EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
     EXPECT_TRUE(Contains(r.output, "usage: twophase")) << r.output;

@@ -92,15 +92,36 @@ int TrainCommand(const std::vector<std::string>& args) {
   if (!run.Build("train", &code)) return code;
   train.loss = run.loss;
 
+  // The settings that matter for this algorithm: Adam's for adam and
+  // two-phase, CG's for cg and two-phase, the detector's for two-phase.
+  auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", v);
+    return std::string(buf);
+  };
+  std::string settings;
+  if (train.algorithm != Algorithm::kCg) {
+    settings += ", adam lr " + number(train.adam.learning_rate) + " batch " +
+                std::to_string(train.batch_size);
+  }
+  if (train.algorithm != Algorithm::kAdam) {
+    settings += ", cg " + BetaRuleName(train.cg.beta) + "/" +
+                LineSearchKindName(train.cg.line_search.kind);
+  }
+  if (train.algorithm == Algorithm::kTwoPhase) {
+    settings += train.detector.fixed_epoch > 0
+                    ? ", swap after epoch " + std::to_string(train.detector.fixed_epoch)
+                    : ", swap at " + number(train.detector.factor) + " x max of " +
+                          SwapSignalName(train.detector.signal);
+  }
   std::printf(
-      "# model %s (%lld parameters), dataset %s (%lld train, %lld test), optimizer %s, adam lr "
-      "%g batch %lld, cg %s/%s, loss %s, seed %llu, threads %d, backend %s\n",
+      "# model %s (%lld parameters), dataset %s (%lld train, %lld test), optimizer %s%s, loss "
+      "%s, seed %llu, threads %d, backend %s\n",
       run.model_name.c_str(), static_cast<long long>(run.model->params().size()),
       run.dataset.c_str(), static_cast<long long>(run.data.train.count),
-      static_cast<long long>(run.data.test.count), optimizer.c_str(), train.adam.learning_rate,
-      static_cast<long long>(train.batch_size), BetaRuleName(train.cg.beta).c_str(),
-      LineSearchKindName(train.cg.line_search.kind).c_str(), run.loss_name.c_str(),
-      static_cast<unsigned long long>(run.seed), run.threads, run.backend_name.c_str());
+      static_cast<long long>(run.data.test.count), optimizer.c_str(), settings.c_str(),
+      run.loss_name.c_str(), static_cast<unsigned long long>(run.seed), run.threads,
+      run.backend_name.c_str());
   std::printf("%5s %5s %12s %9s %12s %9s %11s %10s %6s %6s %8s %8s\n", "epoch", "phase",
               "train_loss", "train_acc", "test_loss", "test_acc", "grad_norm", "step", "f_evals",
               "g_evals", "seconds", "eval_s");
