@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/fast_math.h"
+
 namespace twophase {
 namespace blas_kernels {
 
@@ -114,23 +116,6 @@ inline float Erf(float a) {
   return std::min(std::max(x * p / q, -1.0f), 1.0f);
 }
 
-// exp(t) for t <= 0, vectorisable: t = n ln2 + r with |r| <= ln2/2 (ln2
-// split in two for an exact n*ln2), Cephes' expf polynomial for e^r, and
-// 2^n through the exponent bits. Relative error < 1e-7; t below -87 is
-// treated as -87 (e^-87 ~ 1.6e-38, as good as 0 here).
-inline float ExpNonPositive(float t) {
-  t = std::max(t, -87.0f);
-  const float n = std::nearbyint(t * 1.44269504088896341f);
-  const float r = (t - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  return p * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-}
 }  // namespace
 
 void GeluForward(const float* x, float* y, int64_t n) {

@@ -55,6 +55,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/fast_math.h"
 #include "models/layers.h"
 
 namespace twophase {
@@ -78,30 +79,6 @@ constexpr int64_t kLanes = 16;
 // machine), which would dominate small problems such as the gradient checks.
 // Every element is computed the same way either way.
 constexpr int64_t kMinParallelWork = int64_t{1} << 15;
-
-// exp(x) for x <= 0 (softmax arguments after subtracting the row maximum),
-// branch-free so that a loop over it vectorises: x = n ln2 + r with n =
-// round(x / ln2) (by adding 1.5 * 2^23), |r| <= ln2 / 2; exp(r) by Cephes'
-// expf polynomial (about 1 ulp); 2^n by building the exponent bits. Below
-// -87 (where 2^n would leave the normal range) the result is 0, which is
-// what a float softmax gets there anyway to within 1e-38.
-inline float ExpNonPositive(float x) {
-  const float kLog2e = 1.44269504088896341f;
-  const float kRound = 12582912.0f;  // 1.5 * 2^23
-  const float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  const float xc = std::max(x, -87.0f);
-  const float n = (xc * kLog2e + kRound) - kRound;  // round to nearest
-  const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * (r * r) + r + 1.0f;
-  const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return x < -87.0f ? 0.0f : y * scale;
-}
 
 // In-place softmax of each row of a [t, t] block: y = exp(x - max) / sum.
 // (Mathematically the backend's SoftmaxForward; the exponential and the

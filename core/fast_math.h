@@ -1,0 +1,39 @@
+// Small branch-free math kernels that vectorise, shared by the layers.
+#ifndef TWOPHASE_CORE_FAST_MATH_H_
+#define TWOPHASE_CORE_FAST_MATH_H_
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+
+namespace twophase {
+
+// exp(x) for x <= 0 (softmax arguments after subtracting the row maximum,
+// the Gaussian density's -v^2/2), branch-free so that a loop over it
+// vectorises: x = n ln2 + r with n = round(x / ln2) (by adding 1.5 * 2^23),
+// |r| <= ln2 / 2 (ln2 split in two for an exact n ln2); exp(r) by Cephes'
+// expf polynomial (relative error about 1 ulp, at most 1.41 ulp over
+// [-87, 0]); 2^n by building the exponent bits. Below -87 (where 2^n would
+// leave the normal range) the result is 0, which is what float arithmetic
+// gets there anyway to within 1e-38.
+inline float ExpNonPositive(float x) {
+  const float kLog2e = 1.44269504088896341f;
+  const float kRound = 12582912.0f;  // 1.5 * 2^23
+  const float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  const float xc = std::max(x, -87.0f);
+  const float n = (xc * kLog2e + kRound) - kRound;  // round to nearest
+  const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  return x < -87.0f ? 0.0f : y * scale;
+}
+
+}  // namespace twophase
+
+#endif  // TWOPHASE_CORE_FAST_MATH_H_
