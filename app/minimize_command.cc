@@ -57,7 +57,7 @@ void PrintIteration(const CgIterationRecord& r) {
 
 int MinimizeCommand(const std::vector<std::string>& args) {
   std::string problem_name, beta_name = "polak-ribiere+", line_search_name = "strong-wolfe";
-  std::string initial_step_name = "previous";
+  std::string initial_step_name = "quadstep";
   TestProblemOptions problem_options;
   ConjugateGradientOptions cg;
   bool verbose = false, all = false;

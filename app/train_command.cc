@@ -16,7 +16,7 @@ namespace twophase {
 int TrainCommand(const std::vector<std::string>& args) {
   ModelAndData run;
   std::string optimizer = "adam", csv_path, save_path;
-  std::string beta = "polak-ribiere+", line_search = "strong-wolfe", initial_step = "previous";
+  std::string beta = "polak-ribiere+", line_search = "strong-wolfe", initial_step = "quadstep";
   std::string swap_signal = "mean-gradient";
   TrainOptions train;
   po::options_description options("options");

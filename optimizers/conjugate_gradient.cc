@@ -3,7 +3,8 @@
 // One iteration (Nocedal & Wright 2006, Alg. 5.4, with the safeguards of
 // sec. 5.2 and Hager & Zhang 2006):
 //   1. trial step alpha0 (first: first_step_length / |g_0|; later N&W (3.60)
-//      or (3.60a));
+//      or (3.60a)); with QuadStep (the default), refined by one value-only
+//      probe there;
 //   2. line search along d_k from x_k -> x_{k+1}, g_{k+1};
 //   3. stopping tests (|g| small, relative decrease of f, limits);
 //   4. beta_{k+1} and d_{k+1} = -g_{k+1} + beta d_k, or a restart d = -g.
@@ -198,6 +199,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
   const double first_step = options_.first_step_length / Norm(d_.data(), n_);
   double initial_step = first_step;
   int probe_evaluations = 0;
+  LineValueProbe probe;
   if (summary_.iterations > 0 && !last_search_failed_) {
     const double previous_rule = previous_step_ * previous_slope_ / slope;
     initial_step = previous_rule;
@@ -205,23 +207,29 @@ CgIterationRecord ConjugateGradient::Iterate() {
     if (options_.initial_step == InitialStepRule::kQuadraticInterpolation) {
       const double quadratic = std::min(1.0, 1.01 * 2.0 * (f_value_ - previous_value_) / slope);
       if (std::isfinite(quadratic) && quadratic > 0) initial_step = quadratic;
-    } else if (options_.initial_step == InitialStepRule::kQuadStep &&
-               (options_.max_evaluations == 0 || evaluations_left() >= 2)) {
-      // QuadStep (Hager & Zhang 2006): q(a) = f_k + phi'(0) a + c a^2 through
-      // phi(t), c = (phi(t) - f_k - phi'(0) t) / t^2; a0 = -phi'(0) / (2c)
-      // when c > 0 (on a quadratic: the exact step, which the strong Wolfe
-      // search then accepts with one gradient evaluation), else 2 t (their
-      // psi2). A non-finite phi(t) leaves a0 = t for the search's NaN
-      // back-off. x_new_ is free scratch until the search writes it.
-      const double t = initial_step;
-      AxpyInto(x_.data(), t, d_.data(), x_new_.data(), n_);
-      const double f_t = f_->Value(x_new_.data());
-      probe_evaluations = 1;
-      const double c = (f_t - f_value_ - slope * t) / (t * t);
-      if (std::isfinite(f_t)) {
-        const double quadstep = c > 0 ? -slope / (2.0 * c) : 2.0 * t;
-        if (std::isfinite(quadstep) && quadstep > 0) initial_step = quadstep;
-      }
+    }
+  }
+  if (options_.initial_step == InitialStepRule::kQuadStep &&
+      (options_.max_evaluations == 0 || evaluations_left() >= 2)) {
+    // QuadStep (Hager & Zhang 2006), also on the first search and after a
+    // failed one, probing at t = the first step there: q(a) = f_k +
+    // phi'(0) a + c a^2 through phi(t), c = (phi(t) - f_k - phi'(0) t) /
+    // t^2; a0 = -phi'(0) / (2c) when c > 0 (on a quadratic: the exact
+    // step, which the strong Wolfe search then accepts with one gradient
+    // evaluation), else 2 t (their psi2). A non-finite phi(t) leaves
+    // a0 = t for the search's NaN back-off. The probe (t, phi(t)) goes to
+    // the search, whose first interpolation uses it. x_new_ is free
+    // scratch until the search writes it.
+    const double t = initial_step;
+    AxpyInto(x_.data(), t, d_.data(), x_new_.data(), n_);
+    const double f_t = f_->Value(x_new_.data());
+    probe_evaluations = 1;
+    probe.step = t;
+    probe.value = f_t;
+    const double c = (f_t - f_value_ - slope * t) / (t * t);
+    if (std::isfinite(f_t)) {
+      const double quadstep = c > 0 ? -slope / (2.0 * c) : 2.0 * t;
+      if (std::isfinite(quadstep) && quadstep > 0) initial_step = quadstep;
     }
   }
   summary_.value_evaluations += probe_evaluations;
@@ -235,7 +243,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
   const Clock::time_point search_start = Clock::now();
   const LineSearchResult result =
       LineSearch(f_, x_.data(), f_value_, g_.data(), d_.data(), initial_step, line_search,
-                 x_new_.data(), g_new_.data());
+                 x_new_.data(), g_new_.data(), probe_evaluations > 0 ? &probe : nullptr);
   summary_.line_search_seconds += SecondsSince(search_start);
   record.value_evaluations = result.value_evaluations + probe_evaluations;
   record.gradient_evaluations = result.gradient_evaluations;

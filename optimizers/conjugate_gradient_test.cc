@@ -390,7 +390,10 @@ TEST(ConjugateGradientTest, ObjectiveTurningNaNEndsCleanlyAtTheLastGoodPoint) {
     while (cg.summary().termination == TerminationType::kNotTerminated) {
       const CgIterationRecord r = cg.Iterate();
       ASSERT_TRUE(AllFinite(cg.x()));
-      if (r.line_search_status == LineSearchStatus::kSuccess) {
+      // The last accepted point: a search that fails once the poison
+      // starts mid-search (QuadStep's value probe shifts the count) still
+      // returns its best finite point, and x moves there.
+      if (r.step > 0) {
         last_x = cg.x();
         last_value = cg.value();
       }
@@ -959,6 +962,9 @@ TEST(ConjugateGradientTest, BetaFormulasMatchTheirDefinitions) {
         options.powell_restart_threshold = 0.0;  // more non-restart iterations
         options.restart_every = 1000;
         options.max_iterations = 60;
+        // The trajectories the comment above describes (PR+ clipping on
+        // helical valley) are those of the N&W initial step.
+        options.initial_step = InitialStepRule::kPreviousStep;
         ConjugateGradient cg(options);
         cg.Begin(problem.objective.get(), problem.start.data());
         std::vector<float> d(problem.n);
@@ -1031,30 +1037,33 @@ Efficiency MeasureEfficiency(InitialStepRule rule, const char* label) {
 }
 
 TEST(ConjugateGradientTest, StrongWolfeEfficiencyOverTheProblemSet) {
-  // The target was <= 1.5 gradient evaluations per iteration. Measured
-  // (strong Wolfe, c2 = 0.1, PR+):
-  //  - previous (N&W 3.60, the default): 2.50. The first trial is rarely
-  //    within the 10 % of the line minimiser that |phi'| <= 0.1 |phi'(0)|
-  //    demands: on the 20-D quadratic nearly every search takes exactly 2
-  //    (trial, then the cubic's exact minimiser). Without a second-order
-  //    probe ~2 is the floor for c2 = 0.1 on quadratic-like problems: the
-  //    curvature along the new direction d_k = -g_k + beta d_{k-1} needs
-  //    H g_k, which no earlier evaluation supplies.
-  //  - quadratic (N&W 3.60a): 2.55, no better.
-  //  - quadstep (CG_DESCENT's QuadStep: one value-only probe, quadratic fit):
-  //    1.57 gradient + 0.95 value evaluations per iteration, and 18 % fewer
-  //    iterations; 1.09 on the quadratic. The remainder is Rosenbrock-type
-  //    curved valleys (~2), the 1-D More-Thuente functions (built to defeat
-  //    line searches) and the two failed searches that end each run at the
-  //    float32 floor.
-  // So the 1.5 target is not met; these bounds guard the measured values
-  // (with room for the line search's evolution) and that QuadStep is the
-  // cheaper rule in forward-pass units (a gradient = 1 forward + 1 backward
-  // ~ 3 forward-pass costs, a value = 1).
+  // The target: <= 1.5 gradient evaluations per iteration for the default
+  // configuration (PR+, strong Wolfe, c1 = 1e-4, c2 = 0.1). Measured:
+  //  - previous (N&W 3.60): ~2.45. The first trial is rarely within the
+  //    10 % of the line minimiser that |phi'| <= 0.1 |phi'(0)| demands: on
+  //    the 20-D quadratic nearly every search takes exactly 2.
+  //  - quadstep (CG_DESCENT's QuadStep, the default: one value-only probe,
+  //    quadratic fit; the probe is also passed to the search, whose first
+  //    interpolation is then a quartic through all five data, and QuadStep
+  //    also refines the first search): ~1.46-1.49 gradient + 1.00 value
+  //    evaluations per iteration (before those two additions: 1.56 + 0.95).
+  //    The remainder is Rosenbrock-type curved valleys, the 1-D
+  //    More-Thuente functions (built to defeat line searches) and the
+  //    searches near the float32 floor, including the two failed ones that
+  //    end most runs. The pooled figure moves by a few hundredths with
+  //    floating-point details (e.g. FMA contraction under -march=native):
+  //    the runs that end at the float32 floor are chaotic there.
+  // QuadStep must also stay the cheaper rule in forward-pass units (a
+  // gradient = 1 forward + 1 backward ~ 3 forward-pass costs, a value = 1).
   const Efficiency previous = MeasureEfficiency(InitialStepRule::kPreviousStep, "previous");
   const Efficiency quadstep = MeasureEfficiency(InitialStepRule::kQuadStep, "quadstep");
+  ASSERT_EQ(ConjugateGradientOptions{}.initial_step, InitialStepRule::kQuadStep);
+  // Measured 1.461 on the reference machine (1.5 is the project's target).
+  // The figure moves by a few hundredths with floating-point details (FMA
+  // contraction, another CPU), so the guard against regressions sits at 1.6
+  // rather than on the target itself.
+  EXPECT_LE(quadstep.pooled(), 1.6);
   EXPECT_LE(previous.pooled(), 2.8);
-  EXPECT_LE(quadstep.pooled(), 1.75);
   EXPECT_LT(3 * quadstep.gradients + quadstep.values, 3 * previous.gradients + previous.values);
 }
 

@@ -151,6 +151,17 @@ double LineFunction::ProbeValue(double alpha) {
   return value;
 }
 
+double LineFunction::ValueNoise() {
+  if (value_noise_ < 0.0) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n_; ++i) {
+      sum += std::fabs(static_cast<double>(g0_[i]) * static_cast<double>(x_[i]));
+    }
+    value_noise_ = 0x1.0p-24 * sum + 0x1.0p-52 * std::fabs(f0_);
+  }
+  return value_noise_;
+}
+
 bool LineFunction::BelowResolution(double a, double b) const {
   const double step = std::fabs(b - a);
   // FLT_EPSILON = 2^-23 is one ulp relative to the leading bit, so two
@@ -216,7 +227,7 @@ void SetFailure(const LineFunction& phi, LineSearchStatus otherwise, const std::
 
 LineSearchResult LineSearch(Objective* f, const float* x, double f0, const float* g0,
                             const float* d, double initial_step, const LineSearchOptions& options,
-                            float* x_new, float* g_new) {
+                            float* x_new, float* g_new, const LineValueProbe* probe) {
   using line_search_internal::FormatNumber;
   const int64_t n = f->size();
   const double slope0 = Dot(g0, d, n);
@@ -254,7 +265,7 @@ LineSearchResult LineSearch(Objective* f, const float* x, double f0, const float
                                          g_new);
   switch (options.kind) {
     case LineSearchKind::kStrongWolfe:
-      return line_search_internal::StrongWolfeSearch(&phi, initial_step, options);
+      return line_search_internal::StrongWolfeSearch(&phi, initial_step, options, probe);
     case LineSearchKind::kHagerZhang:
       return line_search_internal::HagerZhangSearch(&phi, initial_step, options);
     case LineSearchKind::kGolden:

@@ -83,13 +83,24 @@ struct LineSearchResult {
   bool ok() const { return status == LineSearchStatus::kSuccess; }
 };
 
+// A value-only evaluation phi(step) = f(x + step d) the caller already made
+// along this line (CG's QuadStep probe). The strong Wolfe search uses it in
+// its first interpolation; the other searches ignore it. It is not counted
+// in the result's evaluations (the caller counted it).
+struct LineValueProbe {
+  double step = 0.0;
+  double value = 0.0;
+};
+
 // Searches from x (n = f->size() entries) along d, given f0 = f(x),
 // g0 = grad f(x) and an initial trial step > 0. On return x_new holds
 // x + step * d and g_new the gradient there (both valid whatever the
 // status: x and g0 when step is 0). x_new/g_new must not alias x/g0.
+// `probe`, when not null, is a value-only point already evaluated on the
+// line (see LineValueProbe); a non-finite or non-positive one is ignored.
 LineSearchResult LineSearch(Objective* f, const float* x, double f0, const float* g0,
                             const float* d, double initial_step, const LineSearchOptions& options,
-                            float* x_new, float* g_new);
+                            float* x_new, float* g_new, const LineValueProbe* probe = nullptr);
 
 }  // namespace twophase
 

@@ -57,6 +57,12 @@ class LineFunction {
   // returned as is (and counted in nonfinite_probes()).
   double ProbeValue(double alpha);
 
+  // An estimate of the rounding noise of phi's values near x: the change
+  // of f from rounding each coordinate of x to float32,
+  // 2^-24 sum_i |g0_i x_i|, plus double rounding of f0 itself. Computed on
+  // first use.
+  double ValueNoise();
+
   // The lowest finite value among the gradient probes, or the origin.
   const LinePoint& best() const { return best_; }
   bool improved() const { return best_pair_ >= 0; }
@@ -92,6 +98,7 @@ class LineFunction {
   int value_evaluations_ = 0;
   int gradient_evaluations_ = 0;
   int nonfinite_probes_ = 0;
+  double value_noise_ = -1.0;  // < 0: not computed yet
   // Pair 0: x_new/g_new; pair 1: scratch. -1: x/g0 themselves.
   int best_pair_ = -1;
   int last_pair_ = -1;
@@ -101,8 +108,11 @@ class LineFunction {
 
 // The three searches, after LineSearch has checked the options, f0 and the
 // descent condition (slope0 < 0) and handled the trivial cases.
+// `probe` (may be null): a value-only point on the line, used by the first
+// interpolation (see line_search_wolfe.cc).
 LineSearchResult StrongWolfeSearch(LineFunction* phi, double initial_step,
-                                   const LineSearchOptions& options);
+                                   const LineSearchOptions& options,
+                                   const LineValueProbe* probe = nullptr);
 LineSearchResult HagerZhangSearch(LineFunction* phi, double initial_step,
                                   const LineSearchOptions& options);
 LineSearchResult GoldenSearch(LineFunction* phi, double initial_step,

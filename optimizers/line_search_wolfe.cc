@@ -63,6 +63,12 @@ constexpr double kShrink = 0.66;
 // Consecutive bracketed probes with f exactly f(stx) after which the search
 // gives up (see below).
 constexpr int kMaxFlatProbes = 3;
+// Case 3 without a cubic minimiser beyond the trial: the next trial is this
+// multiple of the secant step (see SafeguardedStep).
+constexpr double kSecantExtrapolation = 2.0;
+// The caller's value-only probe is used when |phi(t) - phi(0)| and
+// |phi(trial) - phi(0)| are at least this multiple of the value noise.
+constexpr double kProbeNoiseRatio = 100.0;
 
 struct End {
   double alpha;
@@ -145,6 +151,14 @@ double SafeguardedStep(End* x, End* y, const End& t, bool* bracketed, double lo,
     } else {
       // Extrapolation: the step farther from stp, within [lo, hi].
       stpf = std::fabs(stpc - stp) > std::fabs(stpq - stp) ? stpc : stpq;
+      // Addition to dcstep: when the cubic has no minimiser beyond stp (it
+      // would send the step to the bound, 5x the last interval on the first
+      // extrapolation), go to twice the secant step instead: phi' is still
+      // decreasing in magnitude, and the bound overshoots a minimiser that
+      // the secant places much nearer (quartic-like valleys).
+      if (!(r < 0.0 && gamma != 0.0) && std::isfinite(stpq) && (stpq - stp) * (stp - stx) > 0.0) {
+        stpf = stp + kSecantExtrapolation * (stpq - stp);
+      }
       stpf = std::max(lo, std::min(hi, stpf));
     }
   } else {
@@ -180,10 +194,73 @@ double SafeguardedStep(End* x, End* y, const End& t, bool* bracketed, double lo,
   return stpf;
 }
 
+// The lowest local minimiser in (lo, hi) of the quartic
+//   q(a) = f0 + g0 a + c2 a^2 + c3 a^3 + c4 a^4
+// that also matches phi(t) = ft (a value-only probe) and phi(s) = fs,
+// phi'(s) = gs (a gradient probe): five conditions, all the information
+// the search has after its first trial when the caller's QuadStep probe is
+// passed in. NaN when the fit is degenerate (t too close to 0 or s) or q
+// has no local minimiser strictly inside (lo, hi). Along a line, a
+// quadratic or quartic f (least squares, Rosenbrock-type valleys) is
+// reproduced exactly, where the cubic of phi(0), phi'(0), phi(s), phi'(s)
+// alone is not.
+double QuarticMinimizer(double f0, double g0, double t, double ft, double s, double fs, double gs,
+                        double lo, double hi) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  if (!(s > 0.0) || !(t > 0.0) || !(lo < hi) || !std::isfinite(ft)) return kNaN;
+  // In u = a / s: q(u) = f0 + G0 u + C2 u^2 + C3 u^3 + C4 u^4 with
+  //   C2 tau^2 + C3 tau^3 + C4 tau^4 = r1    (phi(t), tau = t / s)
+  //   C2 + C3 + C4 = r2                      (phi(s))
+  //   2 C2 + 3 C3 + 4 C4 = r3                (phi'(s) s)
+  // whose determinant is tau^2 (1 - tau)^2.
+  const double tau = t / s;
+  if (std::fabs(tau * (1.0 - tau)) < 1e-3) return kNaN;
+  const double g0s = g0 * s;
+  const double r1 = ft - f0 - g0 * t;
+  const double r2 = fs - f0 - g0s;
+  const double r3 = (gs - g0) * s;
+  // From rows 2 and 3, C3 = r3 - 2 r2 - 2 C4 and C2 = r2 - C3 - C4.
+  // Substituting into row 1: C4 (tau^4 - 2 tau^3 + tau^2) = r1 - tau^2 r2
+  //   - (tau^3 - tau^2) (r3 - 2 r2).
+  const double tau2 = tau * tau, tau3 = tau2 * tau;
+  const double det = tau2 * (1.0 - tau) * (1.0 - tau);
+  const double c4 = (r1 - tau2 * r2 - (tau3 - tau2) * (r3 - 2.0 * r2)) / det;
+  const double c3 = r3 - 2.0 * r2 - 2.0 * c4;
+  const double c2 = r2 - c3 - c4;
+  if (!std::isfinite(c2) || !std::isfinite(c3) || !std::isfinite(c4)) return kNaN;
+  auto dq = [&](double u) { return g0s + u * (2.0 * c2 + u * (3.0 * c3 + u * 4.0 * c4)); };
+  auto q = [&](double u) { return u * (g0s + u * (c2 + u * (c3 + u * c4))); };
+  // q' is a cubic: scan (lo, hi) for its - to + sign changes (local minima)
+  // and refine each by bisection.
+  constexpr int kCells = 64;
+  const double ulo = lo / s, uhi = hi / s;
+  double best_u = kNaN, best_q = std::numeric_limits<double>::infinity();
+  double a = ulo, da = dq(a);
+  for (int i = 1; i <= kCells; ++i) {
+    const double b = ulo + (uhi - ulo) * i / kCells;
+    const double db = dq(b);
+    if (da < 0.0 && db > 0.0) {
+      double l = a, h = b;
+      for (int k = 0; k < 60; ++k) {
+        const double m = 0.5 * (l + h);
+        (dq(m) < 0.0 ? l : h) = m;
+      }
+      const double u = 0.5 * (l + h);
+      if (q(u) < best_q) {
+        best_q = q(u);
+        best_u = u;
+      }
+    }
+    a = b;
+    da = db;
+  }
+  return best_u * s;
+}
+
 }  // namespace
 
 LineSearchResult StrongWolfeSearch(LineFunction* phi, double initial_step,
-                                   const LineSearchOptions& options) {
+                                   const LineSearchOptions& options, const LineValueProbe* probe) {
   LineSearchResult result;
   const double f0 = phi->f0();
   const double g0 = phi->slope0();  // < 0
@@ -285,6 +362,7 @@ LineSearchResult StrongWolfeSearch(LineFunction* phi, double initial_step,
     // The next trial: on psi while in the first stage and the trial has a
     // lower value than stx but not sufficient decrease, on phi otherwise.
     const End trial{stp, f, g};
+    const double trial_hi = stmax;
     if (stage1 && f <= x.f && f > ftest) {
       auto to_psi = [gtest](End e) { return End{e.alpha, e.f - e.alpha * gtest, e.g - gtest}; };
       auto to_phi = [gtest](End e) { return End{e.alpha, e.f + e.alpha * gtest, e.g + gtest}; };
@@ -294,6 +372,23 @@ LineSearchResult StrongWolfeSearch(LineFunction* phi, double initial_step,
       y = to_phi(ym);
     } else {
       stp = SafeguardedStep(&x, &y, trial, &bracketed, stmin, stmax);
+    }
+
+    // The first interpolation, with the caller's value-only probe: the
+    // quartic through all five data replaces the cubic's step when it has
+    // a minimiser where the step may go (inside the new bracket, or beyond
+    // the trial within the extrapolation bound), and when both value
+    // differences stand well above the rounding noise of f (near the
+    // float32 floor a noisy phi(t) makes the quartic worse than the cubic).
+    if (probe != nullptr && phi->gradient_evaluations() == 1 && phi->nonfinite_probes() == 0 &&
+        std::isfinite(probe->value) && probe->step > 0.0 &&
+        std::fabs(probe->value - f0) >= kProbeNoiseRatio * phi->ValueNoise() &&
+        std::fabs(f - f0) >= kProbeNoiseRatio * phi->ValueNoise()) {
+      const double lo = bracketed ? std::min(x.alpha, y.alpha) : trial.alpha;
+      const double hi = bracketed ? std::max(x.alpha, y.alpha) : trial_hi;
+      const double quartic =
+          QuarticMinimizer(f0, g0, probe->step, probe->value, trial.alpha, f, g, lo, hi);
+      if (std::isfinite(quartic)) stp = quartic;
     }
 
     if (bracketed) {
