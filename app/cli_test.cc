@@ -45,6 +45,12 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
   r = RunTwophase("train --dataset mnist");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.output, "model")) << r.output;
+  r = RunTwophase("train --model vgg5 --dataset mnist --optimizer two-phase --swap-factor 1.5");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "swap detector: factor must be in (0, 1), got 1.5")) << r.output;
+  r = RunTwophase("train --model vgg5 --dataset mnist --optimizer cg --beta newton");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "--beta: unknown beta rule 'newton'")) << r.output;
   r = RunTwophase("frobnicate");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.output, "unknown command 'frobnicate'")) << r.output;

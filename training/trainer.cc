@@ -142,9 +142,17 @@ bool TrainOptions::IsValid(std::string* error) const {
     *error = "CG samples must be >= 0, got " + std::to_string(cg_samples);
     return false;
   }
-  if (algorithm != Algorithm::kCg && !adam.IsValid(error)) return false;
-  if (algorithm != Algorithm::kAdam && !cg.IsValid(error)) return false;
-  if (algorithm == Algorithm::kTwoPhase && !detector.IsValid(error)) return false;
+  // Each part's own check names the field; the prefix names the part, so
+  // that "factor must be in (0, 1)" reads as the swap detector's factor.
+  auto part = [error](const char* name, bool ok) {
+    if (!ok) *error = std::string(name) + ": " + *error;
+    return ok;
+  };
+  if (algorithm != Algorithm::kCg && !part("adam", adam.IsValid(error))) return false;
+  if (algorithm != Algorithm::kAdam && !part("cg", cg.IsValid(error))) return false;
+  if (algorithm == Algorithm::kTwoPhase && !part("swap detector", detector.IsValid(error))) {
+    return false;
+  }
   return true;
 }
 
