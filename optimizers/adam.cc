@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/option_check.h"
+
 namespace twophase {
 namespace {
 
@@ -28,32 +30,19 @@ inline float MulAdd(float a, float b, float c) {
 #endif
 }
 
-// "name must be <what>, got <value>" when !ok, for IsValid.
-bool Check(bool ok, const char* name, const char* what, double value,
-           std::string* error) {
-  if (ok) return true;
-  if (error != nullptr) {
-    char buf[256];
-    std::snprintf(buf, sizeof(buf), "%s must be %s, got %.17g", name, what,
-                  value);
-    *error = buf;
-  }
-  return false;
-}
-
 }  // namespace
 
 bool AdamOptions::IsValid(std::string* error) const {
   // Every comparison below is false for NaN, so NaN fails each check; the
   // isfinite() terms reject the infinities that the ranges alone would let
   // through (lr = +inf, eps = +inf, weight_decay = +inf).
-  return Check(std::isfinite(learning_rate) && learning_rate > 0,
+  return CheckOption(std::isfinite(learning_rate) && learning_rate > 0,
                "learning_rate", "> 0 and finite", learning_rate, error) &&
-         Check(beta1 >= 0 && beta1 < 1, "beta1", "in [0, 1)", beta1, error) &&
-         Check(beta2 >= 0 && beta2 < 1, "beta2", "in [0, 1)", beta2, error) &&
-         Check(std::isfinite(epsilon) && epsilon >= 0, "epsilon",
+         CheckOption(beta1 >= 0 && beta1 < 1, "beta1", "in [0, 1)", beta1, error) &&
+         CheckOption(beta2 >= 0 && beta2 < 1, "beta2", "in [0, 1)", beta2, error) &&
+         CheckOption(std::isfinite(epsilon) && epsilon >= 0, "epsilon",
                ">= 0 and finite", epsilon, error) &&
-         Check(std::isfinite(weight_decay) && weight_decay >= 0,
+         CheckOption(std::isfinite(weight_decay) && weight_decay >= 0,
                "weight_decay", ">= 0 and finite", weight_decay, error);
 }
 

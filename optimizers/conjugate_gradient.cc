@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "core/enum_names.h"
+#include "core/option_check.h"
 
 namespace twophase {
 namespace {
@@ -32,17 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// "name must be <what>, got <value>" when !ok, for IsValid.
-bool Check(bool ok, const char* name, const char* what, double value, std::string* error) {
-  if (ok) return true;
-  if (error != nullptr) {
-    char buf[256];
-    std::snprintf(buf, sizeof(buf), "%s must be %s, got %.17g", name, what, value);
-    *error = buf;
-  }
-  return false;
 }
 
 std::string Format(const char* format, double a, double b = 0.0) {
@@ -104,21 +94,21 @@ bool ConjugateGradientOptions::IsValid(std::string* error) const {
   // isfinite() terms reject infinities the ranges would let through.
   // The line search's own check names its option ("line search: c1 ...").
   return line_search.IsValid(error) &&
-         Check(std::isfinite(first_step_length) && first_step_length > 0, "first_step_length",
+         CheckOption(std::isfinite(first_step_length) && first_step_length > 0, "first_step_length",
                "> 0 and finite", first_step_length, error) &&
-         Check(restart_every >= 0, "restart_every", ">= 0 (0: every n iterations)",
+         CheckOption(restart_every >= 0, "restart_every", ">= 0 (0: every n iterations)",
                static_cast<double>(restart_every), error) &&
-         Check(std::isfinite(powell_restart_threshold), "powell_restart_threshold",
+         CheckOption(std::isfinite(powell_restart_threshold), "powell_restart_threshold",
                "finite (<= 0 disables Powell's test)", powell_restart_threshold, error) &&
-         Check(std::isfinite(hager_zhang_eta) && hager_zhang_eta > 0, "hager_zhang_eta",
+         CheckOption(std::isfinite(hager_zhang_eta) && hager_zhang_eta > 0, "hager_zhang_eta",
                "> 0 and finite", hager_zhang_eta, error) &&
-         Check(std::isfinite(gradient_tolerance) && gradient_tolerance >= 0, "gradient_tolerance",
+         CheckOption(std::isfinite(gradient_tolerance) && gradient_tolerance >= 0, "gradient_tolerance",
                ">= 0 and finite", gradient_tolerance, error) &&
-         Check(std::isfinite(function_tolerance) && function_tolerance >= 0, "function_tolerance",
+         CheckOption(std::isfinite(function_tolerance) && function_tolerance >= 0, "function_tolerance",
                ">= 0 and finite", function_tolerance, error) &&
-         Check(max_iterations > 0, "max_iterations", "> 0", static_cast<double>(max_iterations),
+         CheckOption(max_iterations > 0, "max_iterations", "> 0", static_cast<double>(max_iterations),
                error) &&
-         Check(max_evaluations >= 0, "max_evaluations", ">= 0 (0: no limit)",
+         CheckOption(max_evaluations >= 0, "max_evaluations", ">= 0 (0: no limit)",
                static_cast<double>(max_evaluations), error);
 }
 

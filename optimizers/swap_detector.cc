@@ -10,20 +10,10 @@
 #include <cstdio>
 
 #include "core/enum_names.h"
+#include "core/option_check.h"
 
 namespace twophase {
 namespace {
-
-// "name must be <what>, got <value>" when !ok, for IsValid.
-bool Check(bool ok, const char* name, const char* what, double value, std::string* error) {
-  if (ok) return true;
-  if (error != nullptr) {
-    char buf[256];
-    std::snprintf(buf, sizeof(buf), "%s must be %s, got %.17g", name, what, value);
-    *error = buf;
-  }
-  return false;
-}
 
 constexpr EnumName<SwapSignal> kSwapSignals[] = {
     {SwapSignal::kMeanGradientNorm, "mean-gradient"},
@@ -41,10 +31,10 @@ std::string SwapSignalName(SwapSignal signal) { return EnumToName(signal, kSwapS
 
 bool SwapDetectorOptions::IsValid(std::string* error) const {
   // Comparisons are false for NaN, so NaN fails each range check.
-  return Check(factor > 0 && factor < 1, "factor", "in (0, 1)", factor, error) &&
-         Check(smoothing >= 0 && smoothing < 1, "smoothing", "in [0, 1)", smoothing, error) &&
-         Check(min_epochs >= 0, "min_epochs", ">= 0", static_cast<double>(min_epochs), error) &&
-         Check(fixed_epoch >= 0, "fixed_epoch", ">= 0 (0: use the norm rule)",
+  return CheckOption(factor > 0 && factor < 1, "factor", "in (0, 1)", factor, error) &&
+         CheckOption(smoothing >= 0 && smoothing < 1, "smoothing", "in [0, 1)", smoothing, error) &&
+         CheckOption(min_epochs >= 0, "min_epochs", ">= 0", static_cast<double>(min_epochs), error) &&
+         CheckOption(fixed_epoch >= 0, "fixed_epoch", ">= 0 (0: use the norm rule)",
                static_cast<double>(fixed_epoch), error);
 }
 
