@@ -157,22 +157,13 @@ bool TrainOptions::IsValid(std::string* error) const {
 }
 
 Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk) {
-  const int64_t classes = model->input().classes;
-  std::vector<float> logits(chunk * classes);
-  double loss_sum = 0.0;
-  int64_t correct = 0;
-  for (int64_t start = 0; start < data.count; start += chunk) {
-    const int64_t n = std::min(chunk, data.count - start);
-    model->Forward(data.image(start), n, logits.data());
-    const LossSums sums =
-        EvaluateLoss(loss, logits.data(), data.labels.data() + start, n, classes, nullptr, 0.0);
-    loss_sum += sums.loss_sum;
-    correct += sums.correct;
-  }
+  std::vector<float> logits;
+  const LossSums sums =
+      ChunkedPass(model, data, data.count, loss, chunk, /*backward=*/false, &logits, nullptr);
   Evaluation e;
   if (data.count > 0) {
-    e.loss = loss_sum / data.count;
-    e.accuracy = static_cast<double>(correct) / data.count;
+    e.loss = sums.loss_sum / data.count;
+    e.accuracy = static_cast<double>(sums.correct) / data.count;
   }
   return e;
 }

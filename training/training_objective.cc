@@ -5,17 +5,33 @@
 
 namespace twophase {
 
+LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKind loss,
+                     int64_t chunk, bool backward, std::vector<float>* logits,
+                     std::vector<float>* dlogits) {
+  const int64_t classes = model->input().classes;
+  logits->resize(chunk * classes);
+  if (backward) dlogits->resize(chunk * classes);
+  const double scale = samples > 0 ? 1.0 / samples : 0.0;
+  LossSums total;
+  for (int64_t start = 0; start < samples; start += chunk) {
+    const int64_t n = std::min(chunk, samples - start);
+    model->Forward(data.image(start), n, logits->data());
+    const LossSums sums = EvaluateLoss(loss, logits->data(), data.labels.data() + start, n,
+                                       classes, backward ? dlogits->data() : nullptr, scale);
+    total.loss_sum += sums.loss_sum;
+    total.correct += sums.correct;
+    if (backward) model->Backward(dlogits->data());
+  }
+  return total;
+}
+
 TrainingObjective::TrainingObjective(Model* model, const Dataset* data, LossKind loss,
                                      int64_t samples, int64_t chunk)
     : model_(model),
       data_(data),
       loss_(loss),
       samples_(samples > 0 ? std::min(samples, data->count) : data->count),
-      chunk_(chunk) {
-  const int64_t classes = model_->input().classes;
-  logits_.resize(chunk_ * classes);
-  dlogits_.resize(chunk_ * classes);
-}
+      chunk_(chunk) {}
 
 std::string TrainingObjective::name() const {
   return model_->name() + " " + LossKindName(loss_) + " on " + data_->name + " (" +
@@ -34,22 +50,13 @@ double TrainingObjective::Pass(const float* x, bool gradient) {
   ParameterBuffer& params = model_->params();
   if (x != params.values()) std::memcpy(params.values(), x, sizeof(float) * size());
   if (gradient) params.ZeroGrads();
-  const int64_t classes = model_->input().classes;
-  const double scale = 1.0 / samples_;
-  double loss_sum = 0.0;
-  for (int64_t start = 0; start < samples_; start += chunk_) {
-    const int64_t n = std::min(chunk_, samples_ - start);
-    model_->Forward(data_->image(start), n, logits_.data());
-    const LossSums sums = EvaluateLoss(loss_, logits_.data(), data_->labels.data() + start, n,
-                                       classes, gradient ? dlogits_.data() : nullptr, scale);
-    loss_sum += sums.loss_sum;
-    if (gradient) model_->Backward(dlogits_.data());
-  }
+  const LossSums sums =
+      ChunkedPass(model_, *data_, samples_, loss_, chunk_, gradient, &logits_, &dlogits_);
   // In units of passes over the whole training set.
   const double fraction = static_cast<double>(samples_) / data_->count;
   mutable_counts().forward_passes += fraction;
   if (gradient) mutable_counts().backward_passes += fraction;
-  return loss_sum / samples_;
+  return sums.loss_sum / samples_;
 }
 
 }  // namespace twophase

@@ -21,6 +21,16 @@
 
 namespace twophase {
 
+// One pass over the first `samples` images of `data` in chunks of `chunk`,
+// in order: forward, loss (summed over samples, in double) and, when
+// `backward`, the gradient of the MEAN loss over the samples accumulated
+// into the model's gradient buffer. `logits` and `dlogits` are scratch
+// (resized as needed). The one loop behind evaluation and CG's objective,
+// so both see exactly the same sums.
+LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKind loss,
+                     int64_t chunk, bool backward, std::vector<float>* logits,
+                     std::vector<float>* dlogits);
+
 class TrainingObjective final : public Objective {
  public:
   // `samples` = 0: the whole training set. The model and data must outlive
