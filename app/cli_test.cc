@@ -35,7 +35,7 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
   EXPECT_TRUE(Contains(r.output, "--model: unknown model 'resnet'")) << r.output;
   r = RunTwophase("train --model vgg5 --dataset svhn");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "--dataset: unknown dataset 'svhn'")) << r.output;
+  EXPECT_TRUE(Contains(r.output, "--dataset: unknown data set 'svhn'")) << r.output;
   r = RunTwophase("train --model vgg5 --dataset mnist --lr -3");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.output, "learning_rate")) << r.output;

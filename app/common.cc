@@ -11,19 +11,10 @@ namespace po = boost::program_options;
 
 namespace twophase {
 
-bool DatasetInputShape(const std::string& dataset, InputShape* shape,
-                       std::string* error) {
-  if (dataset == "mnist" || dataset == "fashion-mnist") {
-    *shape = InputShape{1, 28, 28, 10};
-  } else if (dataset == "cifar10") {
-    *shape = InputShape{3, 32, 32, 10};
-  } else if (dataset == "cifar100") {
-    *shape = InputShape{3, 32, 32, 100};
-  } else {
-    *error = "unknown dataset '" + dataset +
-             "' (known: " + JoinNames(DatasetNames()) + ")";
-    return false;
-  }
+bool DatasetInputShape(const std::string& dataset, InputShape* shape, std::string* error) {
+  DatasetShape d;
+  if (!FindDatasetShape(dataset, &d, error)) return false;
+  *shape = InputShape{d.channels, d.height, d.width, d.classes};
   return true;
 }
 

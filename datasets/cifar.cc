@@ -13,8 +13,8 @@
 namespace twophase {
 namespace {
 
-constexpr int64_t kCifarSide = 32;
-constexpr int64_t kCifarChannels = 3;
+using internal::kCifarChannels;
+using internal::kCifarSide;
 constexpr int64_t kCifarPixels = kCifarChannels * kCifarSide * kCifarSide;  // 3072
 // CIFAR-100 has 20 coarse classes (super-classes); only checked, not used.
 constexpr int kCifar100CoarseClasses = 20;

@@ -238,16 +238,37 @@ std::vector<std::string> DatasetNames() {
   return names;
 }
 
+namespace {
+
+// The spec of a named data set; null + *error for an unknown name.
+const DatasetSpec* FindSpec(const std::string& name, std::string* error) {
+  for (const DatasetSpec& s : kSpecs) {
+    if (name == s.name) return &s;
+  }
+  *error = "unknown data set '" + name + "'; known data sets: " + JoinList(DatasetNames());
+  return nullptr;
+}
+
+}  // namespace
+
+bool FindDatasetShape(const std::string& name, DatasetShape* shape, std::string* error) {
+  const DatasetSpec* spec = FindSpec(name, error);
+  if (spec == nullptr) return false;
+  // IDX data sets here are MNIST-type (checked to be 28x28 on load); CIFAR
+  // is 3x32x32 by its format.
+  if (spec->format == Format::kIdx) {
+    *shape = DatasetShape{1, kIdxSide, kIdxSide, spec->classes};
+  } else {
+    *shape = DatasetShape{internal::kCifarChannels, internal::kCifarSide, internal::kCifarSide,
+                          spec->classes};
+  }
+  return true;
+}
+
 bool LoadDataset(const std::string& name, const DataOptions& options, DataSplit* out,
                  std::string* error) {
-  const DatasetSpec* spec = nullptr;
-  for (const DatasetSpec& s : kSpecs) {
-    if (name == s.name) spec = &s;
-  }
-  if (spec == nullptr) {
-    *error = "unknown data set '" + name + "'; known data sets: " + JoinList(DatasetNames());
-    return false;
-  }
+  const DatasetSpec* spec = FindSpec(name, error);
+  if (spec == nullptr) return false;
   if (options.subset < 0) {
     *error = name + ": subset size must be positive (or 0 for the whole set), got " +
              std::to_string(options.subset);

@@ -55,6 +55,13 @@ struct DataOptions {
 // Names: "mnist", "fashion-mnist", "cifar10", "cifar100".
 std::vector<std::string> DatasetNames();
 
+// The image shape and class count of a named data set, without loading it
+// (what a model is built for). False + *error for an unknown name.
+struct DatasetShape {
+  int64_t channels = 0, height = 0, width = 0, classes = 0;
+};
+bool FindDatasetShape(const std::string& name, DatasetShape* shape, std::string* error);
+
 // Loads train and test split of a named data set. False + *error on any
 // problem (unknown name, missing or corrupt files, ...).
 bool LoadDataset(const std::string& name, const DataOptions& options,

@@ -14,6 +14,10 @@
 
 namespace twophase::internal {
 
+// The CIFAR binary format's images: 3 x 32 x 32.
+constexpr int64_t kCifarSide = 32;
+constexpr int64_t kCifarChannels = 3;
+
 // Reads a whole file; gzip content (magic bytes 1f 8b) is decompressed,
 // including multi-member streams. Truncated or corrupt gzip data is an error.
 bool ReadFileBytes(const std::string& path, std::vector<uint8_t>* bytes, std::string* error);

@@ -334,3 +334,25 @@ TEST(DatasetSubsetTest, LoadDatasetAppliesSubsetToTrainOnly) {
 
 }  // namespace
 }  // namespace twophase
+
+namespace twophase {
+namespace {
+
+TEST(DatasetShapeTest, KnowsEveryDataSetWithoutLoadingIt) {
+  DatasetShape shape;
+  std::string error;
+  ASSERT_TRUE(FindDatasetShape("fashion-mnist", &shape, &error)) << error;
+  EXPECT_EQ(shape.channels, 1);
+  EXPECT_EQ(shape.height, 28);
+  EXPECT_EQ(shape.width, 28);
+  EXPECT_EQ(shape.classes, 10);
+  ASSERT_TRUE(FindDatasetShape("cifar100", &shape, &error)) << error;
+  EXPECT_EQ(shape.channels, 3);
+  EXPECT_EQ(shape.height, 32);
+  EXPECT_EQ(shape.classes, 100);
+  EXPECT_FALSE(FindDatasetShape("svhn", &shape, &error));
+  EXPECT_NE(error.find("unknown data set 'svhn'"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace twophase
