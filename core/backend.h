@@ -99,8 +99,9 @@ class Backend {
 // The OpenBLAS backend: sgemm from OpenBLAS, everything else OpenMP loops.
 std::unique_ptr<Backend> MakeBlasBackend();
 
-// Backends by name ("blas"; "onednn" once it exists). Returns null and sets
-// *error for an unknown name.
+// Backends by name ("blas", "onednn"; core/backend.cc). Returns null and
+// sets *error for an unknown name. MakeOnednnBackend is in
+// core/onednn_backend.h.
 std::unique_ptr<Backend> MakeBackend(std::string_view name,
                                      std::string* error);
 std::vector<std::string> BackendNames();

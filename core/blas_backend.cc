@@ -289,14 +289,4 @@ std::unique_ptr<Backend> MakeBlasBackend(const BlasBackendOptions& options) {
 
 std::unique_ptr<Backend> MakeBlasBackend() { return MakeBlasBackend(BlasBackendOptions()); }
 
-std::unique_ptr<Backend> MakeBackend(std::string_view name, std::string* error) {
-  if (name == "blas") return MakeBlasBackend();
-  if (error != nullptr) {
-    *error = "unknown backend '" + std::string(name) + "' (known: blas)";
-  }
-  return nullptr;
-}
-
-std::vector<std::string> BackendNames() { return {"blas"}; }
-
 }  // namespace twophase
