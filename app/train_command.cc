@@ -17,7 +17,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   ModelAndData run;
   std::string optimizer = "adam", csv_path, save_path;
   std::string beta = "polak-ribiere+", line_search = "strong-wolfe", initial_step = "quadstep";
-  std::string swap_signal = "mean-gradient";
+  std::string swap_signal = "mean-gradient", preconditioner = "none";
   TrainOptions train;
   po::options_description options("options");
   options.add_options()("help,h", "show this help");
@@ -50,7 +50,10 @@ int TrainCommand(const std::vector<std::string>& args) {
           ->default_value(train.cg.line_search.golden_tolerance),
       "relative bracket size at which the golden-section search stops")(
       "cg-samples", po::value(&train.cg_samples)->default_value(train.cg_samples),
-      "training images in CG's loss (0: all, full batch)");
+      "training images in CG's loss (0: all, full batch)")(
+      "cg-preconditioner", po::value(&preconditioner)->default_value(preconditioner),
+      "none (plain CG, the paper's) or adam (two-phase: CG on variables scaled by Adam's "
+      "second moment at the swap, a fixed diagonal preconditioner)");
   po::options_description swap_options("swap detector options (two-phase)");
   swap_options.add_options()("swap-signal", po::value(&swap_signal)->default_value(swap_signal),
                              "mean-gradient (free), mean-of-norms (free) or full-batch (one "
@@ -84,6 +87,9 @@ int TrainCommand(const std::vector<std::string>& args) {
   if (!ParseInitialStepRule(initial_step, &train.cg.initial_step, &error)) {
     return usage("--initial-step: " + error);
   }
+  if (!ParseCgPreconditioner(preconditioner, &train.cg_preconditioner, &error)) {
+    return usage("--cg-preconditioner: " + error);
+  }
   if (!ParseSwapSignal(swap_signal, &train.detector.signal, &error)) {
     return usage("--swap-signal: " + error);
   }
@@ -107,6 +113,9 @@ int TrainCommand(const std::vector<std::string>& args) {
   if (train.algorithm != Algorithm::kAdam) {
     settings += ", cg " + BetaRuleName(train.cg.beta) + "/" +
                 LineSearchKindName(train.cg.line_search.kind);
+    if (train.cg_preconditioner != CgPreconditioner::kNone) {
+      settings += "/preconditioner " + CgPreconditionerName(train.cg_preconditioner);
+    }
   }
   if (train.algorithm == Algorithm::kTwoPhase) {
     settings += train.detector.fixed_epoch > 0

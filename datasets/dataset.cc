@@ -257,10 +257,10 @@ bool FindDatasetShape(const std::string& name, DatasetShape* shape, std::string*
   // IDX data sets here are MNIST-type (checked to be 28x28 on load); CIFAR
   // is 3x32x32 by its format.
   if (spec->format == Format::kIdx) {
-    *shape = DatasetShape{1, kIdxSide, kIdxSide, spec->classes};
+    *shape = DatasetShape{1, kIdxSide, kIdxSide, spec->classes, 60000, 10000};
   } else {
     *shape = DatasetShape{internal::kCifarChannels, internal::kCifarSide, internal::kCifarSide,
-                          spec->classes};
+                          spec->classes, 50000, 10000};
   }
   return true;
 }

@@ -59,6 +59,8 @@ std::vector<std::string> DatasetNames();
 // (what a model is built for). False + *error for an unknown name.
 struct DatasetShape {
   int64_t channels = 0, height = 0, width = 0, classes = 0;
+  // The standard split's sizes (for cost estimates before loading).
+  int64_t train_count = 0, test_count = 0;
 };
 bool FindDatasetShape(const std::string& name, DatasetShape* shape, std::string* error);
 

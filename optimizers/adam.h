@@ -37,6 +37,9 @@ class Adam {
   void Step(float* x, const float* g);
   int64_t steps() const { return t_; }
   const AdamOptions& options() const { return options_; }
+  // v, the running mean of g^2 (before bias correction): what a
+  // preconditioner for the phase after Adam can reuse.
+  const std::vector<float>& second_moment() const { return v_; }
   // Clears the moments and the step count.
   void Reset();
 

@@ -85,6 +85,10 @@ bool ParseInitialStepRule(std::string_view name, InitialStepRule* rule, std::str
   return ParseEnum(name, kInitialStepRules, "initial step rule", rule, error);
 }
 
+std::string InitialStepRuleName(InitialStepRule rule) {
+  return EnumToName(rule, kInitialStepRules, "?");
+}
+
 std::string TerminationTypeName(TerminationType type) {
   return EnumToName(type, kTerminationTypes);
 }
@@ -409,5 +413,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
   summary_.records.push_back(record);
   return record;
 }
+
+std::string KnownBetaRules() { return KnownEnumNames(kBetaRules); }
 
 }  // namespace twophase

@@ -44,6 +44,8 @@ enum class BetaRule {
 // "dai-yuan", "hager-zhang".
 bool ParseBetaRule(std::string_view name, BetaRule* rule, std::string* error);
 std::string BetaRuleName(BetaRule rule);
+// "fletcher-reeves, polak-ribiere, ..." (for help texts and listings).
+std::string KnownBetaRules();
 
 // The first trial step of each line search after the first.
 enum class InitialStepRule {
@@ -66,6 +68,7 @@ enum class InitialStepRule {
 };
 // "previous", "quadratic", "quadstep".
 bool ParseInitialStepRule(std::string_view name, InitialStepRule* rule, std::string* error);
+std::string InitialStepRuleName(InitialStepRule rule);
 
 struct ConjugateGradientOptions {
   BetaRule beta = BetaRule::kPolakRibierePlus;

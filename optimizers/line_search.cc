@@ -274,4 +274,6 @@ LineSearchResult LineSearch(Objective* f, const float* x, double f0, const float
   return return_x(LineSearchStatus::kNoDecrease, "unknown line search kind");
 }
 
+std::string KnownLineSearchKinds() { return KnownEnumNames(kLineSearchKinds); }
+
 }  // namespace twophase

@@ -36,6 +36,8 @@ enum class LineSearchKind { kGolden, kStrongWolfe, kHagerZhang };
 // "golden", "strong-wolfe", "hager-zhang".
 bool ParseLineSearchKind(std::string_view name, LineSearchKind* kind, std::string* error);
 std::string LineSearchKindName(LineSearchKind kind);
+// "golden, strong-wolfe, hager-zhang" (for help texts and listings).
+std::string KnownLineSearchKinds();
 
 struct LineSearchOptions {
   LineSearchKind kind = LineSearchKind::kStrongWolfe;

@@ -10,6 +10,7 @@
 #include "core/enum_names.h"
 #include "core/rng.h"
 #include "optimizers/objective.h"
+#include "optimizers/scaled_objective.h"
 #include "training/training_objective.h"
 
 namespace twophase {
@@ -19,6 +20,11 @@ constexpr EnumName<Algorithm> kAlgorithms[] = {
     {Algorithm::kAdam, "adam"},
     {Algorithm::kCg, "cg"},
     {Algorithm::kTwoPhase, "two-phase"},
+};
+
+constexpr EnumName<CgPreconditioner> kCgPreconditioners[] = {
+    {CgPreconditioner::kNone, "none"},
+    {CgPreconditioner::kAdam, "adam"},
 };
 
 using Clock = std::chrono::steady_clock;
@@ -55,6 +61,8 @@ class AdamPhase {
         logits_(options.batch_size * model->input().classes),
         dlogits_(options.batch_size * model->input().classes),
         gradient_sum_(model->params().size()) {}
+
+  const Adam& adam() const { return adam_; }
 
   AdamEpochResult RunEpoch() {
     ParameterBuffer& params = model_->params();
@@ -125,6 +133,14 @@ bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* er
 
 std::string AlgorithmName(Algorithm algorithm) { return EnumToName(algorithm, kAlgorithms, "?"); }
 
+bool ParseCgPreconditioner(std::string_view name, CgPreconditioner* p, std::string* error) {
+  return ParseEnum(name, kCgPreconditioners, "CG preconditioner", p, error);
+}
+
+std::string CgPreconditionerName(CgPreconditioner p) {
+  return EnumToName(p, kCgPreconditioners, "?");
+}
+
 bool TrainOptions::IsValid(std::string* error) const {
   if (epochs < 0) {
     *error = "epochs must be >= 0, got " + std::to_string(epochs);
@@ -140,6 +156,20 @@ bool TrainOptions::IsValid(std::string* error) const {
   }
   if (cg_samples < 0) {
     *error = "CG samples must be >= 0, got " + std::to_string(cg_samples);
+    return false;
+  }
+  if (!(std::isfinite(max_seconds) && max_seconds >= 0)) {
+    *error = "max seconds must be >= 0 and finite, got " + std::to_string(max_seconds);
+    return false;
+  }
+  if (!(std::isfinite(max_forward_passes) && max_forward_passes >= 0)) {
+    *error = "max forward passes must be >= 0 and finite, got " +
+             std::to_string(max_forward_passes);
+    return false;
+  }
+  if (!(std::isfinite(cg_preconditioner_epsilon) && cg_preconditioner_epsilon >= 0)) {
+    *error = "CG preconditioner epsilon must be >= 0 and finite, got " +
+             std::to_string(cg_preconditioner_epsilon);
     return false;
   }
   // Each part's own check names the field; the prefix names the part, so
@@ -188,6 +218,8 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
   cg_options.max_evaluations = 0;
   ConjugateGradient cg(cg_options);
   std::vector<float> full_gradient;
+  // With a preconditioner CG runs on y = x / s (set at the swap).
+  std::unique_ptr<ScaledObjective> scaled;
 
   bool in_cg = options.algorithm == Algorithm::kCg;
   bool cg_started = false;
@@ -234,11 +266,26 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
       }
     } else {
       if (!cg_started) {
-        cg.Begin(&objective, params.values());
+        std::vector<float> scale;
+        if (options.cg_preconditioner == CgPreconditioner::kAdam && adam) {
+          scale = AdamScales(adam->adam(), options.cg_preconditioner_epsilon);
+        }
+        if (!scale.empty()) {
+          scaled = std::make_unique<ScaledObjective>(&objective, std::move(scale));
+          std::vector<float> y(p);
+          scaled->ToScaled(params.values(), y.data());
+          cg.Begin(scaled.get(), y.data());
+        } else {
+          cg.Begin(&objective, params.values());
+        }
         cg_started = true;
       }
       const CgIterationRecord r = cg.Iterate();
-      std::memcpy(params.values(), cg.x().data(), sizeof(float) * p);
+      if (scaled) {
+        scaled->FromScaled(cg.x().data(), params.values());
+      } else {
+        std::memcpy(params.values(), cg.x().data(), sizeof(float) * p);
+      }
       ++summary.cg_iterations;
       record.phase = "cg";
       record.step_size = r.step;
@@ -255,6 +302,7 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
         summary.events.push_back({epoch, "converged", cg.summary().message});
         stop = true;
       } else if (t == TerminationType::kLineSearchFailure) {
+        summary.status = TrainStatus::kStalled;
         summary.events.push_back({epoch, "line-search-failure", cg.summary().message});
         stop = true;
       }
@@ -289,6 +337,19 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
     if (stop) {
       summary.message = "stopped after epoch " + std::to_string(epoch) + ": " +
                         cg.summary().message;
+      return summary;
+    }
+    const bool out_of_seconds = options.max_seconds > 0 && wall >= options.max_seconds;
+    const bool out_of_passes =
+        options.max_forward_passes > 0 && record.forward_passes >= options.max_forward_passes;
+    if (epoch < options.epochs && (out_of_seconds || out_of_passes)) {
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "budget of %g %s reached after epoch %lld",
+                    out_of_seconds ? options.max_seconds : options.max_forward_passes,
+                    out_of_seconds ? "training seconds" : "forward passes",
+                    static_cast<long long>(epoch));
+      summary.message = buf;
+      summary.events.push_back({epoch, "budget", summary.message});
       return summary;
     }
   }

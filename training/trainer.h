@@ -44,6 +44,15 @@ enum class Algorithm { kAdam, kCg, kTwoPhase };
 bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* error);
 std::string AlgorithmName(Algorithm algorithm);
 
+// How CG's variables are scaled (optimizers/scaled_objective.h):
+//  - none: plain CG on the parameters (the paper's);
+//  - adam: diagonal preconditioning by Adam's second moment at the swap,
+//    s = 1/sqrt(sqrt(v̂) + eps), fixed for the CG phase (two-phase only;
+//    CG alone has no Adam state and runs plain).
+enum class CgPreconditioner { kNone, kAdam };
+bool ParseCgPreconditioner(std::string_view name, CgPreconditioner* p, std::string* error);
+std::string CgPreconditionerName(CgPreconditioner p);
+
 struct TrainOptions {
   Algorithm algorithm = Algorithm::kAdam;
   int64_t epochs = 10;  // the whole budget, Adam and CG epochs together
@@ -61,7 +70,18 @@ struct TrainOptions {
   // early (converged).
   ConjugateGradientOptions cg;
   int64_t cg_samples = 0;  // training images in CG's objective; 0: all
+  CgPreconditioner cg_preconditioner = CgPreconditioner::kNone;
+  // The preconditioner's epsilon is max(adam.epsilon, this): a parameter
+  // whose gradient was always ~0 would otherwise get a scale of 1e4.
+  double cg_preconditioner_epsilon = 1e-6;
   SwapDetectorOptions detector;
+
+  // Optional caps that end training early, checked after each epoch (0:
+  // none): cumulative training wall seconds (evaluation excluded) and
+  // forward passes over the training data. A seconds cap makes the number
+  // of epochs depend on the machine's speed.
+  double max_seconds = 0.0;
+  double max_forward_passes = 0.0;
 
   bool IsValid(std::string* error) const;
 };
@@ -97,7 +117,9 @@ struct TrainEvent {
   std::string message;
 };
 
-enum class TrainStatus { kCompleted, kConverged, kDiverged };
+// kStalled: CG could not go on (two failed line searches in a row, usually
+// at float32 resolution of the loss) before the budget was spent.
+enum class TrainStatus { kCompleted, kConverged, kStalled, kDiverged };
 
 struct TrainSummary {
   TrainStatus status = TrainStatus::kCompleted;

@@ -232,5 +232,60 @@ TEST(TwoPhaseTest, CgAloneAndTwoPhaseRerunsAreBitIdentical) {
   }
 }
 
+// The Adam-preconditioned CG phase: starts from Adam's point, lowers the
+// loss, and reruns bit-identically.
+TEST(TrainerTest, PreconditionedTwoPhaseLowersTheLossAndIsReproducible) {
+  SetThreads(2);
+  const DataSplit data = FashionSubset(128, 32);
+  auto backend = MakeBlasBackend();
+  TrainOptions options;
+  options.algorithm = Algorithm::kTwoPhase;
+  options.epochs = 6;
+  options.batch_size = 64;
+  options.adam.learning_rate = 3e-3;
+  options.detector.fixed_epoch = 3;
+  options.cg_preconditioner = CgPreconditioner::kAdam;
+  auto run = [&] {
+    auto model = MakeModel("vit-nomlp-wkewq-wvwo", backend.get(), 5);
+    TrainSummary s = Train(model.get(), data, options, nullptr);
+    const ParameterBuffer& params = model->params();
+    return std::make_pair(s, std::vector<float>(params.values(), params.values() + params.size()));
+  };
+  const auto [a, params_a] = run();
+  ASSERT_NE(a.status, TrainStatus::kDiverged) << a.message;
+  ASSERT_GE(a.epochs.size(), 4u) << a.message;
+  EXPECT_EQ(a.epochs[3].phase, "cg");
+  EXPECT_LT(a.epochs.back().train_loss, a.epochs[2].train_loss);
+  const auto [b, params_b] = run();
+  ASSERT_EQ(params_a.size(), params_b.size());
+  EXPECT_EQ(std::memcmp(params_a.data(), params_b.data(), sizeof(float) * params_a.size()), 0);
+  // Plain CG from the same point goes elsewhere: the option does something.
+  options.cg_preconditioner = CgPreconditioner::kNone;
+  const auto [c, params_c] = run();
+  EXPECT_NE(std::memcmp(params_a.data(), params_c.data(), sizeof(float) * params_a.size()), 0);
+}
+
+TEST(TrainerTest, BudgetCapsEndARunEarly) {
+  SetThreads(2);
+  const DataSplit data = FashionSubset(128, 32);
+  auto backend = MakeBlasBackend();
+  auto model = MakeModel("vit-nomlp-wkewq-wvwo", backend.get(), 2);
+  TrainOptions options;
+  options.epochs = 10;
+  options.batch_size = 64;
+  options.max_forward_passes = 3;  // an Adam epoch is one pass
+  const TrainSummary s = Train(model.get(), data, options, nullptr);
+  EXPECT_EQ(s.status, TrainStatus::kCompleted);
+  EXPECT_EQ(s.epochs.size(), 3u);
+  ASSERT_FALSE(s.events.empty());
+  EXPECT_EQ(s.events.back().kind, "budget");
+  EXPECT_NE(s.message.find("budget of 3 forward passes reached after epoch 3"), std::string::npos)
+      << s.message;
+  std::string error;
+  options.max_seconds = -1;
+  EXPECT_FALSE(options.IsValid(&error));
+  EXPECT_NE(error.find("max seconds"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace twophase
