@@ -19,6 +19,7 @@ void PrintUsage(std::FILE* out) {
                "  model     list a model's parameters: names, shapes, counts\n"
                "  minimize  nonlinear CG on a classic test problem (or --all): iterations,\n"
                "            evaluations, final value, termination\n"
+               "  report    tables, plots and report.md of a result directory (twophase run)\n"
                "\n"
                "'twophase <command> --help' describes a command's options.\n");
 }
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   if (command == "model") return twophase::ModelCommand(args);
   if (command == "evaluate") return twophase::EvaluateCommand(args);
   if (command == "minimize") return twophase::MinimizeCommand(args);
+  if (command == "report") return twophase::ReportCommand(args);
   std::fprintf(stderr, "twophase: unknown command '%s'\n\n", command.c_str());
   PrintUsage(stderr);
   return 2;

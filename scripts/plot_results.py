@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Plots of a result directory (results/README.md): for each data set x model x backend,
+
+  <dataset>.<model>.<backend>.loss-epoch.png     training loss against epoch (log y)
+  <dataset>.<model>.<backend>.loss-wall.png      training loss against cumulative wall seconds
+  <dataset>.<model>.<backend>.gradnorm-loss.png  gradient norm against training loss, the swap
+                                                 marked (the paper's Figure 5)
+
+with every algorithm of the cell overlaid: the lowest seed drawn solid, the other seeds faint;
+a star marks the swap to CG, a cross where a run diverged.
+Writes DIR/plots/*.png, removes plots of those kinds that this run did not draw (cells that are
+gone), and prints what it wrote.
+
+Usage: /usr/bin/python3 scripts/plot_results.py DIR
+Exit status: 0 done, 1 error, 2 usage, 3 matplotlib is not installed (`twophase report` then
+writes its report without plots).
+"""
+
+import csv
+import json
+import math
+import os
+import sys
+
+NO_MATPLOTLIB = 3
+KINDS = ("loss-epoch", "loss-wall", "gradnorm-loss")
+
+
+def warn(message):
+    print("plot_results.py: " + message, file=sys.stderr)
+
+
+def read_cell(folder):
+    """(metadata dict, list of row dicts), or None with a warning when unreadable."""
+    try:
+        with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as f:
+            meta = json.load(f)
+        cell = meta["cell"]
+        for key in ("dataset", "model", "backend", "algorithm", "seed"):
+            cell[key]  # pylint: disable=pointless-statement
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        warn("skipping %s: metadata.json: %s" % (folder, e))
+        return None
+    rows = []
+    path = os.path.join(folder, "curve.csv")
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                for row in csv.DictReader(f):
+                    rows.append({
+                        "epoch": int(row["epoch"]),
+                        "phase": row["phase"],
+                        "train_loss": float(row["train_loss"]),
+                        "gradient_norm": float(row["gradient_norm"]),
+                        "wall_seconds": float(row["wall_seconds"]),
+                    })
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            warn("skipping %s: curve.csv: %s" % (folder, e))
+            return None
+    return meta, rows
+
+
+def positive(values):
+    """Log axes: non-positive and non-finite values (a diverged run) become gaps."""
+    return [v if (math.isfinite(v) and v > 0) else float("nan") for v in values]
+
+
+def swap_index(meta, rows):
+    """Index of the swap epoch's row: metadata's swap, else the first CG epoch of a two-phase run."""
+    swap = meta.get("swap")
+    epoch = swap.get("epoch") if isinstance(swap, dict) else None
+    if epoch is None and meta["cell"].get("optimizer") == "two-phase":
+        epoch = next((r["epoch"] for r in rows if r["phase"] == "cg"), None)
+        epoch = None if epoch is None else epoch - 1
+    if epoch is None:
+        return None
+    return next((i for i, r in enumerate(rows) if r["epoch"] == epoch), None)
+
+
+def tidy_log_axis(axis, limits, ticker):
+    """Within one decade matplotlib labels a log axis as 9.1x10^-2, 9x10^-2, ...: plain numbers
+    read better there. Over more decades its powers of ten are kept."""
+    lo, hi = sorted(limits)
+    if lo > 0 and hi / lo < 10:
+        formatter = ticker.FuncFormatter(lambda value, _: "%g" % float("%.3g" % value))
+        axis.set_major_formatter(formatter)
+        axis.set_minor_formatter(formatter)
+
+
+def plot_group(plt, plots_dir, name, cells):
+    """Draws the three plots of one data set x model x backend; returns the paths written."""
+    from matplotlib import ticker  # pylint: disable=import-outside-toplevel
+    algorithms = []
+    for meta, _ in cells:
+        label = meta["cell"]["algorithm"]
+        if label not in algorithms:
+            algorithms.append(label)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    color = {a: colors[i % len(colors)] for i, a in enumerate(algorithms)}
+    first_seed = {}
+    for meta, _ in cells:
+        a = meta["cell"]["algorithm"]
+        first_seed[a] = min(first_seed.get(a, meta["cell"]["seed"]), meta["cell"]["seed"])
+
+    written = []
+    specs = [
+        ("loss-epoch", "epoch", "training loss", "epoch", "train_loss"),
+        ("loss-wall", "cumulative training wall seconds", "training loss", "wall_seconds",
+         "train_loss"),
+        ("gradnorm-loss", "training loss", "gradient norm", "train_loss", "gradient_norm"),
+    ]
+    for kind, xlabel, ylabel, xkey, ykey in specs:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        drawn = False
+        labelled = set()
+        marks = set()
+        for meta, rows in cells:
+            if not rows:
+                continue
+            cell = meta["cell"]
+            a = cell["algorithm"]
+            main = cell["seed"] == first_seed[a]
+            xs = [r[xkey] for r in rows]
+            ys = positive([r[ykey] for r in rows])
+            if kind == "gradnorm-loss":
+                xs = positive(xs)
+            if all(math.isnan(y) for y in ys):
+                continue
+            label = None
+            if a not in labelled:
+                label = a
+                labelled.add(a)
+            finite = [i for i, (x, y) in enumerate(zip(xs, ys))
+                      if not (math.isnan(x) or math.isnan(y))]
+            # A curve of one point (a run that diverged in its second epoch) needs a marker.
+            ax.plot(xs, ys, color=color[a], linewidth=1.6 if main else 0.8,
+                    alpha=1.0 if main else 0.3, label=label,
+                    marker="." if len(finite) < 2 else None)
+            drawn = True
+            if meta.get("status") == "diverged" and finite:
+                ax.plot([xs[finite[-1]]], [ys[finite[-1]]], marker="x", markersize=9,
+                        color=color[a], alpha=1.0 if main else 0.4, linestyle="none")
+                marks.add("diverged")
+            i = swap_index(meta, rows)
+            if i is not None:
+                ax.plot([xs[i]], [ys[i]], marker="*", markersize=12 if main else 7,
+                        color=color[a], markeredgecolor="black", alpha=1.0 if main else 0.4,
+                        linestyle="none")
+                marks.add("swap")
+        if not drawn:
+            plt.close(fig)
+            continue
+        # One legend entry per kind of mark, in black, whatever the algorithm's colour.
+        if "swap" in marks:
+            ax.plot([], [], marker="*", markersize=10, color="white", markeredgecolor="black",
+                    linestyle="none", label="swap to CG")
+        if "diverged" in marks:
+            ax.plot([], [], marker="x", color="black", linestyle="none", label="diverged")
+        ax.set_yscale("log")
+        if kind == "loss-epoch":
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        tidy_log_axis(ax.yaxis, ax.get_ylim(), ticker)
+        if kind == "gradnorm-loss":
+            # Training runs from high to low loss: read left to right, as time goes.
+            ax.set_xscale("log")
+            ax.invert_xaxis()
+            tidy_log_axis(ax.xaxis, ax.get_xlim(), ticker)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(name.replace(".", " · "))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = os.path.join(plots_dir, "%s.%s.png" % (name, kind))
+        # No software/date stamps: equal curves give equal files. Written beside
+        # and renamed, like every result file, so a reader never sees half a PNG.
+        tmp = "%s.tmp.%d" % (path, os.getpid())
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+        os.replace(tmp, path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+        print(__doc__.strip(), file=sys.stderr if len(argv) != 2 else sys.stdout)
+        return 0 if len(argv) == 2 else 2
+    result_dir = argv[1]
+    cells_dir = os.path.join(result_dir, "cells")
+    if not os.path.isdir(cells_dir):
+        warn("%s: no such folder (is %s a result directory?)" % (cells_dir, result_dir))
+        return 1
+    try:
+        import matplotlib  # pylint: disable=import-outside-toplevel
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+        warn("matplotlib is not installed (%s); Debian: apt-get install python3-matplotlib" % e)
+        return NO_MATPLOTLIB
+
+    groups = {}
+    for folder in sorted(os.listdir(cells_dir)):
+        path = os.path.join(cells_dir, folder)
+        if folder.startswith(".") or not os.path.isdir(path):
+            continue
+        cell = read_cell(path)
+        if cell is None:
+            continue
+        c = cell[0]["cell"]
+        name = "%s.%s.%s" % (c["dataset"], c["model"], c["backend"])
+        groups.setdefault(name, []).append(cell)
+
+    plots_dir = os.path.join(result_dir, "plots")
+    os.makedirs(plots_dir, exist_ok=True)
+    written = []
+    for name in sorted(groups):
+        cells = sorted(groups[name], key=lambda mc: (mc[0]["cell"].get("index", 0),
+                                                       mc[0]["cell"]["id"]))
+        paths = plot_group(plt, plots_dir, name, cells)
+        if not paths:
+            print("no curve data for %s: nothing plotted" % name)
+        written += paths
+    # Plots of cells that are gone would otherwise be embedded in the report.
+    for old in sorted(os.listdir(plots_dir)):
+        path = os.path.join(plots_dir, old)
+        if any(old.endswith("." + k + ".png") for k in KINDS) and path not in written:
+            os.remove(path)
+            print("removed stale %s" % path)
+    for path in written:
+        print("wrote %s" % path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
