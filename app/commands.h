@@ -13,6 +13,8 @@ int TrainCommand(const std::vector<std::string>& args);
 int ModelCommand(const std::vector<std::string>& args);
 int EvaluateCommand(const std::vector<std::string>& args);
 int MinimizeCommand(const std::vector<std::string>& args);
+int RunCommand(const std::vector<std::string>& args);
+int ListCommand(const std::vector<std::string>& args);
 int ReportCommand(const std::vector<std::string>& args);
 
 }  // namespace twophase

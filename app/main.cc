@@ -14,6 +14,9 @@ void PrintUsage(std::FILE* out) {
                "usage: twophase <command> [options]\n"
                "\n"
                "commands:\n"
+               "  run       run a suite (models x data sets x algorithms x backends x seeds)\n"
+               "            into a result directory; --resume continues an interrupted one\n"
+               "  list      the models, data sets, algorithms, backends and shipped suites\n"
                "  train     train a model on a data set, one line per epoch\n"
                "  evaluate  loss and accuracy of a model on a data set, no training\n"
                "  model     list a model's parameters: names, shapes, counts\n"
@@ -37,6 +40,8 @@ int main(int argc, char** argv) {
     PrintUsage(stdout);
     return 0;
   }
+  if (command == "run") return twophase::RunCommand(args);
+  if (command == "list") return twophase::ListCommand(args);
   if (command == "train") return twophase::TrainCommand(args);
   if (command == "model") return twophase::ModelCommand(args);
   if (command == "evaluate") return twophase::EvaluateCommand(args);

@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# The README's main-job command: set up (idempotent), build, and train the
-# default model on its default data. Extra arguments go to `twophase train`
-# and override the defaults (later ones win).
+# The README's main-job command: set up (idempotent), build, run the `quick`
+# suite (vit-mlp and vgg5 on MNIST and Fashion-MNIST subsets, Adam vs CG vs
+# two-phase; about 15 minutes on 2 cores) into out/quick, and write its
+# tables, plots and report (out/quick/report.md).
+#
+# Interrupted? Run it again: --resume keeps the finished cells and reruns
+# the one in flight. Extra arguments go to `twophase run` (e.g.
+# --filter model=vgg5, or --suite smoke --out out/smoke).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target twophase
-mkdir -p out
-exec build/twophase train --model vit-mlp --dataset mnist --subset 10000 \
-  --epochs 5 --threads 2 --csv out/vit-mlp-mnist.csv \
-  --save out/vit-mlp-mnist.safetensors "$@"
+# --suite and --out may be given; the rest passes through.
+suite=quick out=
+rest=()
+while (($#)); do
+  case "$1" in
+    --suite) suite=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) rest+=("$1"); shift ;;
+  esac
+done
+out=${out:-out/$(basename "$suite" .json)}
+build/twophase run --suite "$suite" --out "$out" --resume "${rest[@]}"
+build/twophase report "$out"
+echo "main: the report is $out/report.md"

@@ -13,6 +13,7 @@ packages=(
   libopenblas-dev libopenblas-openmp-dev libeigen3-dev libdnnl-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
+  python3-matplotlib python3-numpy
 )
 # npm: Debian's npm conflicts with a nodejs that already bundles it; install it only when absent.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

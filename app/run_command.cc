@@ -1,0 +1,156 @@
+// twophase run: runs a suite's cells into a result directory.
+// twophase list: the models, data sets, algorithms, backends and suites.
+//
+// Exit codes (run): 0 when every cell ran to a final status -- a diverged,
+// stalled or skipped cell is a result, not an error; 1 when a cell failed
+// or the result directory is unusable; 2 for a bad command line or suite.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/common.h"
+#include "core/backend.h"
+#include "datasets/dataset.h"
+#include "harness/progress.h"
+#include "harness/runner.h"
+#include "harness/suite.h"
+#include "models/model.h"
+#include "optimizers/conjugate_gradient.h"
+#include "optimizers/line_search.h"
+#include "training/trainer.h"
+
+namespace po = boost::program_options;
+
+namespace twophase {
+namespace {
+
+int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads) {
+  std::vector<CellEstimate> estimates;
+  std::string error;
+  if (!EstimateCells(cells, threads, &estimates, &error)) {
+    std::fprintf(stderr, "twophase run: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("# suite %s (%s): %zu cells, threads %d\n", suite.name.c_str(), suite.file.c_str(),
+              cells.size(), threads);
+  std::printf("%5s  %-52s %7s %8s %8s %10s\n", "cell", "id", "epochs", "train", "test",
+              "est. time");
+  double total = 0.0;
+  for (const CellEstimate& e : estimates) {
+    std::printf("%5lld  %-52s %7lld %8lld %8lld %10s\n",
+                static_cast<long long>(e.cell.index + 1), e.cell.id.c_str(),
+                static_cast<long long>(e.cell.train.epochs),
+                static_cast<long long>(e.train_samples), static_cast<long long>(e.test_samples),
+                Progress::FormatDuration(e.seconds).c_str());
+    total += e.seconds;
+  }
+  std::printf("# estimated total %s (from a timed forward/backward probe of each model on this "
+              "machine; CG epochs assumed 1.5 gradients + 1 value probe)\n",
+              Progress::FormatDuration(total).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& args) {
+  std::string suite_path, out_dir, filter_expr, data_dir;
+  bool resume = false, dry_run = false;
+  int threads = 0;
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help")(
+      "suite", po::value(&suite_path)->required(),
+      "suite file, or the name of a shipped suite (smoke, quick, paper; see 'twophase list')")(
+      "out", po::value(&out_dir),
+      "result directory (default: out/<suite name> in the current directory)")(
+      "resume", po::bool_switch(&resume),
+      "continue a run: skip completed cells, rerun the interrupted one")(
+      "filter", po::value(&filter_expr),
+      "run only matching cells: comma-separated terms, each key=glob (model, dataset, "
+      "algorithm, backend, seed; | for alternatives) or a glob on the cell id")(
+      "threads", po::value(&threads)->default_value(0), "threads (0: the suite's)")(
+      "data-dir", po::value(&data_dir), "data folder (default: $TWOPHASE_DATA_DIR, built-ins)")(
+      "dry-run", po::bool_switch(&dry_run), "print the cells and an estimate of their cost");
+  po::variables_map vm;
+  int code = 0;
+  if (!ParseCommandLine("run", "--suite FILE [options]", options, args, &vm, &code)) return code;
+  if (threads < 0) {
+    std::fprintf(stderr, "twophase run: --threads must be >= 0, got %d\n", threads);
+    return 2;
+  }
+  Suite suite;
+  std::string error;
+  if (!LoadSuite(suite_path, &suite, &error)) {
+    std::fprintf(stderr, "twophase run: %s\n", error.c_str());
+    return 2;
+  }
+  RunOptions run;
+  if (!ParseCellFilter(filter_expr, &run.filter, &error)) {
+    std::fprintf(stderr, "twophase run: %s\n", error.c_str());
+    return 2;
+  }
+  std::vector<Cell> cells;
+  for (const Cell& c : ExpandCells(suite)) {
+    if (CellMatches(run.filter, c)) cells.push_back(c);
+  }
+  if (cells.empty()) {
+    std::fprintf(stderr, "twophase run: --filter '%s' matches none of the suite's %zu cells\n",
+                 filter_expr.c_str(), ExpandCells(suite).size());
+    return 2;
+  }
+  const int effective_threads = threads > 0 ? threads : suite.threads;
+  if (dry_run) return PrintDryRun(suite, cells, effective_threads);
+
+  run.out_dir = out_dir.empty() ? "out/" + suite.name : out_dir;
+  run.resume = resume;
+  run.threads = threads;
+  run.data_dir = data_dir;
+  run.log = stderr;
+  run.live = isatty(fileno(stderr)) && std::getenv("CI") == nullptr;
+  std::fprintf(stderr, "# suite %s: %zu cells into %s, threads %d\n", suite.name.c_str(),
+               cells.size(), run.out_dir.c_str(), effective_threads);
+  RunSummary summary;
+  if (!RunSuite(suite, run, &summary, &error)) {
+    std::fprintf(stderr, "twophase run: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf(
+      "cells=%lld ran=%lld already_done=%lld completed=%lld stalled=%lld diverged=%lld "
+      "skipped=%lld failed=%lld out=%s\n",
+      static_cast<long long>(summary.cells), static_cast<long long>(summary.ran),
+      static_cast<long long>(summary.already_done), static_cast<long long>(summary.completed),
+      static_cast<long long>(summary.stalled), static_cast<long long>(summary.diverged),
+      static_cast<long long>(summary.skipped), static_cast<long long>(summary.failed),
+      run.out_dir.c_str());
+  return summary.failed > 0 ? 1 : 0;
+}
+
+int ListCommand(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  int code = 0;
+  if (!ParseCommandLine("list", "", options, args, &vm, &code)) return code;
+  std::printf("models:     %s\n", JoinNames(ModelNames()).c_str());
+  std::printf("datasets:   %s\n", JoinNames(DatasetNames()).c_str());
+  std::printf("algorithms: adam, cg, two-phase\n");
+  std::printf("  cg beta rules:    %s\n", KnownBetaRules().c_str());
+  std::printf("  line searches:    %s\n", KnownLineSearchKinds().c_str());
+  std::printf("backends:   %s\n", JoinNames(BackendNames()).c_str());
+  std::printf("suites:\n");
+  for (const std::string& name : ShippedSuites()) {
+    Suite suite;
+    std::string error;
+    if (!LoadSuite(name, &suite, &error)) {
+      std::printf("  %-8s INVALID: %s\n", name.c_str(), error.c_str());
+      continue;
+    }
+    std::printf("  %-8s %3zu cells  %s\n", name.c_str(), ExpandCells(suite).size(),
+                suite.description.c_str());
+  }
+  return 0;
+}
+
+}  // namespace twophase

@@ -1,0 +1,110 @@
+#include "harness/progress.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace twophase {
+
+Progress::Progress(std::FILE* out, bool live, double interval_seconds, int64_t epochs_total)
+    : out_(out),
+      live_(live),
+      interval_(interval_seconds),
+      epochs_total_(epochs_total),
+      start_(Clock::now()),
+      last_line_(start_) {}
+
+double Progress::Elapsed() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
+std::string Progress::FormatDuration(double seconds) {
+  const int64_t s = std::llround(std::max(0.0, seconds));
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60));
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+  }
+  return buf;
+}
+
+// From the mean time of the epochs run so far (training and evaluation)
+// over the epochs still to go; epochs differ between models and phases, so
+// this is rough early on and improves as the run goes.
+std::string Progress::Eta() const {
+  if (epochs_done_ == 0) return "?";
+  const int64_t left = std::max<int64_t>(0, epochs_total_ - epochs_skipped_ - epochs_done_);
+  return FormatDuration(Elapsed() / static_cast<double>(epochs_done_) * left);
+}
+
+void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
+  cell_id_ = cell.id;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "[%lld/%lld]", static_cast<long long>(position + 1),
+                static_cast<long long>(count));
+  cell_label_ = buf;
+  cell_epochs_ = cell.train.epochs;
+  cell_epoch_ = 0;
+  if (!live_) {
+    std::fprintf(out_, "%s %s: start (%lld epochs), elapsed %s, ETA %s\n", cell_label_.c_str(),
+                 cell_id_.c_str(), static_cast<long long>(cell_epochs_),
+                 FormatDuration(Elapsed()).c_str(), Eta().c_str());
+    std::fflush(out_);
+  }
+  last_line_ = Clock::now();
+}
+
+void Progress::Epoch(const EpochRecord& r, int64_t epochs) {
+  ++epochs_done_;
+  cell_epoch_ = r.epoch;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%s %s: epoch %lld/%lld %s loss %.5g test acc %.4f, elapsed %s, ETA %s",
+                cell_label_.c_str(), cell_id_.c_str(), static_cast<long long>(r.epoch),
+                static_cast<long long>(epochs), r.phase.c_str(), r.train_loss, r.test_accuracy,
+                FormatDuration(Elapsed()).c_str(), Eta().c_str());
+  if (live_) {
+    // \r and clear-to-end-of-line: one line, rewritten.
+    std::fprintf(out_, "\r%s\033[K", line);
+    line_open_ = true;
+    std::fflush(out_);
+    return;
+  }
+  const double since = std::chrono::duration<double>(Clock::now() - last_line_).count();
+  if (since >= interval_) {
+    std::fprintf(out_, "%s\n", line);
+    std::fflush(out_);
+    last_line_ = Clock::now();
+  }
+}
+
+void Progress::EndCell(const std::string& status, const std::string& message) {
+  // A cell that ended early frees its remaining epochs from the ETA.
+  epochs_skipped_ += std::max<int64_t>(0, cell_epochs_ - cell_epoch_);
+  if (line_open_) std::fprintf(out_, "\r\033[K");
+  line_open_ = false;
+  std::fprintf(out_, "%s %s: %s after %lld epochs (%s), elapsed %s\n", cell_label_.c_str(),
+               cell_id_.c_str(), status.c_str(), static_cast<long long>(cell_epoch_),
+               message.c_str(), FormatDuration(Elapsed()).c_str());
+  std::fflush(out_);
+}
+
+void Progress::SkipCell(const Cell& cell, int64_t position, int64_t count,
+                        const std::string& status) {
+  epochs_skipped_ += cell.train.epochs;
+  std::fprintf(out_, "[%lld/%lld] %s: already %s, skipped (--resume)\n",
+               static_cast<long long>(position + 1), static_cast<long long>(count),
+               cell.id.c_str(), status.c_str());
+  std::fflush(out_);
+}
+
+void Progress::Finish() {
+  if (line_open_) std::fprintf(out_, "\n");
+  line_open_ = false;
+  std::fflush(out_);
+}
+
+}  // namespace twophase

@@ -1,0 +1,380 @@
+#include "harness/runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/backend.h"
+#include "core/threads.h"
+#include "harness/environment.h"
+#include "harness/progress.h"
+#include "models/model.h"
+#include "training/trainer.h"
+
+namespace twophase {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string CellDir(const std::string& out_dir, const std::string& id) {
+  return out_dir + "/cells/" + id;
+}
+
+bool ReadFile(const std::string& path, std::string* text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream s;
+  s << in.rdbuf();
+  *text = s.str();
+  return !in.bad();
+}
+
+const char* TrainStatusName(TrainStatus status) {
+  switch (status) {
+    case TrainStatus::kCompleted:
+      return "completed";
+    case TrainStatus::kConverged:
+      return "converged";
+    case TrainStatus::kStalled:
+      return "stalled";
+    case TrainStatus::kDiverged:
+      return "diverged";
+  }
+  return "failed";
+}
+
+json RecordJson(const EpochRecord& r) {
+  return json{{"epoch", r.epoch},
+              {"phase", r.phase},
+              {"train_loss", r.train_loss},
+              {"train_accuracy", r.train_accuracy},
+              {"test_loss", r.test_loss},
+              {"test_accuracy", r.test_accuracy},
+              {"gradient_norm", r.gradient_norm},
+              {"wall_seconds", r.wall_seconds},
+              {"forward_passes", r.forward_passes},
+              {"backward_passes", r.backward_passes}};
+}
+
+json SwapJson(const std::optional<SwapEvent>& swap) {
+  if (!swap) return nullptr;
+  return json{{"epoch", swap->epoch},
+              {"rule", swap->rule},
+              {"norm", swap->norm},
+              {"max", swap->running_max}};
+}
+
+// The data of one cell, loaded once per distinct (data set, subset, seed of
+// a stratified subset) and shared by the cells that need it.
+class DataCache {
+ public:
+  explicit DataCache(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+  const DataSplit* Get(const SuiteDataset& d, uint64_t seed, std::string* error) {
+    const uint64_t subset_seed = d.subset_mode == SubsetMode::kStratified ? seed : 0;
+    const std::string key = d.name + "/" + std::to_string(d.subset) + "/" +
+                            std::to_string(static_cast<int>(d.subset_mode)) + "/" +
+                            std::to_string(subset_seed) + "/" + std::to_string(d.test_subset);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return &it->second;
+    DataOptions options;
+    options.data_dir = data_dir_;
+    options.subset = d.subset;
+    options.subset_mode = d.subset_mode;
+    options.subset_seed = subset_seed;
+    DataSplit split;
+    if (!LoadDataset(d.name, options, &split, error)) return nullptr;
+    if (d.test_subset > 0 &&
+        !TakeSubset(&split.test, d.test_subset, SubsetMode::kFirst, 0, error)) {
+      *error = "test_subset: " + *error;
+      return nullptr;
+    }
+    // Keep one data set in memory: cells are ordered data set first.
+    cache_.clear();
+    return &cache_.emplace(key, std::move(split)).first->second;
+  }
+
+ private:
+  std::string data_dir_;
+  std::map<std::string, DataSplit> cache_;
+};
+
+class CellRunner {
+ public:
+  CellRunner(const Suite& suite, const RunOptions& options, int threads, Progress* progress)
+      : suite_(suite), options_(options), threads_(threads), progress_(progress),
+        data_(options.data_dir) {}
+
+  // Runs one cell into its folder; returns its final status.
+  std::string Run(const Cell& cell, int64_t position, int64_t count) {
+    dir_ = CellDir(options_.out_dir, cell.id);
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    meta_ = json{{"format", "twophase-run/1"},
+                 {"suite",
+                  {{"name", suite_.name},
+                   {"file", suite_.file},
+                   {"sha256", Sha256Hex(reinterpret_cast<const uint8_t*>(suite_.text.data()),
+                                        suite_.text.size())}}},
+                 {"status", "running"},
+                 {"message", ""},
+                 {"swap", nullptr},
+                 {"environment", RunEnvironment()},
+                 {"start", UtcNow()}};
+    meta_["environment"]["threads"] = threads_;
+    meta_["cell"] = json{{"id", cell.id},
+                         {"index", cell.index},
+                         {"count", count},
+                         {"model", cell.model},
+                         {"dataset", cell.dataset.name},
+                         {"algorithm", cell.algorithm},
+                         {"optimizer", AlgorithmName(cell.train.algorithm)},
+                         {"backend", cell.backend},
+                         {"seed", cell.seed},
+                         {"threads", threads_},
+                         {"subset", cell.dataset.subset},
+                         {"subset_mode", cell.dataset.subset_mode == SubsetMode::kStratified
+                                             ? "stratified"
+                                             : "first"},
+                         {"test_subset", cell.dataset.test_subset},
+                         {"epochs", cell.train.epochs},
+                         {"loss", suite_.loss_name},
+                         {"max_seconds", suite_.max_seconds},
+                         {"max_passes", suite_.max_passes},
+                         {"settings", cell.settings},
+                         {"target_loss", suite_.target_loss}};
+    if (ec) return Finish("failed", "cannot create " + dir_ + ": " + ec.message());
+    // Stale files of an interrupted attempt must not mix with this one.
+    fs::remove(dir_ + "/curve.csv", ec);
+    fs::remove(dir_ + "/events.json", ec);
+    if (!WriteMetadata()) return "failed";
+
+    std::string error;
+    const DataSplit* data = data_.Get(cell.dataset, cell.seed, &error);
+    if (data == nullptr) {
+      // CIFAR is user-supplied: its absence skips the cell, it is no failure.
+      const bool cifar = cell.dataset.name.rfind("cifar", 0) == 0;
+      if (cifar && error.find("was not found") != std::string::npos) {
+        return Finish("skipped", "CIFAR data not supplied (" + error +
+                                     "); see README, 'Data'");
+      }
+      return Finish("failed", error);
+    }
+    meta_["cell"]["train_samples"] = data->train.count;
+    meta_["cell"]["test_samples"] = data->test.count;
+    meta_["cell"]["outputs"] = data->train.classes;
+
+    std::unique_ptr<Backend> backend = MakeBackend(cell.backend, &error);
+    if (!backend) return Finish("failed", "backend: " + error);
+    const InputShape shape{data->train.channels, data->train.height, data->train.width,
+                           data->train.classes};
+    std::unique_ptr<Model> model = CreateModel(cell.model, shape, backend.get(), &error);
+    if (!model) return Finish("failed", "model: " + error);
+    meta_["cell"]["parameters"] = model->params().size();
+    SetThreads(threads_);
+    model->Initialize(cell.seed);
+
+    std::string csv = EpochCsvHeader() + "\n";
+    bool write_ok = true;
+    progress_->StartCell(cell, position, count);
+    const TrainSummary summary = Train(model.get(), *data, cell.train, [&](const EpochRecord& r) {
+      csv += EpochCsvRow(r) + "\n";
+      if (write_ok && !WriteFileAtomically(dir_ + "/curve.csv", csv, &error)) write_ok = false;
+      meta_["final"] = RecordJson(r);
+      progress_->Epoch(r, cell.train.epochs);
+    });
+    if (!write_ok) return Finish("failed", "writing curve.csv: " + error);
+
+    json events = json::array();
+    for (const TrainEvent& e : summary.events) {
+      events.push_back(json{{"epoch", e.epoch}, {"kind", e.kind}, {"message", e.message}});
+    }
+    meta_["swap"] = SwapJson(summary.swap);
+    const json events_file{{"events", events}, {"swap", meta_["swap"]}};
+    if (!WriteFileAtomically(dir_ + "/events.json", events_file.dump(2) + "\n", &error)) {
+      return Finish("failed", "writing events.json: " + error);
+    }
+    return Finish(TrainStatusName(summary.status), summary.message);
+  }
+
+ private:
+  bool WriteMetadata() {
+    std::string error;
+    if (!WriteFileAtomically(dir_ + "/metadata.json", meta_.dump(2) + "\n", &error)) {
+      std::fprintf(options_.log, "twophase run: %s\n", error.c_str());
+      return false;
+    }
+    return true;
+  }
+
+  std::string Finish(const std::string& status, const std::string& message) {
+    meta_["status"] = status;
+    meta_["message"] = message;
+    meta_["end"] = UtcNow();
+    progress_->EndCell(status, message);
+    return WriteMetadata() ? status : "failed";
+  }
+
+  const Suite& suite_;
+  const RunOptions& options_;
+  int threads_;
+  Progress* progress_;
+  DataCache data_;
+  std::string dir_;
+  json meta_;
+};
+
+// Seconds per sample of a forward pass and of a forward+backward pass of
+// `model` on random inputs (one warm-up, then the mean of a few timed
+// batches): the basis of --dry-run's estimates.
+bool ProbeModelSpeed(const std::string& model_name, const DatasetShape& shape,
+                     const std::string& backend_name, double* forward,
+                     double* forward_backward, std::string* error) {
+  std::unique_ptr<Backend> backend = MakeBackend(backend_name, error);
+  if (!backend) return false;
+  const InputShape input{shape.channels, shape.height, shape.width, shape.classes};
+  std::unique_ptr<Model> model = CreateModel(model_name, input, backend.get(), error);
+  if (!model) return false;
+  model->Initialize(0);
+  constexpr int64_t kBatch = 64;
+  constexpr int kRepeats = 2;
+  std::vector<float> images(kBatch * shape.channels * shape.height * shape.width);
+  for (size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(i % 251) / 251.0f;
+  std::vector<float> logits(kBatch * shape.classes), dlogits(logits.size(), 1e-3f);
+  model->Forward(images.data(), kBatch, logits.data());  // warm-up
+  auto start = Clock::now();
+  for (int r = 0; r < kRepeats; ++r) model->Forward(images.data(), kBatch, logits.data());
+  *forward = std::chrono::duration<double>(Clock::now() - start).count() / (kRepeats * kBatch);
+  start = Clock::now();
+  for (int r = 0; r < kRepeats; ++r) {
+    model->Forward(images.data(), kBatch, logits.data());
+    model->Backward(dlogits.data());
+  }
+  *forward_backward =
+      std::chrono::duration<double>(Clock::now() - start).count() / (kRepeats * kBatch);
+  return true;
+}
+
+// The result directory must hold this suite (or nothing).
+bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* error) {
+  std::error_code ec;
+  fs::create_directories(options.out_dir + "/cells", ec);
+  if (ec) {
+    *error = options.out_dir + ": cannot create: " + ec.message();
+    return false;
+  }
+  const std::string suite_copy = options.out_dir + "/suite.json";
+  std::string existing;
+  if (ReadFile(suite_copy, &existing)) {
+    if (existing != suite.text) {
+      *error = suite_copy + " holds a different suite than " + suite.file +
+               ": results of two suites must not mix; choose another --out";
+      return false;
+    }
+  } else if (!WriteFileAtomically(suite_copy, suite.text, error)) {
+    return false;
+  }
+  if (!options.resume) {
+    for (const auto& entry : fs::directory_iterator(options.out_dir + "/cells", ec)) {
+      if (fs::exists(entry.path() / "metadata.json")) {
+        *error = options.out_dir + " already holds results (" +
+                 entry.path().filename().string() +
+                 "); --resume continues them, or choose another --out";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_id) {
+  std::string text;
+  if (!ReadFile(CellDir(out_dir, cell_id) + "/metadata.json", &text)) return "";
+  const json meta = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!meta.is_object() || !meta.contains("status") || !meta["status"].is_string()) {
+    return "unreadable";
+  }
+  return meta["status"].get<std::string>();
+}
+
+bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
+              std::string* error) {
+  *summary = RunSummary();
+  if (!PrepareOutDir(suite, options, error)) return false;
+  const int threads = options.threads > 0 ? options.threads : suite.threads;
+  std::vector<Cell> cells;
+  for (const Cell& c : ExpandCells(suite)) {
+    if (CellMatches(options.filter, c)) cells.push_back(c);
+  }
+  summary->cells = static_cast<int64_t>(cells.size());
+  int64_t epochs_total = 0;
+  for (const Cell& c : cells) epochs_total += c.train.epochs;
+  Progress progress(options.log, options.live, options.log_interval_seconds, epochs_total);
+  CellRunner runner(suite, options, threads, &progress);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const Cell& cell = cells[i];
+    const std::string status = ReadCellStatus(options.out_dir, cell.id);
+    if (options.resume && !status.empty() && status != "running" && status != "unreadable") {
+      ++summary->already_done;
+      progress.SkipCell(cell, static_cast<int64_t>(i), summary->cells, status);
+      continue;
+    }
+    const std::string result = runner.Run(cell, static_cast<int64_t>(i), summary->cells);
+    ++summary->ran;
+    if (result == "completed" || result == "converged") ++summary->completed;
+    else if (result == "stalled") ++summary->stalled;
+    else if (result == "diverged") ++summary->diverged;
+    else if (result == "skipped") ++summary->skipped;
+    else ++summary->failed;
+  }
+  progress.Finish();
+  return true;
+}
+
+bool EstimateCells(const std::vector<Cell>& cells, int threads,
+                   std::vector<CellEstimate>* estimates, std::string* error) {
+  // Seconds per sample of a forward and of a forward+backward pass, timed on
+  // a small random batch per (data set shape, model, backend).
+  std::map<std::string, std::pair<double, double>> probes;
+  SetThreads(threads);
+  for (const Cell& cell : cells) {
+    CellEstimate e;
+    e.cell = cell;
+    DatasetShape shape;
+    if (!FindDatasetShape(cell.dataset.name, &shape, error)) return false;
+    e.train_samples = cell.dataset.subset > 0 ? std::min(cell.dataset.subset, shape.train_count)
+                                              : shape.train_count;
+    e.test_samples = cell.dataset.test_subset > 0
+                         ? std::min(cell.dataset.test_subset, shape.test_count)
+                         : shape.test_count;
+    const std::string key = cell.dataset.name + "/" + cell.model + "/" + cell.backend;
+    if (!probes.count(key)) {
+      std::pair<double, double> t;
+      if (!ProbeModelSpeed(cell.model, shape, cell.backend, &t.first, &t.second,
+                           error)) {
+        return false;
+      }
+      probes[key] = t;
+    }
+    const auto [forward, forward_backward] = probes[key];
+    // Per epoch: Adam one forward+backward pass, CG ~1.5 gradients and one
+    // value probe (measured on the classic problems); then the evaluation.
+    const bool cg = cell.train.algorithm == Algorithm::kCg;
+    const double train = cg ? 1.5 * forward_backward + forward : forward_backward;
+    e.seconds = static_cast<double>(cell.train.epochs) *
+                (e.train_samples * (train + forward) + e.test_samples * forward);
+    estimates->push_back(e);
+  }
+  return true;
+}
+
+}  // namespace twophase

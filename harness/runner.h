@@ -1,0 +1,69 @@
+// Runs a suite's cells one after another into a result directory
+// (results/README.md has the layout), with progress on the terminal or as
+// plain log lines.
+//
+// Faults: every file is written atomically, and a cell's metadata.json says
+// "running" while it trains, so killing the process at any moment loses at
+// most the cell in flight. --resume skips the cells whose metadata has a
+// final status and reruns the others from scratch; completed cells' files
+// are never rewritten. A diverged or failed cell is recorded and the suite
+// goes on with the next.
+#ifndef TWOPHASE_HARNESS_RUNNER_H_
+#define TWOPHASE_HARNESS_RUNNER_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "harness/suite.h"
+
+namespace twophase {
+
+struct RunOptions {
+  std::string out_dir;
+  bool resume = false;
+  CellFilter filter;
+  int threads = 0;        // 0: the suite's
+  std::string data_dir;   // empty: $TWOPHASE_DATA_DIR or the defaults
+  std::FILE* log = stderr;
+  bool live = false;      // one rewritten status line (a terminal) instead of log lines
+  // Plain mode: at most one progress line per this many seconds per cell.
+  double log_interval_seconds = 10.0;
+};
+
+struct RunSummary {
+  int64_t cells = 0;        // after the filter
+  int64_t ran = 0;          // run in this call
+  int64_t already_done = 0; // skipped by --resume
+  int64_t completed = 0;    // completed or converged (this call)
+  int64_t stalled = 0;
+  int64_t diverged = 0;
+  int64_t failed = 0;
+  int64_t skipped = 0;      // data not available (CIFAR not supplied)
+};
+
+// Runs the cells of `suite` that match the filter. False + *error only for
+// problems with the result directory itself (cannot create it, it holds a
+// different suite, or results without --resume); a cell's own failure is
+// recorded in its metadata and counted in the summary.
+bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
+              std::string* error);
+
+// --dry-run: the cells, their sizes and an estimate of their cost (from a
+// timed probe of each model's forward and backward pass on this machine).
+struct CellEstimate {
+  Cell cell;
+  int64_t train_samples = 0;
+  int64_t test_samples = 0;
+  double seconds = 0.0;  // estimated, training and evaluation
+};
+bool EstimateCells(const std::vector<Cell>& cells, int threads,
+                   std::vector<CellEstimate>* estimates, std::string* error);
+
+// Cell status from a result directory: "" when the cell has no metadata.
+std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_id);
+
+}  // namespace twophase
+
+#endif  // TWOPHASE_HARNESS_RUNNER_H_

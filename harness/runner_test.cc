@@ -1,0 +1,380 @@
+#include "harness/runner.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "app/cli_test_util.h"
+#include "core/atomic_file.h"
+
+namespace twophase {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Three cells of a tiny model on 64 MNIST images: quick, and every
+// algorithm and the swap are exercised.
+std::string TinySuite(int epochs = 3, const std::string& extra_algorithm = "") {
+  return R"({
+  "name": "tiny",
+  "models": ["vit-nomlp-wkewq-wvwo"],
+  "datasets": ["mnist"],
+  "subset": 64,
+  "test_subset": 32,
+  "algorithms": [
+    {"optimizer": "adam", "lr": 0.003, "batch": 16},
+    {"optimizer": "two-phase", "lr": 0.003, "batch": 16, "swap_epoch": 1},
+    {"optimizer": "cg"})" +
+         extra_algorithm + R"(
+  ],
+  "threads": 1,
+  "budget": {"epochs": )" +
+         std::to_string(epochs) + R"(},
+  "target_loss": 0.09
+})";
+}
+
+std::string TempDir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("twophase_runner_" + name + "_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// curve.csv without its three wall-time columns (the last three).
+std::string WithoutWallTimes(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    for (int i = 0; i < 3; ++i) line = line.substr(0, line.rfind(','));
+    out += line + "\n";
+  }
+  return out;
+}
+
+// metadata.json without what legitimately differs between reruns (and the
+// git state: a test may race a commit).
+json StableMetadata(const std::string& path) {
+  json m = json::parse(Slurp(path));
+  m.erase("start");
+  m.erase("end");
+  m["suite"].erase("file");  // the same suite may be read from another path
+  if (m.contains("final")) m["final"].erase("wall_seconds");
+  m["environment"].erase("git_dirty");
+  return m;
+}
+
+void ExpectSameResults(const std::string& a, const std::string& b, const std::string& id) {
+  const std::string da = a + "/cells/" + id, db = b + "/cells/" + id;
+  EXPECT_EQ(WithoutWallTimes(Slurp(da + "/curve.csv")), WithoutWallTimes(Slurp(db + "/curve.csv")))
+      << id;
+  EXPECT_EQ(Slurp(da + "/events.json"), Slurp(db + "/events.json")) << id;
+  EXPECT_EQ(StableMetadata(da + "/metadata.json"), StableMetadata(db + "/metadata.json")) << id;
+}
+
+bool RunTiny(const std::string& text, const std::string& out, bool resume, RunSummary* summary,
+             std::string* error) {
+  Suite suite;
+  if (!ParseSuite(text, "tiny.json", &suite, error)) return false;
+  RunOptions options;
+  options.out_dir = out;
+  options.resume = resume;
+  options.log = stdout;
+  return RunSuite(suite, options, summary, error);
+}
+
+const char* kIds[] = {"mnist.vit-nomlp-wkewq-wvwo.adam.blas.s0",
+                      "mnist.vit-nomlp-wkewq-wvwo.two-phase.blas.s0",
+                      "mnist.vit-nomlp-wkewq-wvwo.cg.blas.s0"};
+
+// One reference run shared by the tests (each cell takes a moment).
+class RunnerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    reference_ = new std::string(TempDir("reference"));
+    RunSummary summary;
+    std::string error;
+    ASSERT_TRUE(RunTiny(TinySuite(), *reference_, false, &summary, &error)) << error;
+    ASSERT_EQ(summary.completed + summary.stalled, 3) << "cells did not all finish";
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*reference_);
+    delete reference_;
+  }
+  static std::string* reference_;
+};
+std::string* RunnerTest::reference_ = nullptr;
+
+TEST_F(RunnerTest, WritesCurveEventsAndMetadataForEveryCell) {
+  EXPECT_EQ(Slurp(*reference_ + "/suite.json"), TinySuite());
+  for (const char* id : kIds) {
+    const std::string dir = *reference_ + "/cells/" + id;
+    const json meta = json::parse(Slurp(dir + "/metadata.json"));
+    EXPECT_TRUE(meta["status"] == "completed" || meta["status"] == "stalled") << meta.dump();
+    EXPECT_EQ(meta["cell"]["id"], id);
+    EXPECT_EQ(meta["cell"]["train_samples"], 64);
+    EXPECT_EQ(meta["cell"]["test_samples"], 32);
+    EXPECT_EQ(meta["cell"]["parameters"], 17994);
+    EXPECT_EQ(meta["cell"]["outputs"], 10);
+    EXPECT_EQ(meta["cell"]["target_loss"], 0.09);
+    for (const char* key : {"git_commit", "compiler", "flags", "build_type", "openblas", "onednn",
+                            "eigen", "boost", "cpu", "threads"}) {
+      EXPECT_TRUE(meta["environment"].contains(key)) << key;
+    }
+    EXPECT_EQ(meta["suite"]["sha256"].get<std::string>().size(), 64u);
+    const std::string curve = Slurp(dir + "/curve.csv");
+    EXPECT_EQ(curve.substr(0, curve.find('\n')), EpochCsvHeader());
+    const int64_t rows = std::count(curve.begin(), curve.end(), '\n') - 1;
+    EXPECT_EQ(rows, meta["final"]["epoch"].get<int64_t>());
+    const json events = json::parse(Slurp(dir + "/events.json"));
+    EXPECT_TRUE(events["events"].is_array());
+  }
+  const json tp = json::parse(Slurp(*reference_ + "/cells/" + kIds[1] + "/metadata.json"));
+  EXPECT_EQ(tp["swap"]["epoch"], 1);
+  EXPECT_EQ(tp["swap"]["rule"], "fixed-epoch");
+  const std::string tp_curve = Slurp(*reference_ + "/cells/" + kIds[1] + "/curve.csv");
+  EXPECT_NE(tp_curve.find("\n1,adam,"), std::string::npos);
+  EXPECT_NE(tp_curve.find("\n2,cg,"), std::string::npos);
+}
+
+TEST_F(RunnerTest, RerunGivesIdenticalFilesExceptWallTimes) {
+  const std::string again = TempDir("again");
+  RunSummary summary;
+  std::string error;
+  ASSERT_TRUE(RunTiny(TinySuite(), again, false, &summary, &error)) << error;
+  for (const char* id : kIds) ExpectSameResults(*reference_, again, id);
+  // And the comparison can fail: a changed loss is noticed.
+  const std::string curve_path = again + "/cells/" + kIds[0] + "/curve.csv";
+  std::string curve = Slurp(curve_path);
+  curve[curve.find(",adam,") + 7] ^= 1;
+  ASSERT_TRUE(WriteFileAtomically(curve_path, curve, &error));
+  EXPECT_NE(WithoutWallTimes(Slurp(*reference_ + "/cells/" + kIds[0] + "/curve.csv")),
+            WithoutWallTimes(curve));
+  fs::remove_all(again);
+}
+
+TEST_F(RunnerTest, RefusesToMixResults) {
+  RunSummary summary;
+  std::string error;
+  EXPECT_FALSE(RunTiny(TinySuite(), *reference_, false, &summary, &error));
+  EXPECT_NE(error.find("already holds results"), std::string::npos) << error;
+  EXPECT_FALSE(RunTiny(TinySuite(4), *reference_, true, &summary, &error));
+  EXPECT_NE(error.find("holds a different suite"), std::string::npos) << error;
+}
+
+TEST_F(RunnerTest, ResumeRerunsTheInterruptedCellAndLeavesCompletedOnesAlone) {
+  const std::string dir = TempDir("resume");
+  fs::copy(*reference_, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  // Cell 2 "was killed": its metadata still says running, its events are
+  // missing and its curve is cut short.
+  const std::string cell = dir + "/cells/" + kIds[1];
+  json meta = json::parse(Slurp(cell + "/metadata.json"));
+  meta["status"] = "running";
+  std::string error;
+  ASSERT_TRUE(WriteFileAtomically(cell + "/metadata.json", meta.dump(2), &error));
+  fs::remove(cell + "/events.json");
+  std::string curve = Slurp(cell + "/curve.csv");
+  ASSERT_TRUE(WriteFileAtomically(cell + "/curve.csv", curve.substr(0, curve.find('\n') + 1),
+                                  &error));
+  std::map<std::string, fs::file_time_type> times;
+  std::map<std::string, std::string> contents;
+  for (const char* id : {kIds[0], kIds[2]}) {
+    for (const char* file : {"/curve.csv", "/events.json", "/metadata.json"}) {
+      const std::string path = dir + "/cells/" + id + file;
+      times[path] = fs::last_write_time(path);
+      contents[path] = Slurp(path);
+    }
+  }
+  RunSummary summary;
+  ASSERT_TRUE(RunTiny(TinySuite(), dir, /*resume=*/true, &summary, &error)) << error;
+  EXPECT_EQ(summary.already_done, 2);
+  EXPECT_EQ(summary.ran, 1);
+  for (const auto& [path, time] : times) {
+    EXPECT_EQ(fs::last_write_time(path), time) << path << " was rewritten";
+    EXPECT_EQ(Slurp(path), contents[path]) << path;
+  }
+  for (const char* id : kIds) ExpectSameResults(*reference_, dir, id);
+  fs::remove_all(dir);
+}
+
+// Kills a real `twophase run` while its second cell trains, then resumes
+// it: the first cell must be untouched and the end result must equal an
+// uninterrupted run.
+TEST_F(RunnerTest, KilledRunResumesToTheSameResults) {
+  const std::string dir = TempDir("killed");
+  const std::string suite_path = dir + "/tiny.json";
+  std::string error;
+  ASSERT_TRUE(WriteFileAtomically(suite_path, TinySuite(), &error));
+  const std::string out = dir + "/out";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string binary = TwophaseBinary();
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(binary.c_str(), binary.c_str(), "run", "--suite", suite_path.c_str(), "--out",
+          out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until cell 1 is final and cell 2 has begun: then kill, mid-cell.
+  const std::string first = out + "/cells/" + kIds[0] + "/metadata.json";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool killed_mid_cell = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string s1 = ReadCellStatus(out, kIds[0]);
+    const std::string s2 = ReadCellStatus(out, kIds[1]);
+    if (s1 == "completed" && s2 == "running") {
+      kill(pid, SIGKILL);
+      killed_mid_cell = true;
+      break;
+    }
+    if (!s2.empty() && s2 != "running") break;  // too late: cell 2 already done
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(killed_mid_cell) << "could not catch the run inside cell 2";
+  const std::string first_meta = Slurp(first);
+  const auto first_time = fs::last_write_time(first);
+  EXPECT_EQ(ReadCellStatus(out, kIds[2]), "");  // never started
+
+  const CommandResult again = RunTwophase("run --suite " + suite_path + " --out " + out);
+  EXPECT_NE(again.exit_code, 0) << "a second run without --resume must refuse";
+  EXPECT_TRUE(Contains(again.output, "--resume")) << again.output;
+  const CommandResult resumed =
+      RunTwophase("run --suite " + suite_path + " --out " + out + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(Contains(resumed.output, "already completed, skipped")) << resumed.output;
+  EXPECT_EQ(Slurp(first), first_meta);
+  EXPECT_EQ(fs::last_write_time(first), first_time);
+  for (const char* id : kIds) ExpectSameResults(*reference_, out, id);
+  fs::remove_all(dir);
+}
+
+TEST(RunnerFaultsTest, DivergedFailedAndSkippedCellsAreRecordedAndTheSuiteGoesOn) {
+  const std::string dir = TempDir("faults");
+  // A corrupt MNIST: every file present, the training images truncated.
+  const std::string data = dir + "/data";
+  fs::create_directories(data + "/mnist");
+  const fs::path mnist = fs::path(TWOPHASE_SOURCE_DIR) / "data" / "mnist";
+  for (const auto& entry : fs::directory_iterator(mnist)) {
+    fs::copy(entry.path(), data + "/mnist/" + entry.path().filename().string());
+  }
+  std::string error;
+  std::string images_name;
+  for (const auto& entry : fs::directory_iterator(data + "/mnist")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find("train-images") != std::string::npos) images_name = entry.path().string();
+  }
+  ASSERT_FALSE(images_name.empty());
+  const std::string bytes = Slurp(images_name);
+  ASSERT_TRUE(WriteFileAtomically(images_name, bytes.substr(0, bytes.size() / 2), &error));
+
+  const std::string text = R"({
+    "name": "faults",
+    "models": ["vit-nomlp-wkewq-wvwo"],
+    "datasets": ["cifar10", "mnist"],
+    "subset": 64, "test_subset": 32,
+    "algorithms": [{"optimizer": "adam", "label": "huge-lr", "lr": 1e30, "batch": 16}],
+    "threads": 1,
+    "budget": {"epochs": 2}
+  })";
+  Suite suite;
+  ASSERT_TRUE(ParseSuite(text, "faults.json", &suite, &error)) << error;
+  RunOptions options;
+  options.out_dir = dir + "/out";
+  options.data_dir = data;
+  options.log = stdout;
+  RunSummary summary;
+  ASSERT_TRUE(RunSuite(suite, options, &summary, &error)) << error;
+  EXPECT_EQ(summary.skipped, 1);  // CIFAR-10 not supplied
+  EXPECT_EQ(summary.failed, 1);   // corrupt MNIST
+  const json cifar = json::parse(
+      Slurp(options.out_dir + "/cells/cifar10.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/metadata.json"));
+  EXPECT_EQ(cifar["status"], "skipped");
+  EXPECT_NE(cifar["message"].get<std::string>().find("CIFAR data not supplied"),
+            std::string::npos);
+  const json bad = json::parse(
+      Slurp(options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/metadata.json"));
+  EXPECT_EQ(bad["status"], "failed");
+  EXPECT_NE(bad["message"].get<std::string>().find("train-images"), std::string::npos)
+      << bad["message"];
+
+  // With the real data the huge learning rate diverges: recorded, not fatal.
+  options.out_dir = dir + "/out2";
+  options.data_dir.clear();
+  ASSERT_TRUE(RunSuite(suite, options, &summary, &error)) << error;
+  EXPECT_EQ(summary.diverged, 1);
+  EXPECT_EQ(summary.skipped, 1);
+  const json diverged = json::parse(Slurp(
+      options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/metadata.json"));
+  EXPECT_EQ(diverged["status"], "diverged");
+  const json events = json::parse(Slurp(
+      options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/events.json"));
+  EXPECT_EQ(events["events"].back()["kind"], "diverged");
+  fs::remove_all(dir);
+}
+
+TEST(RunCommandTest, DryRunListsCellsAndBadSuitesAreRejectedBeforeAnythingRuns) {
+  const CommandResult dry = RunTwophase("run --suite smoke --dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_TRUE(Contains(dry.output, "mnist.vit-nomlp-wkewq-wvwo.two-phase.blas.s0"));
+  EXPECT_TRUE(Contains(dry.output, "estimated total"));
+
+  const std::string dir = TempDir("badsuite");
+  std::string error;
+  ASSERT_TRUE(WriteFileAtomically(dir + "/bad.json",
+                                  R"({"name": "bad", "models": ["vgg5"], "datasets": ["mnist"],
+                                      "algorithms": [{"optimizer": "adam", "lr": -1}],
+                                      "budget": {"epochs": 1}})",
+                                  &error));
+  const CommandResult bad = RunTwophase("run --suite " + dir + "/bad.json --out " + dir + "/o");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(Contains(bad.output, "algorithms[0].lr: must be a number > 0, got -1"))
+      << bad.output;
+  EXPECT_FALSE(fs::exists(dir + "/o"));
+  const CommandResult none = RunTwophase("run --suite smoke --filter model=vgg5 --dry-run");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_TRUE(Contains(none.output, "matches none")) << none.output;
+  const CommandResult list = RunTwophase("list");
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_TRUE(Contains(list.output, "quick")) << list.output;
+  EXPECT_TRUE(Contains(list.output, "vit-nomlp-wkewq-wvwo")) << list.output;
+  fs::remove_all(dir);
+}
+
+// The shipped smoke suite end to end, as CI and users run it: run, report.
+TEST(RunCommandTest, SmokeSuiteRunsAndReports) {
+  const std::string dir = TempDir("smoke");
+  const CommandResult run = RunTwophase("run --suite smoke --out " + dir + "/out");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(Contains(run.output, "cells=3 ran=3 already_done=0 completed=3")) << run.output;
+  const CommandResult report = RunTwophase("report " + dir + "/out --no-plots");
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  const std::string md = Slurp(dir + "/out/report.md");
+  EXPECT_TRUE(Contains(md, "| mnist | vit-nomlp-wkewq-wvwo | blas | adam (1) | two-phase (1) |"))
+      << md;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace twophase

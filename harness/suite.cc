@@ -1,0 +1,564 @@
+#include "harness/suite.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/backend.h"
+#include "models/model.h"
+
+namespace twophase {
+namespace {
+
+using nlohmann::json;
+
+// Reads the fields of one JSON object, each with its constraint, and
+// rejects fields nobody asked for. The first failure sets *error to
+// "<path>.<key>: <constraint>, got <value>" and makes every later call a
+// no-op, so a parser reads like the schema and checks ok() once.
+class FieldReader {
+ public:
+  FieldReader(const json& object, std::string path, std::string* error)
+      : object_(object), path_(std::move(path)), error_(error) {
+    if (!object_.is_object()) Fail(path_, "must be an object", object_);
+  }
+
+  bool ok() const { return ok_; }
+  std::string Where(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  bool Has(const std::string& key) {
+    seen_.insert(key);
+    return ok_ && object_.contains(key);
+  }
+  const json& Get(const std::string& key) const { return object_.at(key); }
+
+  void String(const std::string& key, std::string* out) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    if (!v.is_string()) return Fail(Where(key), "must be a string", v);
+    *out = v.get<std::string>();
+  }
+  // `check` holds for valid values; `constraint` says what it demands.
+  template <typename T, typename Check>
+  void Number(const std::string& key, T* out, Check check, const char* constraint) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    bool valid = v.is_number();
+    if (valid && std::is_integral_v<T>) valid = v.is_number_integer() || v.is_number_unsigned();
+    T value{};
+    if (valid) {
+      value = v.get<T>();
+      valid = check(value);
+    }
+    if (!valid) {
+      return Fail(Where(key),
+                  std::string("must be ") + (std::is_integral_v<T> ? "an integer " : "a number ") +
+                      constraint,
+                  v);
+    }
+    *out = value;
+  }
+  void Bool(const std::string& key, bool* out) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    if (!v.is_boolean()) return Fail(Where(key), "must be true or false", v);
+    *out = v.get<bool>();
+  }
+  // An enum-like string: parse(name, out, error) from the library.
+  template <typename E, typename Parse>
+  void Name(const std::string& key, E* out, Parse parse) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    if (!v.is_string()) return Fail(Where(key), "must be a string", v);
+    std::string why;
+    if (!parse(v.get<std::string>(), out, &why)) return Fail(Where(key), why);
+  }
+  // Call after the last field: rejects unknown ones (typos must not be
+  // silently ignored).
+  void RejectUnknown() {
+    if (!ok_) return;
+    for (auto it = object_.begin(); it != object_.end(); ++it) {
+      if (seen_.count(it.key()) == 0) {
+        std::string known;
+        for (const std::string& k : seen_) known += (known.empty() ? "" : ", ") + k;
+        return Fail(Where(it.key()), "unknown field (known: " + known + ")");
+      }
+    }
+  }
+
+  // A nested reader sharing this one's error string has failed.
+  void FailedInside() { ok_ = false; }
+
+  void Fail(const std::string& where, const std::string& what, const json& got) {
+    std::string shown = got.dump();
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    Fail(where, what + ", got " + shown);
+  }
+  void Fail(const std::string& where, const std::string& what) {
+    if (!ok_) return;
+    ok_ = false;
+    *error_ = where + ": " + what;
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+  std::string* error_;
+  std::set<std::string> seen_;
+  bool ok_ = true;
+};
+
+bool IsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+auto Positive = [](auto v) { return v > 0; };
+auto NonNegative = [](auto v) { return v >= 0; };
+auto FinitePositive = [](double v) { return std::isfinite(v) && v > 0; };
+auto FiniteNonNegative = [](double v) { return std::isfinite(v) && v >= 0; };
+
+// A list of names from a fixed set, at least one, no repeats.
+void NameList(FieldReader* r, const std::string& key, const std::vector<std::string>& known,
+              const char* what, std::vector<std::string>* out) {
+  if (!r->Has(key)) return;
+  const json& v = r->Get(key);
+  if (!v.is_array() || v.empty()) return r->Fail(r->Where(key), "must be a non-empty array", v);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string where = r->Where(key) + "[" + std::to_string(i) + "]";
+    if (!v[i].is_string()) return r->Fail(where, "must be a string", v[i]);
+    const std::string name = v[i].get<std::string>();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      return r->Fail(where, "unknown " + std::string(what) + " '" + name + "' (known: " + list +
+                                ")");
+    }
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      return r->Fail(where, "'" + name + "' is listed twice");
+    }
+    names.push_back(name);
+  }
+  *out = names;
+}
+
+bool ParseSubsetMode(const std::string& name, SubsetMode* mode, std::string* error) {
+  if (name == "first") *mode = SubsetMode::kFirst;
+  else if (name == "stratified") *mode = SubsetMode::kStratified;
+  else {
+    *error = "unknown subset mode '" + name + "' (known: first, stratified)";
+    return false;
+  }
+  return true;
+}
+
+// The data fields shared by the suite's top level (defaults) and each
+// dataset object.
+void DataFields(FieldReader* r, SuiteDataset* d) {
+  r->Number("subset", &d->subset, NonNegative, ">= 0 (0: all)");
+  r->Name("subset_mode", &d->subset_mode, ParseSubsetMode);
+  r->Number("test_subset", &d->test_subset, NonNegative, ">= 0 (0: all)");
+}
+
+void ParseDatasets(FieldReader* r, const SuiteDataset& defaults, std::string* error,
+                   std::vector<SuiteDataset>* out) {
+  if (!r->Has("datasets")) return r->Fail(r->Where("datasets"), "is required");
+  const json& v = r->Get("datasets");
+  if (!v.is_array() || v.empty()) {
+    return r->Fail(r->Where("datasets"), "must be a non-empty array", v);
+  }
+  const std::vector<std::string> known = DatasetNames();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string where = "datasets[" + std::to_string(i) + "]";
+    SuiteDataset d = defaults;
+    if (v[i].is_string()) {
+      d.name = v[i].get<std::string>();
+    } else {
+      FieldReader dr(v[i], where, error);
+      dr.String("name", &d.name);
+      DataFields(&dr, &d);
+      if (dr.ok() && d.name.empty()) dr.Fail(where + ".name", "is required");
+      dr.RejectUnknown();
+      if (!dr.ok()) return r->FailedInside();  // dr has set *error
+    }
+    if (std::find(known.begin(), known.end(), d.name) == known.end()) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      return r->Fail(where, "unknown data set '" + d.name + "' (known: " + list + ")");
+    }
+    for (const SuiteDataset& other : *out) {
+      if (other.name == d.name) return r->Fail(where, "'" + d.name + "' is listed twice");
+    }
+    out->push_back(d);
+  }
+}
+
+bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a,
+                    std::string* error) {
+  FieldReader r(v, where, error);
+  std::string optimizer;
+  r.String("optimizer", &optimizer);
+  if (r.ok() && optimizer.empty()) r.Fail(where + ".optimizer", "is required (adam, cg, two-phase)");
+  if (r.ok()) {
+    std::string why;
+    if (!twophase::ParseAlgorithm(optimizer, &a->optimizer, &why)) {
+      r.Fail(where + ".optimizer", why);
+    }
+  }
+  a->label = optimizer;
+  r.String("label", &a->label);
+  if (r.ok() && !IsLabel(a->label)) {
+    r.Fail(where + ".label", "must be 1-64 characters of a-z, 0-9 and -", json(a->label));
+  }
+  TrainOptions& t = a->train;
+  t.algorithm = a->optimizer;
+  // Adam (phase 1).
+  r.Number("lr", &t.adam.learning_rate, FinitePositive, "> 0");
+  r.Number("batch", &t.batch_size, Positive, ">= 1");
+  r.Bool("drop_last", &t.drop_last);
+  r.Number("adam_beta1", &t.adam.beta1, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
+  r.Number("adam_beta2", &t.adam.beta2, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
+  r.Number("adam_epsilon", &t.adam.epsilon, FiniteNonNegative, ">= 0");
+  // CG (phase 2).
+  r.Name("beta", &t.cg.beta, ParseBetaRule);
+  r.Name("line_search", &t.cg.line_search.kind, ParseLineSearchKind);
+  r.Name("initial_step", &t.cg.initial_step, ParseInitialStepRule);
+  r.Number("cg_gradient_tolerance", &t.cg.gradient_tolerance, FiniteNonNegative, ">= 0");
+  r.Number("golden_tolerance", &t.cg.line_search.golden_tolerance, FinitePositive, "> 0");
+  r.Number("cg_samples", &t.cg_samples, NonNegative, ">= 0 (0: all)");
+  r.Name("cg_preconditioner", &t.cg_preconditioner, ParseCgPreconditioner);
+  // Swap detector (two-phase).
+  r.Name("swap_signal", &t.detector.signal, ParseSwapSignal);
+  r.Number("swap_factor", &t.detector.factor, [](double f) { return f > 0 && f < 1; },
+           "in (0, 1)");
+  r.Number("swap_smoothing", &t.detector.smoothing, [](double s) { return s >= 0 && s < 1; },
+           "in [0, 1)");
+  r.Number("swap_min_epochs", &t.detector.min_epochs, Positive, ">= 1");
+  r.Number("swap_epoch", &t.detector.fixed_epoch, NonNegative, ">= 0 (0: use the detector)");
+  r.Number("swap_fraction", &a->swap_fraction, [](double f) { return f >= 0 && f < 1; },
+           "in [0, 1) (0: use the detector)");
+  r.RejectUnknown();
+  if (!r.ok()) return false;
+  if (a->swap_fraction > 0 && t.detector.fixed_epoch > 0) {
+    *error = where + ": swap_epoch and swap_fraction exclude each other";
+    return false;
+  }
+  // The settings as run: only those that matter for this optimizer.
+  json& s = a->settings;
+  s["optimizer"] = optimizer;
+  if (a->optimizer != Algorithm::kCg) {
+    s["lr"] = t.adam.learning_rate;
+    s["batch"] = t.batch_size;
+    s["drop_last"] = t.drop_last;
+    s["adam_beta1"] = t.adam.beta1;
+    s["adam_beta2"] = t.adam.beta2;
+    s["adam_epsilon"] = t.adam.epsilon;
+  }
+  if (a->optimizer != Algorithm::kAdam) {
+    s["beta"] = BetaRuleName(t.cg.beta);
+    s["line_search"] = LineSearchKindName(t.cg.line_search.kind);
+    s["initial_step"] = InitialStepRuleName(t.cg.initial_step);
+    s["cg_gradient_tolerance"] = t.cg.gradient_tolerance;
+    s["golden_tolerance"] = t.cg.line_search.golden_tolerance;
+    s["cg_samples"] = t.cg_samples;
+    s["cg_preconditioner"] = CgPreconditionerName(t.cg_preconditioner);
+  }
+  if (a->optimizer == Algorithm::kTwoPhase) {
+    s["swap_signal"] = SwapSignalName(t.detector.signal);
+    s["swap_factor"] = t.detector.factor;
+    s["swap_smoothing"] = t.detector.smoothing;
+    s["swap_min_epochs"] = t.detector.min_epochs;
+    s["swap_epoch"] = t.detector.fixed_epoch;
+    s["swap_fraction"] = a->swap_fraction;
+  }
+  return true;
+}
+
+// "line 3, column 7" of a byte offset, for JSON syntax errors.
+std::string LineColumn(const std::string& text, size_t offset) {
+  offset = std::min(offset, text.size());
+  const int64_t line = 1 + std::count(text.begin(), text.begin() + offset, '\n');
+  const size_t last_newline = text.rfind('\n', offset == 0 ? 0 : offset - 1);
+  const size_t column = last_newline == std::string::npos ? offset : offset - last_newline - 1;
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+}  // namespace
+
+bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
+                std::string* error) {
+  *suite = Suite();
+  suite->file = file;
+  suite->text = text;
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    const size_t p = what.find("syntax error");
+    *error = file + ": not valid JSON at " + LineColumn(text, e.byte == 0 ? 0 : e.byte - 1) +
+             ": " + (p == std::string::npos ? what : what.substr(p));
+    return false;
+  }
+  std::string why;
+  FieldReader r(root, "", &why);
+  auto fail = [&] {
+    *error = file + ": " + why;
+    return false;
+  };
+  r.String("name", &suite->name);
+  if (r.ok() && !IsLabel(suite->name)) {
+    r.Fail("name", "is required: 1-64 characters of a-z, 0-9 and -", json(suite->name));
+  }
+  r.String("description", &suite->description);
+  if (!r.Has("models")) r.Fail("models", "is required");
+  NameList(&r, "models", ModelNames(), "model", &suite->models);
+  SuiteDataset defaults;
+  DataFields(&r, &defaults);
+  ParseDatasets(&r, defaults, &why, &suite->datasets);
+  if (!r.ok()) return fail();
+  NameList(&r, "backends", BackendNames(), "backend", &suite->backends);
+  if (r.Has("seeds")) {
+    const json& v = r.Get("seeds");
+    if (!v.is_array() || v.empty()) {
+      r.Fail("seeds", "must be a non-empty array of integers >= 0", v);
+    } else {
+      suite->seeds.clear();
+      for (size_t i = 0; i < v.size() && r.ok(); ++i) {
+        if (!v[i].is_number_unsigned()) {
+          r.Fail("seeds[" + std::to_string(i) + "]", "must be an integer >= 0", v[i]);
+        } else if (std::count(suite->seeds.begin(), suite->seeds.end(), v[i].get<uint64_t>())) {
+          r.Fail("seeds[" + std::to_string(i) + "]", "is listed twice", v[i]);
+        } else {
+          suite->seeds.push_back(v[i].get<uint64_t>());
+        }
+      }
+    }
+  }
+  r.Number("threads", &suite->threads, [](int t) { return t >= 1 && t <= 1024; },
+           "in [1, 1024]");
+  r.String("loss", &suite->loss_name);
+  if (r.ok()) {
+    std::string w;
+    if (!ParseLossKind(suite->loss_name, &suite->loss, &w)) r.Fail("loss", w);
+  }
+  r.Number("target_loss", &suite->target_loss, FiniteNonNegative, ">= 0 (0: none)");
+  if (r.Has("budget")) {
+    FieldReader b(r.Get("budget"), "budget", &why);
+    b.Number("epochs", &suite->epochs, Positive, ">= 1");
+    if (b.Has("epochs_by_model")) {
+      const json& m = b.Get("epochs_by_model");
+      FieldReader mr(m, "budget.epochs_by_model", &why);
+      for (const std::string& model : ModelNames()) {
+        int64_t e = 0;
+        mr.Number(model, &e, Positive, ">= 1");
+        if (mr.ok() && mr.Has(model)) suite->epochs_by_model[model] = e;
+      }
+      mr.RejectUnknown();
+      if (!mr.ok()) return fail();
+      b.Has("epochs_by_model");
+    }
+    b.Number("max_seconds", &suite->max_seconds, FiniteNonNegative, ">= 0 (0: none)");
+    b.Number("max_passes", &suite->max_passes, FiniteNonNegative, ">= 0 (0: none)");
+    b.RejectUnknown();
+    if (!b.ok()) return fail();
+  } else if (r.ok()) {
+    r.Fail("budget", "is required (at least {\"epochs\": N})");
+  }
+  if (!r.ok()) return fail();
+  if (!r.Has("algorithms")) r.Fail("algorithms", "is required");
+  if (!r.ok()) return fail();
+  const json& algorithms = r.Get("algorithms");
+  if (!algorithms.is_array() || algorithms.empty()) {
+    r.Fail("algorithms", "must be a non-empty array", algorithms);
+    return fail();
+  }
+  for (size_t i = 0; i < algorithms.size(); ++i) {
+    const std::string where = "algorithms[" + std::to_string(i) + "]";
+    AlgorithmSpec a;
+    if (!ParseAlgorithm(algorithms[i], where, &a, &why)) return fail();
+    for (const AlgorithmSpec& other : suite->algorithms) {
+      if (other.label == a.label) {
+        why = where + ".label: '" + a.label +
+              "' is used twice (give each entry of one optimizer its own label)";
+        return fail();
+      }
+    }
+    suite->algorithms.push_back(std::move(a));
+  }
+  r.RejectUnknown();
+  if (!r.ok()) return fail();
+
+  // Whole-run checks, with the per-cell values filled in: each algorithm's
+  // options must be valid for every model's budget.
+  for (const Cell& cell : ExpandCells(*suite)) {
+    std::string w;
+    if (!cell.train.IsValid(&w)) {
+      const size_t i = std::find_if(suite->algorithms.begin(), suite->algorithms.end(),
+                                    [&](const AlgorithmSpec& a) {
+                                      return a.label == cell.algorithm;
+                                    }) -
+                       suite->algorithms.begin();
+      why = "algorithms[" + std::to_string(i) + "] (cell " + cell.id + "): " + w;
+      return fail();
+    }
+    if (cell.train.detector.fixed_epoch >= cell.train.epochs &&
+        cell.train.algorithm == Algorithm::kTwoPhase) {
+      why = "cell " + cell.id + ": the swap epoch " +
+            std::to_string(cell.train.detector.fixed_epoch) + " leaves no epoch of the budget (" +
+            std::to_string(cell.train.epochs) + ") to CG";
+      return fail();
+    }
+  }
+  return true;
+}
+
+bool LoadSuite(const std::string& path, Suite* suite, std::string* error) {
+  std::string file = path;
+  const bool bare = path.find('/') == std::string::npos && path.find('.') == std::string::npos;
+  if (bare) file = std::string(TWOPHASE_SOURCE_DIR) + "/suites/" + path + ".json";
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    *error = file + ": cannot open" +
+             (bare ? " (no shipped suite '" + path + "'; see 'twophase list')" : std::string());
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    *error = file + ": read error";
+    return false;
+  }
+  return ParseSuite(text.str(), bare ? "suites/" + path + ".json" : path, suite, error);
+}
+
+std::vector<std::string> ShippedSuites() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(TWOPHASE_SOURCE_DIR) + "/suites", ec)) {
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<Cell> ExpandCells(const Suite& suite) {
+  std::vector<Cell> cells;
+  for (const SuiteDataset& dataset : suite.datasets) {
+    for (const std::string& model : suite.models) {
+      const auto by_model = suite.epochs_by_model.find(model);
+      const int64_t epochs =
+          by_model == suite.epochs_by_model.end() ? suite.epochs : by_model->second;
+      for (const AlgorithmSpec& algorithm : suite.algorithms) {
+        for (const std::string& backend : suite.backends) {
+          for (uint64_t seed : suite.seeds) {
+            Cell c;
+            c.index = static_cast<int64_t>(cells.size());
+            c.model = model;
+            c.dataset = dataset;
+            c.algorithm = algorithm.label;
+            c.backend = backend;
+            c.seed = seed;
+            c.id = dataset.name + "." + model + "." + algorithm.label + "." + backend + ".s" +
+                   std::to_string(seed);
+            c.train = algorithm.train;
+            c.train.epochs = epochs;
+            c.train.seed = seed;
+            c.train.loss = suite.loss;
+            c.train.max_seconds = suite.max_seconds;
+            c.train.max_forward_passes = suite.max_passes;
+            if (algorithm.swap_fraction > 0) {
+              c.train.detector.fixed_epoch = std::max<int64_t>(
+                  1, std::llround(algorithm.swap_fraction * static_cast<double>(epochs)));
+            }
+            c.settings = algorithm.settings;
+            if (algorithm.optimizer == Algorithm::kTwoPhase) {
+              c.settings["swap_epoch"] = c.train.detector.fixed_epoch;
+            }
+            cells.push_back(std::move(c));
+          }
+        }
+      }
+    }
+  }
+  return cells;
+}
+
+bool GlobMatch(const std::string& pattern, const std::string& text) {
+  // Iterative glob with backtracking to the last '*'.
+  size_t p = 0, t = 0, star = std::string::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool ParseCellFilter(const std::string& expr, CellFilter* filter, std::string* error) {
+  filter->terms.clear();
+  std::stringstream terms(expr);
+  std::string term;
+  while (std::getline(terms, term, ',')) {
+    if (term.empty()) continue;
+    CellFilter::Term t;
+    std::string patterns = term;
+    const size_t eq = term.find('=');
+    if (eq != std::string::npos) {
+      t.key = term.substr(0, eq);
+      patterns = term.substr(eq + 1);
+      static const char* kKeys[] = {"model", "dataset", "algorithm", "backend", "seed"};
+      if (std::find(std::begin(kKeys), std::end(kKeys), t.key) == std::end(kKeys)) {
+        *error = "--filter: unknown key '" + t.key +
+                 "' in '" + term + "' (known: model, dataset, algorithm, backend, seed)";
+        return false;
+      }
+    }
+    std::stringstream alternatives(patterns);
+    std::string pattern;
+    while (std::getline(alternatives, pattern, '|')) {
+      if (!pattern.empty()) t.patterns.push_back(pattern);
+    }
+    if (t.patterns.empty()) {
+      *error = "--filter: empty pattern in '" + term + "'";
+      return false;
+    }
+    filter->terms.push_back(std::move(t));
+  }
+  return true;
+}
+
+bool CellMatches(const CellFilter& filter, const Cell& cell) {
+  for (const CellFilter::Term& term : filter.terms) {
+    std::string value = cell.id;
+    if (term.key == "model") value = cell.model;
+    if (term.key == "dataset") value = cell.dataset.name;
+    if (term.key == "algorithm") value = cell.algorithm;
+    if (term.key == "backend") value = cell.backend;
+    if (term.key == "seed") value = std::to_string(cell.seed);
+    const bool any = std::any_of(term.patterns.begin(), term.patterns.end(),
+                                 [&](const std::string& p) { return GlobMatch(p, value); });
+    if (!any) return false;
+  }
+  return true;
+}
+
+}  // namespace twophase
