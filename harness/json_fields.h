@@ -1,0 +1,115 @@
+// Reading a JSON object field by field, each with its constraint, for
+// input files that must be checked completely before anything runs (suites).
+#ifndef TWOPHASE_HARNESS_JSON_FIELDS_H_
+#define TWOPHASE_HARNESS_JSON_FIELDS_H_
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace twophase {
+
+// Reads the fields of one JSON object, each with its constraint, and
+// rejects fields nobody asked for. The first failure sets *error to
+// "<path>.<key>: <constraint>, got <value>" and makes every later call a
+// no-op, so a parser reads like the schema and checks ok() once.
+class FieldReader {
+ public:
+  using json = nlohmann::json;
+
+  FieldReader(const json& object, std::string path, std::string* error)
+      : object_(object), path_(std::move(path)), error_(error) {
+    if (!object_.is_object()) Fail(path_, "must be an object", object_);
+  }
+
+  bool ok() const { return ok_; }
+  std::string Where(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  bool Has(const std::string& key) {
+    seen_.insert(key);
+    return ok_ && object_.contains(key);
+  }
+  const json& Get(const std::string& key) const { return object_.at(key); }
+
+  void String(const std::string& key, std::string* out) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    if (!v.is_string()) return Fail(Where(key), "must be a string", v);
+    *out = v.get<std::string>();
+  }
+  // `check` holds for valid values; `constraint` says what it demands.
+  template <typename T, typename Check>
+  void Number(const std::string& key, T* out, Check check, const char* constraint) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    bool valid = v.is_number();
+    if (valid && std::is_integral_v<T>) valid = v.is_number_integer() || v.is_number_unsigned();
+    T value{};
+    if (valid) {
+      value = v.get<T>();
+      valid = check(value);
+    }
+    if (!valid) {
+      return Fail(Where(key),
+                  std::string("must be ") + (std::is_integral_v<T> ? "an integer " : "a number ") +
+                      constraint,
+                  v);
+    }
+    *out = value;
+  }
+  void Bool(const std::string& key, bool* out) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    if (!v.is_boolean()) return Fail(Where(key), "must be true or false", v);
+    *out = v.get<bool>();
+  }
+  // An enum-like string: parse(name, out, error) from the library.
+  template <typename E, typename Parse>
+  void Name(const std::string& key, E* out, Parse parse) {
+    if (!Has(key)) return;
+    const json& v = Get(key);
+    if (!v.is_string()) return Fail(Where(key), "must be a string", v);
+    std::string why;
+    if (!parse(v.get<std::string>(), out, &why)) return Fail(Where(key), why);
+  }
+  // Call after the last field: rejects unknown ones (typos must not be
+  // silently ignored).
+  void RejectUnknown() {
+    if (!ok_) return;
+    for (auto it = object_.begin(); it != object_.end(); ++it) {
+      if (seen_.count(it.key()) == 0) {
+        std::string known;
+        for (const std::string& k : seen_) known += (known.empty() ? "" : ", ") + k;
+        return Fail(Where(it.key()), "unknown field (known: " + known + ")");
+      }
+    }
+  }
+
+  // A nested reader sharing this one's error string has failed.
+  void FailedInside() { ok_ = false; }
+
+  void Fail(const std::string& where, const std::string& what, const json& got) {
+    std::string shown = got.dump();
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    Fail(where, what + ", got " + shown);
+  }
+  void Fail(const std::string& where, const std::string& what) {
+    if (!ok_) return;
+    ok_ = false;
+    *error_ = where + ": " + what;
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+  std::string* error_;
+  std::set<std::string> seen_;
+  bool ok_ = true;
+};
+
+}  // namespace twophase
+
+#endif  // TWOPHASE_HARNESS_JSON_FIELDS_H_
