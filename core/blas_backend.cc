@@ -51,15 +51,7 @@ class BlasBackend final : public Backend {
                       float* db, int64_t rows, int64_t in, int64_t out) override {
     if (dx != nullptr) Gemm(false, false, rows, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
     if (dw != nullptr) Gemm(true, false, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dw, in);
-    if (db != nullptr) {
-      // Each column summed by one thread, rows in order: deterministic.
-#pragma omp parallel for schedule(static)
-      for (int64_t o = 0; o < out; ++o) {
-        double s = 0.0;
-        for (int64_t r = 0; r < rows; ++r) s += dy[r * out + o];
-        db[o] += static_cast<float>(s);
-      }
-    }
+    if (db != nullptr) blas_kernels::AddColumnSums(dy, db, rows, out);
   }
 
   void LayerNormForward(const float* x, const float* gamma, const float* beta, float* y,

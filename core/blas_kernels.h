@@ -31,6 +31,11 @@ inline double Sum8(int64_t n, Term term) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// sums[c] += sum_r x[r, c] for row-major x [rows, cols] (bias gradients),
+// in double, in an order that depends on neither the thread count nor the
+// buffer's address.
+void AddColumnSums(const float* x, float* sums, int64_t rows, int64_t cols);
+
 void LayerNormForward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                       float* rstd, int64_t rows, int64_t dim, float eps);
 void LayerNormBackward(const float* x, const float* gamma, const float* mean, const float* rstd,

@@ -15,7 +15,8 @@
 // variable can switch on bf16 arithmetic, and (3) report the instruction set
 // oneDNN dispatches to (OnednnSettingsDescription) for the run metadata.
 // Parameter gradients accumulate either through a matmul sum post-op or
-// through scratch and our own fixed-order AddTo.
+// through scratch and our own fixed-order AddTo; linear bias gradients are
+// our own fixed-order column sums (blas_kernels::AddColumnSums).
 // backend_consistency_test.cc and backend_model_test.cc check bit-identical
 // reruns of every op and of training steps.
 #include "core/onednn_backend.h"
@@ -26,6 +27,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/blas_kernels.h"
 #include "core/onednn_internal.h"
 
 namespace twophase {
@@ -165,18 +167,16 @@ void OnednnBackend::LinearForward(const float* x, const float* w, const float* b
   });
 }
 
-// dx = dy W;  dw += dy^T x;  db += 1^T dy (a row of ones times dy: a
-// matmul, since oneDNN 2.6's reduction primitive has only a reference
-// implementation).
+// dx = dy W;  dw += dy^T x;  db += column sums of dy (our own loop, shared
+// with the BLAS backend: oneDNN 2.6's reduction primitive has only a
+// reference implementation, and a row of ones times dy as a matmul (M = 1)
+// took 11 ms at 25600x256 on a loaded machine, 64 % of the fc1 forward GEMM).
 void OnednnBackend::LinearBackward(const float* x, const float* w, const float* dy, float* dx,
                                    float* dw, float* db, int64_t rows, int64_t in, int64_t out) {
   Guarded("LinearBackward", [&] {
     if (dx != nullptr) Matmul({rows, in, out, out, 1, in, 1, in, 1.0f, 0.0f}, dy, w, nullptr, dx);
     if (dw != nullptr) Matmul({out, in, rows, 1, out, in, 1, in, 1.0f, 1.0f}, dy, x, nullptr, dw);
-    if (db != nullptr) {
-      if (static_cast<int64_t>(ones_.size()) < rows) ones_.assign(rows, 1.0f);
-      Matmul({1, out, rows, rows, 1, out, 1, out, 1.0f, 1.0f}, ones_.data(), dy, nullptr, db);
-    }
+    if (db != nullptr) blas_kernels::AddColumnSums(dy, db, rows, out);
   });
 }
 

@@ -206,7 +206,6 @@ class OnednnBackend final : public Backend {
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::unordered_map<onednn::Key, std::unique_ptr<onednn::Cached>, onednn::KeyHash> cache_;
-  std::vector<float> ones_;  // for bias gradients (LinearBackward)
 };
 
 int32_t OnednnThreads();

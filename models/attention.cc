@@ -22,14 +22,14 @@
 // still read as V). Backward only reads the forward caches, so it may be
 // called more than once per Forward.
 //
-// Speed: the projections are single big GEMMs over all n*T rows (through
-// Linear and the backend). The per-(sample, head) products are small
-// ([T, d] x [d, T] with T ~ 50-65, d ~ 16-64), so they run as one OpenMP loop
-// over the n*H pairs, each pair done entirely by one thread with
-// single-threaded Eigen products on strided Maps of the [rows, D] buffers
-// (Eigen does not start threads of its own inside a parallel region, and we
-// avoid calling multithreaded OpenBLAS from inside one). Every output element
-// is written by exactly one thread in a fixed order, so the result does not
+// Speed: the input projections are one GEMM over all n*T rows (see
+// InputProjections), the output projection another (through the backend).
+// The per-(sample, head) products are small ([T, d] x [d, T] with T ~ 50-65,
+// d ~ 16-64), so they run as one OpenMP loop over the n*H pairs, each pair
+// done entirely by one thread with the single-threaded loops of
+// attention_kernels.h on the strided [rows, D] buffers (no multithreaded
+// library is called from inside the region). Every output element is
+// written by exactly one thread in a fixed order, so the result does not
 // depend on the OpenMP thread count (the projection GEMMs are as
 // deterministic as the backend's sgemm).
 //
@@ -39,16 +39,8 @@
 // otherwise cost more than all the small matrix products together. It is the
 // backend's max-subtracted softmax up to a few ulp (see ExpNonPositive).
 
-// GCC 12 with AVX-512 reports a false "may be used uninitialized" inside
-// Eigen 3.4's packet transpose (an intrinsic's unused pass-through operand);
-// it is in library code, so it is silenced for this file only. The pragma
-// precedes every include because the warning is attributed to the intrinsic
-// header, wherever it was first included.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 #include <omp.h>
 
-#include <Eigen/Dense>
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -56,21 +48,15 @@
 #include <cstdlib>
 
 #include "core/fast_math.h"
+#include "models/attention_kernels.h"
 #include "models/layers.h"
 
 namespace twophase {
 namespace {
 
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-// A [rows, cols] block of a row-major buffer whose rows are `stride` apart:
-// one head's columns of a [T, D] matrix.
-using Block = Eigen::Map<RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-using ConstBlock = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-using Square = Eigen::Map<RowMatrix>;
-
 // Lanes of the explicit partial sums below: the compiler vectorises the
 // lane loops, and the lanes are combined in a fixed order, so the rounding
-// is the same for every thread count and every buffer address (an Eigen
+// is the same for every thread count and every buffer address (a library
 // reduction peels to the address's alignment, which would not be).
 constexpr int64_t kLanes = 16;
 
@@ -167,6 +153,19 @@ void SelfAttention::Initialize(Rng& rng) {
   for (Linear& p : projections_) p.Initialize(rng);
 }
 
+// The input projections (q, k, v; qk, v; q, k; or qk: every projection but
+// the output one) run as ONE GEMM x [rows, D] * W_in^T [D, fused * D] with
+// their weights packed side by side, so x is read once and the backward
+// pass needs one dx GEMM with k = 3D instead of three plus two additions.
+// Measured on vit-mlp's shapes (oneDNN, 2 threads, per block and step): the
+// forward GEMM is no faster than three (6.6 against 3 x 2.1 ms), but the
+// weight gradient (7.3 against 3 x 2.7 ms) and dx (6.0 against 3 x 2.1 ms
+// plus two passes of AddInto) are: about 13 % off the projections.
+int64_t SelfAttention::InputProjections() const {
+  const int64_t all = static_cast<int64_t>(projections_.size());
+  return options_.no_value_output ? all : all - 1;
+}
+
 void SelfAttention::Forward(const float* x, float* y, int64_t n) {
   const int64_t t = tokens_, d_model = dim_, heads = options_.heads;
   const int64_t head_dim = d_model / heads;
@@ -177,49 +176,59 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n) {
   x_ = x;
   n_ = n;
 
-  // Projections: one GEMM each over all n*T rows. Indices into projections_
-  // follow the registration order: q (or qk) 0, k 1 unless shared, v, out.
-  const int64_t k_index = shared ? 0 : 1;
-  const int64_t v_index = k_index + 1;
-  q_.resize(act);
-  projections_[0].Forward(x, q_.data(), rows);
-  if (!shared) {
-    k_.resize(act);
-    projections_[k_index].Forward(x, k_.data(), rows);
+  const int64_t fused = InputProjections();
+  const int64_t ld = fused * d_model;  // row stride of qkv_
+  w_in_.resize(static_cast<size_t>(ld * d_model));
+  b_in_.resize(static_cast<size_t>(ld));
+  for (int64_t p = 0; p < fused; ++p) {
+    const Linear& proj = projections_[p];
+    std::copy(proj.weight(), proj.weight() + d_model * d_model,
+              w_in_.data() + p * d_model * d_model);
+    const float* b = proj.bias();
+    if (b != nullptr) {
+      std::copy(b, b + d_model, b_in_.data() + p * d_model);
+    } else {
+      std::fill(b_in_.data() + p * d_model, b_in_.data() + (p + 1) * d_model, 0.0f);
+    }
   }
-  if (project_v) {
-    v_.resize(act);
-    projections_[v_index].Forward(x, v_.data(), rows);
-    context_.resize(act);
-  }
+  qkv_.resize(static_cast<size_t>(rows * ld));
+  ctx_.backend->LinearForward(x, w_in_.data(), b_in_.data(), qkv_.data(), rows, d_model, ld);
+  if (project_v) context_.resize(act);
   probs_.resize(static_cast<size_t>(n * heads * t * t));
 
-  const float* q = q_.data();
-  const float* k = shared ? q_.data() : k_.data();
-  const float* v = project_v ? v_.data() : x;
+  // Column offsets in qkv_: q (or qk) 0, k d_model unless shared, v last.
+  const float* q = qkv_.data();
+  const float* k = shared ? q : q + d_model;
+  const float* v = project_v ? q + (fused - 1) * d_model : x;
+  const int64_t v_ld = project_v ? ld : d_model;
   // Without an output projection the concatenated heads are the output.
   float* c = project_v ? context_.data() : y;
   float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
-  const Eigen::OuterStride<> stride(d_model);
   const bool parallel = 2 * n * heads * t * t * head_dim >= kMinParallelWork;
+  pair_scratch_.resize(
+      static_cast<size_t>(omp_get_max_threads() * attention_kernels::ABtScratch(t, head_dim)));
 
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t pair = 0; pair < n * heads; ++pair) {
-    const int64_t s = pair / heads, h = pair % heads;
-    const int64_t base = s * t * d_model + h * head_dim;
-    ConstBlock qh(q + base, t, head_dim, stride);
-    ConstBlock kh(k + base, t, head_dim, stride);
-    ConstBlock vh(v + base, t, head_dim, stride);
-    float* p_data = probs + pair * t * t;
-    Square p(p_data, t, t);
-    p.noalias() = (scale * qh) * kh.transpose();
-    SoftmaxRowsInPlace(p_data, t);
-    Block ch(c + base, t, head_dim, stride);
-    ch.noalias() = p * vh;
+#pragma omp parallel if (parallel)
+  {
+    // omp_get_num_threads() <= omp_get_max_threads() read above.
+    float* kt =
+        pair_scratch_.data() + omp_get_thread_num() * attention_kernels::ABtScratch(t, head_dim);
+#pragma omp for schedule(static)
+    for (int64_t pair = 0; pair < n * heads; ++pair) {
+      const int64_t s = pair / heads, h = pair % heads;
+      const int64_t in_base = s * t * ld + h * head_dim;
+      float* p_data = probs + pair * t * t;
+      attention_kernels::ScaledABt(q + in_base, ld, k + in_base, ld, scale, t, head_dim, p_data,
+                                   kt);
+      SoftmaxRowsInPlace(p_data, t);
+      attention_kernels::RowCombinations(p_data, t, 1, v + s * t * v_ld + h * head_dim, v_ld, t,
+                                         head_dim, c + s * t * d_model + h * head_dim, d_model,
+                                         false);
+    }
   }
 
-  if (project_v) projections_[v_index + 1].Forward(context_.data(), y, rows);
+  if (project_v) projections_.back().Forward(context_.data(), y, rows);
 }
 
 void SelfAttention::Backward(const float* dy, float* dx) {
@@ -230,78 +239,74 @@ void SelfAttention::Backward(const float* dy, float* dx) {
   const bool shared = options_.shared_query_key;
   const bool project_v = !options_.no_value_output;
   const int64_t act = rows * d_model;
-  const int64_t k_index = shared ? 0 : 1;
-  const int64_t v_index = k_index + 1;
+  const int64_t fused = InputProjections();
+  const int64_t ld = fused * d_model;
 
-  // scratch_ layout: dC (later reused as a dx accumulator), dQ, dK, dV, then
-  // one [T, T] block per thread for dP / dS.
+  // scratch_ layout: dC [rows, D], d(qkv) [rows, ld], dV [rows, D] when
+  // V = x, then per thread a [T, T] block for dP / dS and [d, T] for V^T.
   const int64_t threads = omp_get_max_threads();
-  scratch_.resize(static_cast<size_t>(4 * act + threads * t * t));
+  const int64_t dv_size = project_v ? 0 : act;
+  const int64_t per_thread = t * t + attention_kernels::ABtScratch(t, head_dim);
+  scratch_.resize(static_cast<size_t>(act + rows * ld + dv_size + threads * per_thread));
   float* dc = scratch_.data();
-  float* dq = dc + act;
-  float* dk = dq + act;
-  float* dv = dk + act;
-  float* pair_scratch = dv + act;
+  float* dqkv = dc + act;
+  float* pair_scratch = dqkv + rows * ld + dv_size;
 
   const float* grad_c = dy;
   if (project_v) {
-    projections_[v_index + 1].Backward(dy, dc);
+    projections_.back().Backward(dy, dc);
     grad_c = dc;
   }
 
-  const float* q = q_.data();
-  const float* k = shared ? q_.data() : k_.data();
-  const float* v = project_v ? v_.data() : x_;
+  const float* q = qkv_.data();
+  const float* k = shared ? q : q + d_model;
+  const float* v = project_v ? q + (fused - 1) * d_model : x_;
+  const int64_t v_ld = project_v ? ld : d_model;
+  float* dq = dqkv;
+  float* dk = shared ? dq : dq + d_model;
+  float* dv = project_v ? dq + (fused - 1) * d_model : dqkv + rows * ld;
   const float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
-  const Eigen::OuterStride<> stride(d_model);
   const bool parallel = 4 * n * heads * t * t * head_dim >= kMinParallelWork;
 
 #pragma omp parallel if (parallel)
   {
     // omp_get_num_threads() <= omp_get_max_threads() read above.
-    float* g_data = pair_scratch + omp_get_thread_num() * t * t;
+    float* g = pair_scratch + omp_get_thread_num() * per_thread;
+    float* vt = g + t * t;
+    using attention_kernels::RowCombinations;
 #pragma omp for schedule(static)
     for (int64_t pair = 0; pair < n * heads; ++pair) {
       const int64_t s = pair / heads, h = pair % heads;
-      const int64_t base = s * t * d_model + h * head_dim;
-      ConstBlock qh(q + base, t, head_dim, stride);
-      ConstBlock kh(k + base, t, head_dim, stride);
-      ConstBlock vh(v + base, t, head_dim, stride);
-      ConstBlock gh(grad_c + base, t, head_dim, stride);
-      const float* p_data = probs + pair * t * t;
-      Eigen::Map<const RowMatrix> p(p_data, t, t);
-      Square g(g_data, t, t);
-
-      g.noalias() = gh * vh.transpose();  // dP
-      Block dvh(dv + base, t, head_dim, stride);
-      dvh.noalias() = p.transpose() * gh;
-      SoftmaxBackwardRowsInPlace(p_data, g_data, t, scale);  // g = dS (* s)
-      Block dqh(dq + base, t, head_dim, stride);
-      dqh.noalias() = g * kh;
-      if (shared) {
-        dqh.noalias() += g.transpose() * qh;  // the key use of Q
-      } else {
-        Block dkh(dk + base, t, head_dim, stride);
-        dkh.noalias() = g.transpose() * qh;
+      const int64_t in_base = s * t * ld + h * head_dim;
+      const int64_t v_base = s * t * v_ld + h * head_dim;
+      const float* gh = grad_c + s * t * d_model + h * head_dim;
+      const float* p = probs + pair * t * t;
+      attention_kernels::ScaledABt(gh, d_model, v + v_base, v_ld, 1.0f, t, head_dim, g, vt);  // dP
+      RowCombinations(p, 1, t, gh, d_model, t, head_dim, dv + v_base, v_ld, false);  // P^T G
+      SoftmaxBackwardRowsInPlace(p, g, t, scale);                                    // g = dS (* s)
+      RowCombinations(g, t, 1, k + in_base, ld, t, head_dim, dq + in_base, ld, false);  // dS K
+      if (shared) {  // the key use of Q: dQ += dS^T Q
+        RowCombinations(g, 1, t, q + in_base, ld, t, head_dim, dq + in_base, ld, true);
+      } else {  // dK = dS^T Q
+        RowCombinations(g, 1, t, q + in_base, ld, t, head_dim, dk + in_base, ld, false);
       }
     }
   }
 
-  // Projection backward passes. Linear::Backward overwrites its dx, so the
-  // first writes dx and the others go through dc (free now) and are added.
-  float* tmp = dx != nullptr ? dc : nullptr;
-  projections_[0].Backward(dq, dx);
-  if (!shared) {
-    projections_[k_index].Backward(dk, tmp);
-    if (dx != nullptr) AddInto(dx, tmp, act);
+  // One backward GEMM set for the packed input projections; their weight
+  // gradients come out packed and are added to each projection's own.
+  dw_in_.assign(static_cast<size_t>(ld * d_model), 0.0f);
+  db_in_.assign(static_cast<size_t>(ld), 0.0f);
+  ctx_.backend->LinearBackward(x_, w_in_.data(), dqkv, dx, dw_in_.data(), db_in_.data(), rows,
+                               d_model, ld);
+  for (int64_t p = 0; p < fused; ++p) {
+    Linear& proj = projections_[p];
+    AddInto(proj.weight_grad(), dw_in_.data() + p * d_model * d_model, d_model * d_model);
+    if (proj.bias_grad() != nullptr)
+      AddInto(proj.bias_grad(), db_in_.data() + p * d_model, d_model);
   }
-  if (project_v) {
-    projections_[v_index].Backward(dv, tmp);
-    if (dx != nullptr) AddInto(dx, tmp, act);
-  } else if (dx != nullptr) {
-    AddInto(dx, dv, act);  // V = x
-  }
+  if (!project_v && dx != nullptr) AddInto(dx, dv, act);  // V = x
 }
 
 }  // namespace twophase

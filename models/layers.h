@@ -32,13 +32,18 @@ struct LayerContext {
 // "name.bias" [out]. PyTorch default init: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
 class Linear {
  public:
-  Linear(LayerContext ctx, const std::string& name, int64_t in, int64_t out,
-         bool bias = true);
+  Linear(LayerContext ctx, const std::string& name, int64_t in, int64_t out, bool bias = true);
   void Initialize(Rng& rng);
   void Forward(const float* x, float* y, int64_t rows);
   void Backward(const float* dy, float* dx);
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
+  // The parameters and their gradients (bias: null without one), for layers
+  // that fuse several Linears into one GEMM (SelfAttention).
+  const float* weight() const { return ctx_.params->value(w_); }
+  const float* bias() const { return b_ >= 0 ? ctx_.params->value(b_) : nullptr; }
+  float* weight_grad() { return ctx_.params->grad(w_); }
+  float* bias_grad() { return b_ >= 0 ? ctx_.params->grad(b_) : nullptr; }
 
  private:
   LayerContext ctx_;
@@ -52,8 +57,7 @@ class Linear {
 // "name.bias" (beta, init 0), both [dim]; eps 1e-5 as PyTorch.
 class LayerNorm {
  public:
-  LayerNorm(LayerContext ctx, const std::string& name, int64_t dim,
-            float eps = 1e-5f);
+  LayerNorm(LayerContext ctx, const std::string& name, int64_t dim, float eps = 1e-5f);
   void Initialize();
   void Forward(const float* x, float* y, int64_t rows);
   void Backward(const float* dy, float* dx);
@@ -111,8 +115,8 @@ class Softmax {
 // U(-1/sqrt(cin*k*k), +). x [n, cin, h, w] -> y [n, cout, h, w].
 class Conv2dSame {
  public:
-  Conv2dSame(LayerContext ctx, const std::string& name, int64_t cin,
-             int64_t cout, int64_t kernel = 3);
+  Conv2dSame(LayerContext ctx, const std::string& name, int64_t cin, int64_t cout,
+             int64_t kernel = 3);
   void Initialize(Rng& rng);
   void Forward(const float* x, float* y, int64_t n, int64_t h, int64_t w);
   void Backward(const float* dy, float* dx);
@@ -129,8 +133,7 @@ class Conv2dSame {
 class MaxPool2x2 {
  public:
   explicit MaxPool2x2(Backend* backend) : backend_(backend) {}
-  void Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h,
-               int64_t w);
+  void Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h, int64_t w);
   void Backward(const float* dy, float* dx);
 
  private:
@@ -149,8 +152,8 @@ class MaxPool2x2 {
 // images [n, c, h, w] -> tokens [n, (h/p)*(w/p), dim], patches row-major.
 class PatchEmbedding {
  public:
-  PatchEmbedding(LayerContext ctx, const std::string& name, int64_t channels,
-                 int64_t height, int64_t width, int64_t patch, int64_t dim);
+  PatchEmbedding(LayerContext ctx, const std::string& name, int64_t channels, int64_t height,
+                 int64_t width, int64_t patch, int64_t dim);
   void Initialize(Rng& rng);
   int64_t num_patches() const;
   void Forward(const float* images, float* tokens, int64_t n);
@@ -199,19 +202,25 @@ struct AttentionOptions {
 // "name.qk" when shared; none for v/out with no_value_output.
 class SelfAttention {
  public:
-  SelfAttention(LayerContext ctx, const std::string& name, int64_t tokens,
-                int64_t dim, AttentionOptions options);
+  SelfAttention(LayerContext ctx, const std::string& name, int64_t tokens, int64_t dim,
+                AttentionOptions options);
   void Initialize(Rng& rng);
   void Forward(const float* x, float* y, int64_t n);
   void Backward(const float* dy, float* dx);
 
  private:
+  // How many projections read x (all but the output projection).
+  int64_t InputProjections() const;
+
   LayerContext ctx_;
   int64_t tokens_, dim_;
   AttentionOptions options_;
   std::vector<Linear> projections_;  // implementation's choice of order
-  // Implementation caches (queries, keys, values, probabilities, ...).
-  std::vector<float> q_, k_, v_, probs_, context_, scratch_;
+  // Implementation caches: the input projections' outputs side by side
+  // ([rows, (q|k|v) * dim]), probabilities, concatenated heads, backward
+  // scratch, and the input projections' weights packed for one GEMM.
+  std::vector<float> qkv_, probs_, context_, scratch_;
+  std::vector<float> w_in_, b_in_, dw_in_, db_in_, pair_scratch_;
   const float* x_ = nullptr;
   int64_t n_ = 0;
 };
