@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace twophase {
 
@@ -54,6 +56,23 @@ bool WriteFileAtomically(const std::string& path, std::string_view content,
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+  return true;
+}
+
+
+bool ReadWholeFile(const std::string& path, std::string* text, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = path + ": cannot open: " + std::strerror(errno);
+    return false;
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) {
+    *error = path + ": read error";
+    return false;
+  }
+  *text = buffer.str();
   return true;
 }
 

@@ -1,4 +1,4 @@
-// Writing a file so that readers see either the old or the whole new
+// Files written and read whole. Writing a file so that readers see either the old or the whole new
 // content, never a torn one: write a temporary file beside it, flush it to
 // disk, then rename it over the target (rename is atomic within a folder).
 #ifndef TWOPHASE_CORE_ATOMIC_FILE_H_
@@ -13,6 +13,10 @@ namespace twophase {
 // untouched and the temporary file removed.
 bool WriteFileAtomically(const std::string& path, std::string_view content,
                          std::string* error);
+
+// The whole file as bytes. False + *error ("<path>: cannot open: <why>" or
+// "<path>: read error") when it cannot be read.
+bool ReadWholeFile(const std::string& path, std::string* text, std::string* error);
 
 }  // namespace twophase
 

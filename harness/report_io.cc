@@ -2,19 +2,17 @@
 // validated against results/README.md with errors that name the file and
 // the field. nlohmann's exceptions are caught here and turned into errors.
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string_view>
 
 #include "core/enum_names.h"
 #include "harness/report.h"
+
+#include "core/atomic_file.h"
 
 namespace twophase {
 namespace {
@@ -30,22 +28,6 @@ constexpr EnumName<CellStatus> kCellStatuses[] = {
 };
 
 constexpr char kFormat[] = "twophase-run/1";
-
-bool ReadWholeFile(const std::string& path, std::string* text, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = path + ": cannot open: " + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) {
-    *error = path + ": read error";
-    return false;
-  }
-  *text = buffer.str();
-  return true;
-}
 
 // A value as it appears in the file, shortened for messages.
 std::string Shown(const json& value) {

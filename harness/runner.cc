@@ -3,10 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
@@ -25,15 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 std::string CellDir(const std::string& out_dir, const std::string& id) {
   return out_dir + "/cells/" + id;
-}
-
-bool ReadFile(const std::string& path, std::string* text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  *text = s.str();
-  return !in.bad();
 }
 
 const char* TrainStatusName(TrainStatus status) {
@@ -271,8 +260,8 @@ bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* e
     return false;
   }
   const std::string suite_copy = options.out_dir + "/suite.json";
-  std::string existing;
-  if (ReadFile(suite_copy, &existing)) {
+  std::string existing, unreadable;
+  if (ReadWholeFile(suite_copy, &existing, &unreadable)) {
     if (existing != suite.text) {
       *error = suite_copy + " holds a different suite than " + suite.file +
                ": results of two suites must not mix; choose another --out";
@@ -297,8 +286,10 @@ bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* e
 }  // namespace
 
 std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_id) {
-  std::string text;
-  if (!ReadFile(CellDir(out_dir, cell_id) + "/metadata.json", &text)) return "";
+  std::string text, unreadable;
+  if (!ReadWholeFile(CellDir(out_dir, cell_id) + "/metadata.json", &text, &unreadable)) {
+    return "";
+  }
   const json meta = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!meta.is_object() || !meta.contains("status") || !meta["status"].is_string()) {
     return "unreadable";

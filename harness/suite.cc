@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/backend.h"
 #include "harness/json_fields.h"
 #include "models/model.h"
@@ -328,19 +328,12 @@ bool LoadSuite(const std::string& path, Suite* suite, std::string* error) {
   std::string file = path;
   const bool bare = path.find('/') == std::string::npos && path.find('.') == std::string::npos;
   if (bare) file = std::string(TWOPHASE_SOURCE_DIR) + "/suites/" + path + ".json";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    *error = file + ": cannot open" +
-             (bare ? " (no shipped suite '" + path + "'; see 'twophase list')" : std::string());
+  std::string text;
+  if (!ReadWholeFile(file, &text, error)) {
+    if (bare) *error += " (no shipped suite '" + path + "'; see 'twophase list')";
     return false;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    *error = file + ": read error";
-    return false;
-  }
-  return ParseSuite(text.str(), bare ? "suites/" + path + ".json" : path, suite, error);
+  return ParseSuite(text, bare ? "suites/" + path + ".json" : path, suite, error);
 }
 
 std::vector<std::string> ShippedSuites() {

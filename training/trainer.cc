@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/enum_names.h"
+#include "core/option_check.h"
 #include "core/rng.h"
 #include "optimizers/objective.h"
 #include "optimizers/scaled_objective.h"
@@ -158,18 +159,13 @@ bool TrainOptions::IsValid(std::string* error) const {
     *error = "CG samples must be >= 0, got " + std::to_string(cg_samples);
     return false;
   }
-  if (!(std::isfinite(max_seconds) && max_seconds >= 0)) {
-    *error = "max seconds must be >= 0 and finite, got " + std::to_string(max_seconds);
-    return false;
-  }
-  if (!(std::isfinite(max_forward_passes) && max_forward_passes >= 0)) {
-    *error = "max forward passes must be >= 0 and finite, got " +
-             std::to_string(max_forward_passes);
-    return false;
-  }
-  if (!(std::isfinite(cg_preconditioner_epsilon) && cg_preconditioner_epsilon >= 0)) {
-    *error = "CG preconditioner epsilon must be >= 0 and finite, got " +
-             std::to_string(cg_preconditioner_epsilon);
+  if (!CheckOption(std::isfinite(max_seconds) && max_seconds >= 0, "max seconds",
+                   ">= 0 and finite", max_seconds, error) ||
+      !CheckOption(std::isfinite(max_forward_passes) && max_forward_passes >= 0,
+                   "max forward passes", ">= 0 and finite", max_forward_passes, error) ||
+      !CheckOption(std::isfinite(cg_preconditioner_epsilon) && cg_preconditioner_epsilon >= 0,
+                   "CG preconditioner epsilon", ">= 0 and finite", cg_preconditioner_epsilon,
+                   error)) {
     return false;
   }
   // Each part's own check names the field; the prefix names the part, so
