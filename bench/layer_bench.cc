@@ -164,14 +164,15 @@ void BM_MaxPool(benchmark::State& state, int64_t channels, int64_t size,
   const int64_t n = kBatch * channels * size * size;  // input elements
   const int64_t pooled = kBatch * channels * (size / 2) * (size / 2);
   std::vector<float> x, dy, y(pooled), dx(n);
+  std::vector<uint8_t> argmax(pooled);
   Fill(&x, n, 1);
   Fill(&dy, pooled, 2);
   const LoopTimes times = TimedLoop(state, [&] {
-    backend->MaxPool2x2Forward(x.data(), y.data(), kBatch, channels, size, size);
-    backend->MaxPool2x2Backward(x.data(), dy.data(), dx.data(), kBatch, channels, size, size);
+    backend->MaxPool2x2Forward(x.data(), y.data(), argmax.data(), kBatch, channels, size, size);
+    backend->MaxPool2x2Backward(argmax.data(), dy.data(), dx.data(), kBatch, channels, size, size);
   });
-  // fwd: x, y; bwd: x, dy, dx.
-  SetByteCounters(state, kFloat * (n + pooled + n + pooled + n));
+  // fwd: x, y, argmax; bwd: argmax, dy, dx.
+  SetByteCounters(state, kFloat * (n + pooled + pooled + n) + 2 * pooled);
   SetFlopCounters(state, kNominalFlops.max_pool * n, times);
 }
 

@@ -88,11 +88,18 @@ class Backend {
 
   // 2x2 max-pool, stride 2, floor mode: x [n, c, h, w] -> y [n, c, h/2, w/2].
   // Ties go to the first element in row-major window order (PyTorch's).
-  virtual void MaxPool2x2Forward(const float* x, float* y, int64_t n,
-                                 int64_t c, int64_t h, int64_t width) = 0;
-  // dx (overwritten, [n, c, h, w]) gets dy at each window's max, 0 elsewhere.
-  virtual void MaxPool2x2Backward(const float* x, const float* dy, float* dx,
-                                  int64_t n, int64_t c, int64_t h,
+  // argmax ([n, c, h/2, w/2] bytes, or null when no backward pass follows)
+  // receives which element of each window is its maximum, as the index
+  // 2 * row + column within the window (0..3), so that the backward pass
+  // need not search the windows again (oneDNN's "workspace").
+  virtual void MaxPool2x2Forward(const float* x, float* y, uint8_t* argmax,
+                                 int64_t n, int64_t c, int64_t h,
+                                 int64_t width) = 0;
+  // dx (overwritten, [n, c, h, w]) gets dy at each window's maximum as the
+  // forward pass recorded it in argmax, 0 elsewhere (also in a last row or
+  // column that no window covers).
+  virtual void MaxPool2x2Backward(const uint8_t* argmax, const float* dy,
+                                  float* dx, int64_t n, int64_t c, int64_t h,
                                   int64_t width) = 0;
 };
 

@@ -264,17 +264,24 @@ void AddConvPoolCases(uint64_t seed, bool large, std::vector<OpCase>* cases) {
   for (const PoolShape& sh : {PoolShape{2, 3, 5, 7}, PoolShape{1, 2, 4, 4}, PoolShape{3, 1, 1, 6},
                               PoolShape{4, 32, 28, 28}, PoolShape{4, 128, 7, 7}}) {
     const uint64_t s = seed + sh.n * 3 + sh.c * 100 + sh.h * 10 + sh.w;
-    cases->push_back({"MaxPool " + Dims({sh.n, sh.c, sh.h, sh.w}), [=](Backend& backend) {
-                        const int64_t xs = sh.n * sh.c * sh.h * sh.w;
-                        const int64_t ys = sh.n * sh.c * (sh.h / 2) * (sh.w / 2);
-                        // Continuous random values: no ties.
-                        const auto x = RandomVector(xs, s + 1), dy = RandomVector(ys, s + 2);
-                        auto y = Unwritten(ys), dx = Unwritten(xs);
-                        backend.MaxPool2x2Forward(x.data(), y.data(), sh.n, sh.c, sh.h, sh.w);
-                        backend.MaxPool2x2Backward(x.data(), dy.data(), dx.data(), sh.n, sh.c, sh.h,
-                                                   sh.w);
-                        return Outputs{{"y", y, 0.0}, {"dx", dx, 0.0}};
-                      }});
+    cases->push_back(
+        {"MaxPool " + Dims({sh.n, sh.c, sh.h, sh.w}), [=](Backend& backend) {
+           const int64_t xs = sh.n * sh.c * sh.h * sh.w;
+           const int64_t ys = sh.n * sh.c * (sh.h / 2) * (sh.w / 2);
+           // Continuous random values: no ties.
+           const auto x = RandomVector(xs, s + 1), dy = RandomVector(ys, s + 2);
+           auto y = Unwritten(ys), y_eval = Unwritten(ys), dx = Unwritten(xs);
+           std::vector<uint8_t> argmax(ys, 255);
+           backend.MaxPool2x2Forward(x.data(), y.data(), argmax.data(), sh.n, sh.c, sh.h, sh.w);
+           backend.MaxPool2x2Forward(x.data(), y_eval.data(), nullptr, sh.n, sh.c, sh.h, sh.w);
+           backend.MaxPool2x2Backward(argmax.data(), dy.data(), dx.data(), sh.n, sh.c, sh.h, sh.w);
+           // The argmax bytes are part of the interface (the
+           // window index 0..3): compare them as numbers.
+           return Outputs{{"y", y, 0.0},
+                          {"y without argmax", y_eval, 0.0},
+                          {"argmax", std::vector<float>(argmax.begin(), argmax.end()), 0.0},
+                          {"dx", dx, 0.0}};
+         }});
   }
 }
 

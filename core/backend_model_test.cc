@@ -338,6 +338,30 @@ TEST(BackendModelTest, TrainingStepsAreBitIdenticalOnEveryBackend) {
   }
 }
 
+// Evaluation mode only skips what the backward pass reads (the max-pool's
+// argmax, which on oneDNN also selects another primitive): the logits must
+// not change by a bit.
+TEST(BackendModelTest, EvaluationModeGivesTheTrainingModeLogits) {
+  const uint64_t seed = TestSeed() + 56;
+  SCOPED_TRACE(SeedNote(seed));
+  const int64_t n = 6;
+  const auto images = RandomVector(n * 28 * 28, seed, 0.0f, 1.0f);
+  for (const std::string& name : BackendNames()) {
+    auto backend = Make(name);
+    for (const std::string& model_name : ModelNames()) {
+      std::string error;
+      auto model = CreateModel(model_name, kMnist, backend.get(), &error);
+      ASSERT_NE(model, nullptr) << error;
+      model->Initialize(seed);
+      std::vector<float> train(n * 10), eval(n * 10);
+      model->Forward(images.data(), n, train.data());
+      model->set_training(false);
+      model->Forward(images.data(), n, eval.data());
+      EXPECT_TRUE(BitIdentical(train, eval)) << name << " " << model_name;
+    }
+  }
+}
+
 TEST(BackendModelTest, NondeterminismIsCaught) {
   const uint64_t seed = TestSeed() + 55;
   SCOPED_TRACE(SeedNote(seed));

@@ -204,13 +204,13 @@ class BlasBackend final : public Backend {
     }
   }
 
-  void MaxPool2x2Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h,
+  void MaxPool2x2Forward(const float* x, float* y, uint8_t* argmax, int64_t n, int64_t c, int64_t h,
                          int64_t width) override {
-    blas_kernels::MaxPool2x2Forward(x, y, n, c, h, width);
+    blas_kernels::MaxPool2x2Forward(x, y, argmax, n, c, h, width);
   }
-  void MaxPool2x2Backward(const float* x, const float* dy, float* dx, int64_t n, int64_t c,
+  void MaxPool2x2Backward(const uint8_t* argmax, const float* dy, float* dx, int64_t n, int64_t c,
                           int64_t h, int64_t width) override {
-    blas_kernels::MaxPool2x2Backward(x, dy, dx, n, c, h, width);
+    blas_kernels::MaxPool2x2Backward(argmax, dy, dx, n, c, h, width);
   }
 
  private:

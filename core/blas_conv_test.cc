@@ -165,22 +165,26 @@ TEST(BlasConvTest, MaxPoolMatchesReference) {
     for (float& v : x) v = static_cast<float>(rng.Below(3));
     const int64_t oh = h / 2, ow = w / 2;
     const auto dy = RandomVector(n * c * oh * ow, seed + h * 100 + w);
-    std::vector<float> y(dy.size(), NAN), dx(x.size(), NAN);
-    backend->MaxPool2x2Forward(x.data(), y.data(), n, c, h, w);
-    backend->MaxPool2x2Backward(x.data(), dy.data(), dx.data(), n, c, h, w);
+    std::vector<float> y(dy.size(), NAN), y_eval(dy.size(), NAN), dx(x.size(), NAN);
+    std::vector<uint8_t> argmax(dy.size(), 255);
+    backend->MaxPool2x2Forward(x.data(), y.data(), argmax.data(), n, c, h, w);
+    backend->MaxPool2x2Forward(x.data(), y_eval.data(), nullptr, n, c, h, w);
+    backend->MaxPool2x2Backward(argmax.data(), dy.data(), dx.data(), n, c, h, w);
     std::vector<float> want_y(y.size()), want_dx(x.size(), 0.0f);
+    std::vector<uint8_t> want_argmax(y.size());
     for (int64_t plane = 0; plane < n * c; ++plane) {
       for (int64_t r = 0; r < oh; ++r) {
         for (int64_t q = 0; q < ow; ++q) {
-          int64_t best = -1;
+          int64_t best = -1, best_k = -1;
           for (int64_t dr = 0; dr < 2; ++dr) {
             for (int64_t dq = 0; dq < 2; ++dq) {
               const int64_t i = (plane * h + 2 * r + dr) * w + 2 * q + dq;
-              if (best < 0 || x[i] > x[best]) best = i;
+              if (best < 0 || x[i] > x[best]) best = i, best_k = 2 * dr + dq;
             }
           }
           const int64_t o = (plane * oh + r) * ow + q;
           want_y[o] = x[best];
+          want_argmax[o] = static_cast<uint8_t>(best_k);
           want_dx[best] = dy[o];
         }
       }
@@ -188,13 +192,17 @@ TEST(BlasConvTest, MaxPoolMatchesReference) {
     const std::string what = "n=" + std::to_string(n) + " c=" + std::to_string(c) +
                              " h=" + std::to_string(h) + " w=" + std::to_string(w);
     EXPECT_EQ(y, want_y) << what;
+    EXPECT_EQ(y_eval, want_y) << what;
+    EXPECT_EQ(argmax, want_argmax) << what;
     EXPECT_EQ(dx, want_dx) << what;
   }
   // A NaN in a window is the window's maximum (as in PyTorch).
   const float x[4] = {1.0f, NAN, 3.0f, 2.0f};
   float y = 0.0f;
-  backend->MaxPool2x2Forward(x, &y, 1, 1, 2, 2);
+  uint8_t argmax = 255;
+  backend->MaxPool2x2Forward(x, &y, &argmax, 1, 1, 2, 2);
   EXPECT_TRUE(std::isnan(y));
+  EXPECT_EQ(argmax, 1);
 }
 
 // ------------------------------------------------------------ determinism
@@ -215,9 +223,10 @@ std::vector<float> RunAllOps(Backend& backend, uint64_t seed) {
                            h, w, cout, k);
   append(y), append(dx), append(dw), append(db);
   std::vector<float> py(n * cout * (h / 2) * (w / 2)), pdx(y.size());
-  backend.MaxPool2x2Forward(y.data(), py.data(), n, cout, h, w);
-  backend.MaxPool2x2Backward(y.data(), py.data(), pdx.data(), n, cout, h, w);
-  append(py), append(pdx);
+  std::vector<uint8_t> argmax(py.size());
+  backend.MaxPool2x2Forward(y.data(), py.data(), argmax.data(), n, cout, h, w);
+  backend.MaxPool2x2Backward(argmax.data(), py.data(), pdx.data(), n, cout, h, w);
+  append(py), append(pdx), append(std::vector<float>(argmax.begin(), argmax.end()));
   // Row ops on [rows, dim] = [n * cout * h, w].
   const int64_t rows = n * cout * h, dim = w;
   const auto gamma = RandomVector(dim, seed + 5);
@@ -283,9 +292,14 @@ TEST(BlasConvTest, NonGemmKernelsDoNotDependOnThreadCount) {
     out.insert(out.end(), g.begin(), g.end());
     out.insert(out.end(), gb.begin(), gb.end());
     backend->GeluBackward(x.data(), dy.data(), a.data(), n);
-    backend->MaxPool2x2Backward(x.data(), dy.data(), b.data(), 3, 16, 14, 14);
+    std::vector<float> pooled(3 * 16 * 7 * 7);
+    std::vector<uint8_t> argmax(pooled.size());
+    backend->MaxPool2x2Forward(x.data(), pooled.data(), argmax.data(), 3, 16, 14, 14);
+    backend->MaxPool2x2Backward(argmax.data(), dy.data(), b.data(), 3, 16, 14, 14);
     out.insert(out.end(), a.begin(), a.end());
     out.insert(out.end(), b.begin(), b.end());
+    out.insert(out.end(), pooled.begin(), pooled.end());
+    out.insert(out.end(), argmax.begin(), argmax.end());
     return out;
   };
   const auto one = run(1), two = run(2), three = run(3);

@@ -200,67 +200,94 @@ inline WindowMax MaxOf2x2(float a, float b, float c, float d) {
   m.value = m.took_d ? d : m.value;
   return m;
 }
+
+// The pooling loops below work on blocks of up to kPoolBlock consecutive
+// windows of a plane (several output rows: vgg5's rows are only 14, 7 and
+// 3 windows wide, too short for vector loops): a scalar loop gathers the
+// four elements of each window into small arrays (or scatters them back),
+// and the arithmetic runs as simple loops over the arrays, which vectorise.
+constexpr int64_t kPoolBlock = 256;
+
+// Calls f(i, r0, r1) for the windows [begin, begin + count) of a plane, in
+// row-major order: i counts from 0, r0 and r1 point at the window's top-left
+// element and the one below it.
+template <typename F>
+inline void ForWindows(int64_t begin, int64_t count, int64_t ow, int64_t width, F&& f) {
+  int64_t oy = begin / ow, ox = begin % ow;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t offset = 2 * oy * width + 2 * ox;
+    f(i, offset, offset + width);
+    if (++ox == ow) ox = 0, ++oy;
+  }
+}
 }  // namespace
 
-void MaxPool2x2Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h, int64_t width) {
-  const int64_t oh = h / 2, ow = width / 2;
+void MaxPool2x2Forward(const float* x, float* y, uint8_t* argmax, int64_t n, int64_t c, int64_t h,
+                       int64_t width) {
+  const int64_t oh = h / 2, ow = width / 2, windows = oh * ow;
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < n * c; ++plane) {
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      const float* __restrict r0 = x + plane * h * width + 2 * oy * width;
-      const float* __restrict r1 = r0 + width;
-      float* __restrict yr = y + (plane * oh + oy) * ow;
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        yr[ox] = MaxOf2x2(r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]).value;
+    const float* xp = x + plane * h * width;
+    float a[kPoolBlock], b[kPoolBlock], cc[kPoolBlock], d[kPoolBlock];
+    int32_t winner[kPoolBlock];
+    for (int64_t w0 = 0; w0 < windows; w0 += kPoolBlock) {
+      const int64_t len = std::min(kPoolBlock, windows - w0);
+      ForWindows(w0, len, ow, width, [&](int64_t i, int64_t top, int64_t bottom) {
+        a[i] = xp[top];
+        b[i] = xp[top + 1];
+        cc[i] = xp[bottom];
+        d[i] = xp[bottom + 1];
+      });
+      float* yb = y + plane * windows + w0;
+      for (int64_t i = 0; i < len; ++i) {
+        const WindowMax m = MaxOf2x2(a[i], b[i], cc[i], d[i]);
+        yb[i] = m.value;
+        // The last element that replaced the running maximum won.
+        winner[i] = m.took_d ? 3 : m.took_c ? 2 : m.took_b ? 1 : 0;
+      }
+      if (argmax != nullptr) {
+        uint8_t* ab = argmax + plane * windows + w0;
+        for (int64_t i = 0; i < len; ++i) ab[i] = static_cast<uint8_t>(winner[i]);
       }
     }
   }
 }
 
-void MaxPool2x2Backward(const float* x, const float* dy, float* dx, int64_t n, int64_t c, int64_t h,
-                        int64_t width) {
-  const int64_t oh = h / 2, ow = width / 2;
+void MaxPool2x2Backward(const uint8_t* argmax, const float* dy, float* dx, int64_t n, int64_t c,
+                        int64_t h, int64_t width) {
+  const int64_t oh = h / 2, ow = width / 2, windows = oh * ow;
   // Windows do not overlap, so every dx element is written once: dy at its
-  // window's maximum, else 0. Per block of kBlock windows of a row pair,
-  // the four candidate gradients go to four small arrays first, then are
-  // interleaved into the two dx rows: two simple loops that vectorise,
-  // where one loop with four interleaved masked stores does not.
-  constexpr int64_t kBlock = 64;
+  // window's maximum, else 0.
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < n * c; ++plane) {
     float* dxp = dx + plane * h * width;
-    float t0[kBlock], t1[kBlock], t2[kBlock], t3[kBlock];
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      const float* r0 = x + plane * h * width + 2 * oy * width;
-      const float* r1 = r0 + width;
-      const float* g = dy + (plane * oh + oy) * ow;
-      float* d0 = dxp + 2 * oy * width;
-      float* d1 = d0 + width;
-      for (int64_t o0 = 0; o0 < ow; o0 += kBlock) {
-        const int64_t len = std::min(kBlock, ow - o0);
-        for (int64_t j = 0; j < len; ++j) {
-          const int64_t ox = o0 + j;
-          const WindowMax m = MaxOf2x2(r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]);
-          const float gv = g[ox];
-          t3[j] = m.took_d ? gv : 0.0f;
-          t2[j] = m.took_c && !m.took_d ? gv : 0.0f;
-          t1[j] = m.took_b && !m.took_c && !m.took_d ? gv : 0.0f;
-          t0[j] = !m.took_b && !m.took_c && !m.took_d ? gv : 0.0f;
-        }
-        for (int64_t j = 0; j < len; ++j) {
-          d0[2 * (o0 + j)] = t0[j];
-          d0[2 * (o0 + j) + 1] = t1[j];
-          d1[2 * (o0 + j)] = t2[j];
-          d1[2 * (o0 + j) + 1] = t3[j];
-        }
+    float t0[kPoolBlock], t1[kPoolBlock], t2[kPoolBlock], t3[kPoolBlock];
+    int32_t winner[kPoolBlock];
+    for (int64_t w0 = 0; w0 < windows; w0 += kPoolBlock) {
+      const int64_t len = std::min(kPoolBlock, windows - w0);
+      const uint8_t* ab = argmax + plane * windows + w0;
+      const float* g = dy + plane * windows + w0;
+      for (int64_t i = 0; i < len; ++i) winner[i] = ab[i];
+      for (int64_t i = 0; i < len; ++i) {
+        const int32_t k = winner[i];
+        t0[i] = k == 0 ? g[i] : 0.0f;
+        t1[i] = k == 1 ? g[i] : 0.0f;
+        t2[i] = k == 2 ? g[i] : 0.0f;
+        t3[i] = k == 3 ? g[i] : 0.0f;
       }
-      // An odd width leaves a last column that no window covers.
-      if (width % 2 != 0) d0[width - 1] = d1[width - 1] = 0.0f;
+      ForWindows(w0, len, ow, width, [&](int64_t i, int64_t top, int64_t bottom) {
+        dxp[top] = t0[i];
+        dxp[top + 1] = t1[i];
+        dxp[bottom] = t2[i];
+        dxp[bottom + 1] = t3[i];
+      });
     }
-    // An odd height leaves a last row that no window covers.
-    if (h % 2 != 0) {
-      std::memset(dxp + (h - 1) * width, 0, sizeof(float) * width);
+    // An odd width leaves a last column, an odd height a last row, that no
+    // window covers.
+    if (width % 2 != 0) {
+      for (int64_t r = 0; r < 2 * oh; ++r) dxp[r * width + width - 1] = 0.0f;
     }
+    if (h % 2 != 0) std::memset(dxp + (h - 1) * width, 0, sizeof(float) * width);
   }
 }
 

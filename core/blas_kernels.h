@@ -47,9 +47,11 @@ void GeluBackward(const float* x, const float* dy, float* dx, int64_t n);
 void ReluForward(const float* x, float* y, int64_t n);
 void ReluBackward(const float* x, const float* dy, float* dx, int64_t n);
 
-void MaxPool2x2Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h, int64_t width);
-void MaxPool2x2Backward(const float* x, const float* dy, float* dx, int64_t n, int64_t c, int64_t h,
-                        int64_t width);
+// argmax as in Backend::MaxPool2x2Forward (may be null).
+void MaxPool2x2Forward(const float* x, float* y, uint8_t* argmax, int64_t n, int64_t c, int64_t h,
+                       int64_t width);
+void MaxPool2x2Backward(const uint8_t* argmax, const float* dy, float* dx, int64_t n, int64_t c,
+                        int64_t h, int64_t width);
 
 // im2col for a stride-1 "same" convolution (pad = kernel / 2) of m images
 // x [m, cin, h, w]: col is [cin*k*k, m*h*w] with row (c, ki, kj) and column

@@ -55,11 +55,13 @@ TEST(OnednnBackendTest, MaxPoolTiesGoToTheFirstElementAsInPyTorch) {
     const int64_t ys = n * c * (h / 2) * (w / 2);
     const auto dy = RandomVector(ys, seed + h);
     std::vector<float> y(ys), want_y(ys), dx(x.size()), want_dx(x.size());
-    onednn->MaxPool2x2Forward(x.data(), y.data(), n, c, h, w);
-    onednn->MaxPool2x2Backward(x.data(), dy.data(), dx.data(), n, c, h, w);
-    blas->MaxPool2x2Forward(x.data(), want_y.data(), n, c, h, w);
-    blas->MaxPool2x2Backward(x.data(), dy.data(), want_dx.data(), n, c, h, w);
+    std::vector<uint8_t> argmax(ys), want_argmax(ys);
+    onednn->MaxPool2x2Forward(x.data(), y.data(), argmax.data(), n, c, h, w);
+    onednn->MaxPool2x2Backward(argmax.data(), dy.data(), dx.data(), n, c, h, w);
+    blas->MaxPool2x2Forward(x.data(), want_y.data(), want_argmax.data(), n, c, h, w);
+    blas->MaxPool2x2Backward(want_argmax.data(), dy.data(), want_dx.data(), n, c, h, w);
     EXPECT_EQ(y, want_y) << n << "x" << c << "x" << h << "x" << w;
+    EXPECT_EQ(argmax, want_argmax) << n << "x" << c << "x" << h << "x" << w;
     EXPECT_EQ(dx, want_dx) << n << "x" << c << "x" << h << "x" << w;
   }
 }
@@ -89,7 +91,7 @@ TEST(OnednnBackendTest, ReluAndMaxPoolDropNaN) {
   EXPECT_EQ(y[500], 0.0f);
   const float window[4] = {1.0f, NAN, 3.0f, 2.0f};
   float max = 0.0f;
-  backend->MaxPool2x2Forward(window, &max, 1, 1, 2, 2);
+  backend->MaxPool2x2Forward(window, &max, nullptr, 1, 1, 2, 2);
   EXPECT_EQ(max, 3.0f);
 }
 

@@ -10,6 +10,7 @@
 // are pure copies, so they do not change any value.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "core/onednn_backend.h"
 #include "core/onednn_internal.h"
@@ -51,8 +52,7 @@ struct ConvBackwardOp : Cached {
 struct PoolOp : Cached {
   dnnl::pooling_forward forward;
   dnnl::pooling_backward backward;
-  dnnl::memory x, y, dy, dx, workspace;
-  std::vector<float> y_scratch;
+  dnnl::memory x, y, dy, dx, workspace;  // workspace: the caller's argmax
   Args forward_args, backward_args;
 };
 
@@ -194,34 +194,58 @@ dnnl::pooling_forward::primitive_desc PoolForward(const dnnl::engine& engine, dn
   return {
       {prop, dnnl::algorithm::pooling_max, x, y, {2, 2}, {2, 2}, {0, 0}, {0, 0}}, Attr(), engine};
 }
+
+// The workspace of a max-pool forward_training primitive on NCHW data is
+// what the interface calls argmax: one byte per output, NCHW order, holding
+// the window index kh * 2 + kw of the maximum (oneDNN's u8 workspace for
+// windows under 256 elements). That it is exactly this is checked against
+// the BLAS backend's argmax in backend_consistency_test.cc; a oneDNN whose
+// workspace has another layout fails here, loudly, rather than silently.
+dnnl::memory::desc PoolArgmaxDesc(const dnnl::pooling_forward::primitive_desc& pd,
+                                  const dnnl::memory::desc& y) {
+  const dnnl::memory::desc argmax(y.dims(), dnnl::memory::data_type::u8, Tag::nchw);
+  if (pd.workspace_desc() != argmax) {
+    throw std::runtime_error(
+        "the max-pool workspace is not one byte per output in NCHW order, so it cannot serve "
+        "as the interface's argmax");
+  }
+  return argmax;
+}
+
 }  // namespace
 
-void OnednnBackend::MaxPool2x2Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h,
-                                      int64_t width) {
+void OnednnBackend::MaxPool2x2Forward(const float* x, float* y, uint8_t* argmax, int64_t n,
+                                      int64_t c, int64_t h, int64_t width) {
   if (n * c * (h / 2) * (width / 2) <= 0) return;
+  const bool training = argmax != nullptr;
   Guarded("MaxPool2x2Forward", [&] {
-    PoolOp& p = Get<PoolOp>(Op::kPoolForward, {n, c, h, width}, [&] {
+    PoolOp& p = Get<PoolOp>(Op::kPoolForward, {n, c, h, width, training}, [&] {
       auto p = std::make_unique<PoolOp>();
       const auto x_md = Plain({n, c, h, width}, Tag::nchw);
       const auto y_md = Plain({n, c, h / 2, width / 2}, Tag::nchw);
-      p->forward = dnnl::pooling_forward(
-          PoolForward(engine_, dnnl::prop_kind::forward_inference, x_md, y_md));
+      const auto pd = PoolForward(
+          engine_,
+          training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, x_md,
+          y_md);
+      p->forward = dnnl::pooling_forward(pd);
       p->x = Wrap(engine_, x_md);
       p->y = Wrap(engine_, y_md);
       p->forward_args = {{DNNL_ARG_SRC, p->x}, {DNNL_ARG_DST, p->y}};
+      if (training) {
+        p->workspace = dnnl::memory(PoolArgmaxDesc(pd, y_md), engine_, nullptr);
+        p->forward_args[DNNL_ARG_WORKSPACE] = p->workspace;
+      }
       return p;
     });
     p.x.set_data_handle(const_cast<float*>(x));
     p.y.set_data_handle(y);
+    if (training) p.workspace.set_data_handle(argmax);
     p.forward.execute(stream_, p.forward_args);
     stream_.wait();
   });
 }
 
-// oneDNN's backward needs the forward's workspace (which window element
-// won); the interface passes x instead, so the forward runs again here to
-// make it. Pooling is cheap next to the convolutions around it.
-void OnednnBackend::MaxPool2x2Backward(const float* x, const float* dy, float* dx, int64_t n,
+void OnednnBackend::MaxPool2x2Backward(const uint8_t* argmax, const float* dy, float* dx, int64_t n,
                                        int64_t c, int64_t h, int64_t width) {
   if (n * c * (h / 2) * (width / 2) <= 0) {
     std::fill(dx, dx + n * c * h * width, 0.0f);
@@ -233,29 +257,22 @@ void OnednnBackend::MaxPool2x2Backward(const float* x, const float* dy, float* d
       const auto x_md = Plain({n, c, h, width}, Tag::nchw);
       const auto y_md = Plain({n, c, h / 2, width / 2}, Tag::nchw);
       const auto forward = PoolForward(engine_, dnnl::prop_kind::forward_training, x_md, y_md);
-      p->forward = dnnl::pooling_forward(forward);
       p->backward = dnnl::pooling_backward(
           {{dnnl::algorithm::pooling_max, x_md, y_md, {2, 2}, {2, 2}, {0, 0}, {0, 0}},
            Attr(),
            engine_,
            forward});
-      p->x = Wrap(engine_, x_md);
-      p->y_scratch.resize(n * c * (h / 2) * (width / 2));
-      p->y = dnnl::memory(y_md, engine_, p->y_scratch.data());
-      p->workspace = dnnl::memory(forward.workspace_desc(), engine_);
+      p->workspace = dnnl::memory(PoolArgmaxDesc(forward, y_md), engine_, nullptr);
       p->dy = Wrap(engine_, y_md);
       p->dx = Wrap(engine_, x_md);
-      p->forward_args = {
-          {DNNL_ARG_SRC, p->x}, {DNNL_ARG_DST, p->y}, {DNNL_ARG_WORKSPACE, p->workspace}};
       p->backward_args = {{DNNL_ARG_DIFF_DST, p->dy},
                           {DNNL_ARG_WORKSPACE, p->workspace},
                           {DNNL_ARG_DIFF_SRC, p->dx}};
       return p;
     });
-    p.x.set_data_handle(const_cast<float*>(x));
+    p.workspace.set_data_handle(const_cast<uint8_t*>(argmax));
     p.dy.set_data_handle(const_cast<float*>(dy));
     p.dx.set_data_handle(dx);
-    p.forward.execute(stream_, p.forward_args);
     p.backward.execute(stream_, p.backward_args);
     stream_.wait();
   });

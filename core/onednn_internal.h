@@ -177,9 +177,9 @@ class OnednnBackend final : public Backend {
   void ConvSameBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                         float* db, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout,
                         int64_t kernel) override;
-  void MaxPool2x2Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h,
+  void MaxPool2x2Forward(const float* x, float* y, uint8_t* argmax, int64_t n, int64_t c, int64_t h,
                          int64_t width) override;
-  void MaxPool2x2Backward(const float* x, const float* dy, float* dx, int64_t n, int64_t c,
+  void MaxPool2x2Backward(const uint8_t* argmax, const float* dy, float* dx, int64_t n, int64_t c,
                           int64_t h, int64_t width) override;
 
  private:

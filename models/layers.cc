@@ -5,6 +5,8 @@
 #include "models/layers.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace twophase {
 
@@ -117,19 +119,23 @@ void Conv2dSame::Backward(const float* dy, float* dx) {
 
 // --------------------------------------------------------------- MaxPool2x2
 
-void MaxPool2x2::Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h, int64_t w) {
-  // The backward pass finds each window's maximum again in x (no index
-  // buffer to keep).
-  x_ = x;
+void MaxPool2x2::Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h, int64_t w,
+                         bool training) {
   n_ = n;
   c_ = c;
   h_ = h;
   w_ = w;
-  backend_->MaxPool2x2Forward(x, y, n, c, h, w);
+  has_argmax_ = training;
+  if (training) argmax_.resize(n * c * (h / 2) * (w / 2));
+  backend_->MaxPool2x2Forward(x, y, training ? argmax_.data() : nullptr, n, c, h, w);
 }
 
 void MaxPool2x2::Backward(const float* dy, float* dx) {
-  backend_->MaxPool2x2Backward(x_, dy, dx, n_, c_, h_, w_);
+  if (!has_argmax_) {
+    std::fprintf(stderr, "MaxPool2x2::Backward after an evaluation-mode Forward\n");
+    std::abort();
+  }
+  backend_->MaxPool2x2Backward(argmax_.data(), dy, dx, n_, c_, h_, w_);
 }
 
 }  // namespace twophase

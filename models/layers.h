@@ -130,15 +130,18 @@ class Conv2dSame {
 };
 
 // 2x2 max-pool, stride 2, floor mode. x [n, c, h, w] -> [n, c, h/2, w/2].
+// Forward with `training` keeps each window's argmax for Backward (a byte
+// per output); without it, Backward must not follow.
 class MaxPool2x2 {
  public:
   explicit MaxPool2x2(Backend* backend) : backend_(backend) {}
-  void Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h, int64_t w);
+  void Forward(const float* x, float* y, int64_t n, int64_t c, int64_t h, int64_t w, bool training);
   void Backward(const float* dy, float* dx);
 
  private:
   Backend* backend_;
-  const float* x_ = nullptr;
+  std::vector<uint8_t> argmax_;
+  bool has_argmax_ = false;
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0;
 };
 

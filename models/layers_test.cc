@@ -211,9 +211,19 @@ TEST(LayerGradientTest, MaxPool2x2) {
   // Odd height and width: the last row and column get no gradient.
   const int64_t n = 2, c = 2, h = 5, w = 7;
   LayerUnderTest t{nullptr, DistinctValues(n * c * h * w, seed + 2), n * c * (h / 2) * (w / 2),
-                   [&](const float* x, float* y) { layer.Forward(x, y, n, c, h, w); },
+                   [&](const float* x, float* y) { layer.Forward(x, y, n, c, h, w, true); },
                    [&](const float* dy, float* dx) { layer.Backward(dy, dx); }};
   ExpectGradientsCorrect(t, seed, GradientCheckOptions());
+}
+
+TEST(LayerDeathTest, MaxPoolBackwardAfterAnEvaluationForwardEndsTheProgram) {
+  auto backend = MakeBlasBackend();
+  MaxPool2x2 layer(backend.get());
+  const float x[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+  float y = 0.0f, dy = 1.0f, dx[4];
+  layer.Forward(x, &y, 1, 1, 2, 2, /*training=*/false);
+  EXPECT_EQ(y, 4.0f);
+  EXPECT_DEATH(layer.Backward(&dy, dx), "after an evaluation-mode Forward");
 }
 
 // ------------------------------------------------------------ construction

@@ -42,6 +42,14 @@ class Model {
   // params().grads() (call params().ZeroGrads() first for a fresh gradient).
   virtual void Backward(const float* dlogits) = 0;
 
+  // Training mode (the default): Forward keeps everything Backward needs.
+  // Evaluation mode (PyTorch's model.eval()) is for forward-only passes:
+  // layers may skip what only the backward pass reads (the max-pool's
+  // argmax), and a Backward after such a Forward ends the program. The
+  // outputs are the same in both modes, bit for bit.
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+
  protected:
   Model(std::string name, InputShape input, Backend* backend)
       : name_(std::move(name)), input_(input), backend_(backend) {}
@@ -50,6 +58,7 @@ class Model {
   InputShape input_;
   Backend* backend_;
   ParameterBuffer params_;
+  bool training_ = true;
 };
 
 // "vit-mlp", "vit-nomlp", "vit-nomlp-wkewq", "vit-nomlp-wkewq-wvwo", "vgg5".

@@ -35,19 +35,27 @@ void Vgg5::Initialize(uint64_t seed) {
   fc2_->Initialize(rng);
 }
 
+// Stage order conv -> pool -> ReLU (see vgg5.h). Exactness: max is
+// monotone, so max(relu(x_i)) = relu(max(x_i)) bit for bit. Gradients: with
+// a window maximum m > 0 both orders route dy to the first element equal to
+// m (ReLU is the identity on positives, and the pool's tie rule is the
+// same); with m <= 0 both give 0 everywhere (relu'(m) = 0 after the pool;
+// before it the pool routes dy to an element x <= 0, whose relu' is 0).
+// Measured on vgg5 (batch 512, 2 threads, oneDNN): the three ReLUs took
+// 26 ms of a 190 ms training step on the full conv outputs.
 void Vgg5::Forward(const float* images, int64_t n, float* logits) {
   n_ = n;
   const float* x = images;
   for (Stage& stage : stages_) {
-    const int64_t full = n * stage.cout * stage.h * stage.w;
-    stage.conv_out.resize(full);
-    stage.relu_out.resize(full);
-    stage.pool_out.resize(n * stage.cout * (stage.h / 2) * (stage.w / 2));
+    const int64_t pooled = n * stage.cout * (stage.h / 2) * (stage.w / 2);
+    stage.conv_out.resize(n * stage.cout * stage.h * stage.w);
+    stage.pool_out.resize(pooled);
+    stage.relu_out.resize(pooled);
     stage.conv->Forward(x, stage.conv_out.data(), n, stage.h, stage.w);
-    stage.relu->Forward(stage.conv_out.data(), stage.relu_out.data(), full);
-    stage.pool->Forward(stage.relu_out.data(), stage.pool_out.data(), n,
-                        stage.cout, stage.h, stage.w);
-    x = stage.pool_out.data();
+    stage.pool->Forward(stage.conv_out.data(), stage.pool_out.data(), n,
+                        stage.cout, stage.h, stage.w, training_);
+    stage.relu->Forward(stage.pool_out.data(), stage.relu_out.data(), pooled);
+    x = stage.relu_out.data();
   }
   // Flatten: NCHW memory is already [n, c*h*w] in PyTorch's order.
   hidden_.resize(n * kHidden);
@@ -65,14 +73,13 @@ void Vgg5::Backward(const float* dlogits) {
   fc_relu_->Backward(d_a_.data(), d_b_.data());
   d_a_.resize(n * flat_);
   fc1_->Backward(d_b_.data(), d_a_.data());
-  // d_a_ holds the gradient of the last pool's output.
+  // d_a_ holds the gradient of the last stage's output (its ReLU's).
   for (int s = static_cast<int>(stages_.size()) - 1; s >= 0; --s) {
     Stage& stage = stages_[s];
-    const int64_t full = n * stage.cout * stage.h * stage.w;
-    d_b_.resize(full);
-    stage.pool->Backward(d_a_.data(), d_b_.data());
-    d_a_.resize(full);
-    stage.relu->Backward(d_b_.data(), d_a_.data());
+    d_b_.resize(n * stage.cout * (stage.h / 2) * (stage.w / 2));
+    stage.relu->Backward(d_a_.data(), d_b_.data());
+    d_a_.resize(n * stage.cout * stage.h * stage.w);
+    stage.pool->Backward(d_b_.data(), d_a_.data());
     // The first conv's input is the image: no gradient needed.
     float* dx = nullptr;
     if (s > 0) {

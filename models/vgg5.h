@@ -3,6 +3,10 @@
 //   conv3x3(128) -> ReLU -> maxpool2 -> flatten -> dense(64) -> ReLU ->
 //   dense(classes)        (the softmax is in the loss)
 // Pools are floor mode, so 28 -> 14 -> 7 -> 3 and 32 -> 16 -> 8 -> 4.
+// Each stage runs as conv -> maxpool -> ReLU: max-pooling commutes with a
+// monotone elementwise function, so pool(relu(x)) = relu(pool(x)) exactly,
+// and the gradients agree too (below), while the ReLU touches a quarter of
+// the elements.
 // Parameters "conv1", "conv2", "conv3", "fc1", "fc2" (.weight, .bias).
 #ifndef TWOPHASE_MODELS_VGG5_H_
 #define TWOPHASE_MODELS_VGG5_H_
@@ -33,7 +37,7 @@ class Vgg5 final : public Model {
     std::unique_ptr<Relu> relu;
     std::unique_ptr<MaxPool2x2> pool;
     int64_t cin = 0, cout = 0, h = 0, w = 0;  // conv input channels, size
-    std::vector<float> conv_out, relu_out, pool_out;
+    std::vector<float> conv_out, pool_out, relu_out;
   };
 
   std::array<Stage, 3> stages_;

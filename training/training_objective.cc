@@ -12,6 +12,10 @@ LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKin
   logits->resize(chunk * classes);
   if (backward) dlogits->resize(chunk * classes);
   const double scale = samples > 0 ? 1.0 / samples : 0.0;
+  // Forward-only passes (evaluation, line-search probes) run the model in
+  // evaluation mode: it need not keep what only a backward pass reads.
+  const bool was_training = model->training();
+  model->set_training(backward);
   LossSums total;
   for (int64_t start = 0; start < samples; start += chunk) {
     const int64_t n = std::min(chunk, samples - start);
@@ -22,6 +26,7 @@ LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKin
     total.correct += sums.correct;
     if (backward) model->Backward(dlogits->data());
   }
+  model->set_training(was_training);
   return total;
 }
 
