@@ -115,11 +115,12 @@ void AddLinearCases(uint64_t seed, bool large, std::vector<OpCase>* cases) {
   struct Shape {
     int64_t rows, in, out;
   };
-  // The last is vit-mlp's MLP at batch 512: long sums that implementations
-  // may split over threads (then reduced in a fixed order, or the reruns
-  // would differ).
-  for (const Shape& sh :
-       {Shape{13, 29, 7}, Shape{512, 64, 256}, Shape{1, 1, 1}, Shape{25600, 64, 256}}) {
+  // The last two are vit-mlp's MLP at batch 512: long sums that
+  // implementations may split over threads (then reduced in a fixed order,
+  // or the reruns would differ). out < in (13x29x7, fc2) takes oneDNN's
+  // transposed weight-gradient path.
+  for (const Shape& sh : {Shape{13, 29, 7}, Shape{512, 64, 256}, Shape{1, 1, 1},
+                          Shape{25600, 64, 256}, Shape{25600, 256, 64}}) {
     if (sh.rows > 512 && !large) continue;
     for (bool bias : {true, false}) {
       const uint64_t s = seed + sh.rows * 1000 + sh.in * 10 + bias;

@@ -205,6 +205,7 @@ class OnednnBackend final : public Backend {
 
   dnnl::engine engine_;
   dnnl::stream stream_;
+  std::vector<float> dw_transposed_;  // LinearBackward's scratch
   std::unordered_map<onednn::Key, std::unique_ptr<onednn::Cached>, onednn::KeyHash> cache_;
 };
 
