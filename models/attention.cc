@@ -33,89 +33,33 @@
 // depend on the OpenMP thread count (the projection GEMMs are as
 // deterministic as the backend's sgemm).
 //
-// The row softmax is fused into that loop (rather than a backend call over an
-// [n*H*T, T] buffer) so that the T x T block is still in cache, and it uses
-// a vectorisable exponential: with T = 50-65 the n*H*T*T scalar expf calls
-// otherwise cost more than all the small matrix products together. It is the
-// backend's max-subtracted softmax up to a few ulp (see ExpNonPositive).
+// The row softmax and its backward are fused into the score products
+// (attention_kernels::ScoresSoftmax and ScoresSoftmaxBackward; rather than a
+// backend call over an [n*H*T, T] buffer): each few rows of scores are
+// normalised while still in L1, so the T x T block is written once, and the
+// exponential is a vectorised one: with T = 50-65 the n*H*T*T scalar expf
+// calls otherwise cost more than all the small matrix products together. It
+// is the backend's max-subtracted softmax up to a few ulp (see
+// ExpNonPositive in core/fast_math.h).
 
 #include <omp.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-#include "core/fast_math.h"
 #include "models/attention_kernels.h"
 #include "models/layers.h"
 
 namespace twophase {
 namespace {
 
-// Lanes of the explicit partial sums below: the compiler vectorises the
-// lane loops, and the lanes are combined in a fixed order, so the rounding
-// is the same for every thread count and every buffer address (a library
-// reduction peels to the address's alignment, which would not be).
-constexpr int64_t kLanes = 16;
-
 // Below about this many multiply-adds a loop runs on the calling thread: an
 // OpenMP fork/join costs microseconds (far more on an oversubscribed
 // machine), which would dominate small problems such as the gradient checks.
 // Every element is computed the same way either way.
 constexpr int64_t kMinParallelWork = int64_t{1} << 15;
-
-// In-place softmax of each row of a [t, t] block: y = exp(x - max) / sum.
-// (Mathematically the backend's SoftmaxForward; the exponential and the
-// float lane sums differ from it by a few ulp.)
-void SoftmaxRowsInPlace(float* p, int64_t t) {
-  const int64_t body = t - t % kLanes;
-  for (int64_t r = 0; r < t; ++r) {
-    float* row = p + r * t;
-    float lane[kLanes];
-    for (int64_t j = 0; j < kLanes; ++j) lane[j] = row[0];
-    for (int64_t c = 0; c < body; c += kLanes) {
-      for (int64_t j = 0; j < kLanes; ++j) {
-        lane[j] = std::max(lane[j], row[c + j]);
-      }
-    }
-    float mx = row[0];
-    for (int64_t j = 0; j < kLanes; ++j) mx = std::max(mx, lane[j]);
-    for (int64_t c = body; c < t; ++c) mx = std::max(mx, row[c]);
-
-    for (int64_t c = 0; c < t; ++c) row[c] = ExpNonPositive(row[c] - mx);
-
-    for (int64_t j = 0; j < kLanes; ++j) lane[j] = 0.0f;
-    for (int64_t c = 0; c < body; c += kLanes) {
-      for (int64_t j = 0; j < kLanes; ++j) lane[j] += row[c + j];
-    }
-    float sum = 0.0f;
-    for (int64_t j = 0; j < kLanes; ++j) sum += lane[j];
-    for (int64_t c = body; c < t; ++c) sum += row[c];
-    const float inv = 1.0f / sum;  // sum >= 1: the maximum contributes 1
-    for (int64_t c = 0; c < t; ++c) row[c] *= inv;
-  }
-}
-
-// In place on g = dL/dP: g <- scale * P o (g - rowsum(g o P)). Without the
-// scale this is dL/dS (the backend's SoftmaxBackward); with it, it is the
-// gradient with respect to the unscaled product Q K^T, since S = s Q K^T.
-void SoftmaxBackwardRowsInPlace(const float* p, float* g, int64_t t, float scale) {
-  const int64_t body = t - t % kLanes;
-  for (int64_t r = 0; r < t; ++r) {
-    const float* pr = p + r * t;
-    float* gr = g + r * t;
-    float lane[kLanes] = {};
-    for (int64_t c = 0; c < body; c += kLanes) {
-      for (int64_t j = 0; j < kLanes; ++j) lane[j] += pr[c + j] * gr[c + j];
-    }
-    float d = 0.0f;
-    for (int64_t j = 0; j < kLanes; ++j) d += lane[j];
-    for (int64_t c = body; c < t; ++c) d += pr[c] * gr[c];
-    for (int64_t c = 0; c < t; ++c) gr[c] = scale * (pr[c] * (gr[c] - d));
-  }
-}
 
 void AddInto(float* dst, const float* src, int64_t count) {
 #pragma omp parallel for schedule(static) if (count >= kMinParallelWork)
@@ -206,22 +150,20 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n) {
   float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
   const bool parallel = 2 * n * heads * t * t * head_dim >= kMinParallelWork;
-  pair_scratch_.resize(
-      static_cast<size_t>(omp_get_max_threads() * attention_kernels::ABtScratch(t, head_dim)));
+  const int64_t per_thread = attention_kernels::ScoresScratch(t, head_dim);
+  pair_scratch_.resize(static_cast<size_t>(omp_get_max_threads() * per_thread));
 
 #pragma omp parallel if (parallel)
   {
     // omp_get_num_threads() <= omp_get_max_threads() read above.
-    float* kt =
-        pair_scratch_.data() + omp_get_thread_num() * attention_kernels::ABtScratch(t, head_dim);
+    float* scratch = pair_scratch_.data() + omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
     for (int64_t pair = 0; pair < n * heads; ++pair) {
       const int64_t s = pair / heads, h = pair % heads;
       const int64_t in_base = s * t * ld + h * head_dim;
       float* p_data = probs + pair * t * t;
-      attention_kernels::ScaledABt(q + in_base, ld, k + in_base, ld, scale, t, head_dim, p_data,
-                                   kt);
-      SoftmaxRowsInPlace(p_data, t);
+      attention_kernels::ScoresSoftmax(q + in_base, ld, k + in_base, ld, scale, t, head_dim, p_data,
+                                       scratch);
       attention_kernels::RowCombinations(p_data, t, 1, v + s * t * v_ld + h * head_dim, v_ld, t,
                                          head_dim, c + s * t * d_model + h * head_dim, d_model,
                                          false);
@@ -243,10 +185,11 @@ void SelfAttention::Backward(const float* dy, float* dx) {
   const int64_t ld = fused * d_model;
 
   // scratch_ layout: dC [rows, D], d(qkv) [rows, ld], dV [rows, D] when
-  // V = x, then per thread a [T, T] block for dP / dS and [d, T] for V^T.
+  // V = x, then per thread a [T, T] block for dS and ScoresSoftmaxBackward's
+  // scratch.
   const int64_t threads = omp_get_max_threads();
   const int64_t dv_size = project_v ? 0 : act;
-  const int64_t per_thread = t * t + attention_kernels::ABtScratch(t, head_dim);
+  const int64_t per_thread = t * t + attention_kernels::ScoresScratch(t, head_dim);
   scratch_.resize(static_cast<size_t>(act + rows * ld + dv_size + threads * per_thread));
   float* dc = scratch_.data();
   float* dqkv = dc + act;
@@ -273,7 +216,7 @@ void SelfAttention::Backward(const float* dy, float* dx) {
   {
     // omp_get_num_threads() <= omp_get_max_threads() read above.
     float* g = pair_scratch + omp_get_thread_num() * per_thread;
-    float* vt = g + t * t;
+    float* kernel_scratch = g + t * t;
     using attention_kernels::RowCombinations;
 #pragma omp for schedule(static)
     for (int64_t pair = 0; pair < n * heads; ++pair) {
@@ -282,9 +225,10 @@ void SelfAttention::Backward(const float* dy, float* dx) {
       const int64_t v_base = s * t * v_ld + h * head_dim;
       const float* gh = grad_c + s * t * d_model + h * head_dim;
       const float* p = probs + pair * t * t;
-      attention_kernels::ScaledABt(gh, d_model, v + v_base, v_ld, 1.0f, t, head_dim, g, vt);  // dP
-      RowCombinations(p, 1, t, gh, d_model, t, head_dim, dv + v_base, v_ld, false);  // P^T G
-      SoftmaxBackwardRowsInPlace(p, g, t, scale);                                    // g = dS (* s)
+      // g = dS (* s), from dP = G V^T.
+      attention_kernels::ScoresSoftmaxBackward(gh, d_model, v + v_base, v_ld, p, scale, t, head_dim,
+                                               g, kernel_scratch);
+      RowCombinations(p, 1, t, gh, d_model, t, head_dim, dv + v_base, v_ld, false);     // P^T G
       RowCombinations(g, t, 1, k + in_base, ld, t, head_dim, dq + in_base, ld, false);  // dS K
       if (shared) {  // the key use of Q: dQ += dS^T Q
         RowCombinations(g, 1, t, q + in_base, ld, t, head_dim, dq + in_base, ld, true);

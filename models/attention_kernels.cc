@@ -5,8 +5,15 @@
 
 #include "models/attention_kernels.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 namespace twophase {
 namespace attention_kernels {
@@ -17,6 +24,7 @@ namespace {
 // accumulators below are explicit registers on any target. Loads and
 // stores go through memcpy (unaligned, no aliasing questions).
 typedef float Vec __attribute__((vector_size(64)));
+typedef int32_t IVec __attribute__((vector_size(64)));
 constexpr int64_t kVec = 16;
 
 inline Vec Load(const float* p) {
@@ -29,36 +37,233 @@ inline void Store(float* p, const Vec& v) { std::memcpy(p, &v, sizeof(v)); }
 // would need an add (-0 + 0 = +0) and a lane loop compiles to 16 inserts.
 inline Vec Splat(float s) { return s - Vec{}; }
 
-// R rows x NV vectors of out = s * a b^T, reading bt (padded [d, ldt]).
-// The R * NV accumulators stay in registers; each loaded vector of bt is
-// used R times. Stores the first `cols` columns of every row.
+// The first n (1 <= n <= 16) floats at p: the ends of [t, t] rows, which a
+// whole-vector access would run past (beyond the buffer on the last row).
+// Masked AVX-512 moves where there are any, since a variable-length memcpy
+// is a libc call; lanes >= n load as 0 and are not stored.
+#if defined(__AVX512F__)
+inline __mmask16 FirstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
+inline Vec LoadFirst(const float* p, int64_t n) {
+  return reinterpret_cast<Vec>(_mm512_maskz_loadu_ps(FirstLanes(n), p));
+}
+inline void StoreFirst(float* p, const Vec& v, int64_t n) {
+  _mm512_mask_storeu_ps(p, FirstLanes(n), reinterpret_cast<__m512>(v));
+}
+#else
+inline Vec LoadFirst(const float* p, int64_t n) {
+  Vec v = {};
+  for (int64_t j = 0; j < n; ++j) v[j] = p[j];
+  return v;
+}
+inline void StoreFirst(float* p, const Vec& v, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) p[j] = v[j];
+}
+#endif
+
+inline Vec Max(const Vec& a, const Vec& b) { return a < b ? b : a; }
+
+// Horizontal max and sum in a fixed order: with GCC by folding the vector
+// onto itself rotated by 8, 4, 2 and 1 lanes (a shuffle and an operation
+// each; GCC 12's _mm512_reduce_* trip -Wuninitialized), else lane by lane.
+#if defined(__GNUC__) && !defined(__clang__)
+template <int K>
+inline Vec Rotate(const Vec& v) {
+  constexpr IVec kIndex = {K,     K + 1, K + 2,  K + 3,  K + 4,  K + 5,  K + 6,  K + 7,
+                           K + 8, K + 9, K + 10, K + 11, K + 12, K + 13, K + 14, K + 15};
+  return __builtin_shuffle(v, kIndex & 15);
+}
+inline float ReduceMax(Vec v) {
+  v = Max(v, Rotate<8>(v));
+  v = Max(v, Rotate<4>(v));
+  v = Max(v, Rotate<2>(v));
+  return Max(v, Rotate<1>(v))[0];
+}
+inline float ReduceSum(Vec v) {
+  v += Rotate<8>(v);
+  v += Rotate<4>(v);
+  v += Rotate<2>(v);
+  return (v + Rotate<1>(v))[0];
+}
+#else
+inline float ReduceMax(const Vec& v) {
+  float m = v[0];
+  for (int j = 1; j < kVec; ++j) m = std::max(m, v[j]);
+  return m;
+}
+inline float ReduceSum(const Vec& v) {
+  float s = v[0];
+  for (int j = 1; j < kVec; ++j) s += v[j];
+  return s;
+}
+#endif
+
+// ExpNonPositive (core/fast_math.h) lane by lane, the same operations in the
+// same order (see there for the method and its accuracy). Written out
+// because the scalar function called in a 16-lane loop vectorises to
+// 256-bit halves at best. With AVX-512 the last step, y * 2^n, is one
+// vscalefps instead of building 2^n's exponent bits and multiplying (the
+// same exact product, rounded once): the softmax is bound by these
+// instructions, not by memory.
+inline Vec Exp(const Vec& x) {
+  const Vec low = Splat(-87.0f);
+  const Vec xc = Max(x, low);
+  const Vec n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  const Vec r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
+  Vec y = Splat(1.9875691500e-4f);
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+#if defined(__AVX512F__)
+  const __mmask16 in_range =
+      _mm512_cmp_ps_mask(reinterpret_cast<__m512>(x), reinterpret_cast<__m512>(low), _CMP_NLT_UQ);
+  return reinterpret_cast<Vec>(
+      _mm512_maskz_scalef_ps(in_range, reinterpret_cast<__m512>(y), reinterpret_cast<__m512>(n)));
+#else
+  const IVec bits = (__builtin_convertvector(n, IVec) + 127) << 23;
+  const Vec e = y * std::bit_cast<Vec>(bits);
+  return x < low ? Vec{} : e;
+#endif
+}
+
+inline int64_t Padded(int64_t t) { return (t + kVec - 1) / kVec * kVec; }
+
+// bt = scale * b^T ([d, ldt]; zeros in columns t .. ldt - 1, so whole
+// vectors of a bt row can be read). Scaling here rather than each a[i, c]
+// keeps the tile loop below at one embedded-broadcast FMA per product.
+void TransposeScaled(const float* b, int64_t ldb, float scale, int64_t t, int64_t d, float* bt,
+                     int64_t ldt) {
+  for (int64_t c = 0; c < d; ++c) {
+    float* row = bt + c * ldt;
+    for (int64_t j = 0; j < t; ++j) row[j] = scale * b[j * ldb + c];
+    std::fill(row + t, row + ldt, 0.0f);
+  }
+}
+
+// R rows x NV vectors of out = a bt (full vectors, row stride ldo). The
+// R * NV accumulators stay in registers; each loaded vector of bt is used
+// R times, each a[r, c] once per vector.
 template <int R, int NV>
-void ABtTile(const float* a, int64_t lda, const float* bt, int64_t ldt, float scale, int64_t d,
-             float* out, int64_t ldo, int64_t cols) {
+void ABtTile(const float* a, int64_t lda, const float* bt, int64_t ldt, int64_t d, float* out,
+             int64_t ldo) {
   Vec acc[R][NV] = {};
   for (int64_t c = 0; c < d; ++c) {
     Vec b[NV];
     for (int v = 0; v < NV; ++v) b[v] = Load(bt + c * ldt + v * kVec);
     for (int r = 0; r < R; ++r) {
-      const Vec s = Splat(scale * a[r * lda + c]);
+      const Vec s = Splat(a[r * lda + c]);
       for (int v = 0; v < NV; ++v) acc[r][v] += s * b[v];
     }
   }
   for (int r = 0; r < R; ++r) {
-    float row[NV * kVec];
-    for (int v = 0; v < NV; ++v) Store(row + v * kVec, acc[r][v]);
-    std::memcpy(out + r * ldo, row, sizeof(float) * cols);
+    for (int v = 0; v < NV; ++v) Store(out + r * ldo + v * kVec, acc[r][v]);
   }
 }
 
-template <int NV>
-void ABtColumns(const float* a, int64_t lda, const float* bt, int64_t ldt, float scale, int64_t t,
-                int64_t d, float* out, int64_t cols) {
+// R rows of a bt, all ldt columns, into out [R, ldt]: one column block for
+// up to 5 vectors (t <= 80, which covers T = 50 and 65), else blocks of 4.
+template <int R>
+void ABtRows(const float* a, int64_t lda, const float* bt, int64_t ldt, int64_t d, float* out) {
+  const int64_t nv = ldt / kVec;
+  switch (nv) {
+    case 1:
+      return ABtTile<R, 1>(a, lda, bt, ldt, d, out, ldt);
+    case 2:
+      return ABtTile<R, 2>(a, lda, bt, ldt, d, out, ldt);
+    case 3:
+      return ABtTile<R, 3>(a, lda, bt, ldt, d, out, ldt);
+    case 4:
+      return ABtTile<R, 4>(a, lda, bt, ldt, d, out, ldt);
+    case 5:
+      return ABtTile<R, 5>(a, lda, bt, ldt, d, out, ldt);
+    default:
+      break;
+  }
+  int64_t v0 = 0;
+  for (; v0 + 4 <= nv; v0 += 4) {
+    ABtTile<R, 4>(a, lda, bt + v0 * kVec, ldt, d, out + v0 * kVec, ldt);
+  }
+  for (; v0 < nv; ++v0) ABtTile<R, 1>(a, lda, bt + v0 * kVec, ldt, d, out + v0 * kVec, ldt);
+}
+
+// Runs rows(std::integral_constant<int, R>, i, buf) for the rows i .. i +
+// R - 1 of a bt, four at a time and then one at a time, with buf = those
+// rows of the product ([R, ldt]).
+template <typename RowFn>
+void ForScoreRows(const float* a, int64_t lda, const float* bt, int64_t ldt, int64_t t, int64_t d,
+                  float* buf, RowFn rows) {
   int64_t i = 0;
   for (; i + 4 <= t; i += 4) {
-    ABtTile<4, NV>(a + i * lda, lda, bt, ldt, scale, d, out + i * t, t, cols);
+    ABtRows<4>(a + i * lda, lda, bt, ldt, d, buf);
+    rows(std::integral_constant<int, 4>{}, i, buf);
   }
-  for (; i < t; ++i) ABtTile<1, NV>(a + i * lda, lda, bt, ldt, scale, d, out + i * t, t, cols);
+  for (; i < t; ++i) {
+    ABtRows<1>(a + i * lda, lda, bt, ldt, d, buf);
+    rows(std::integral_constant<int, 1>{}, i, buf);
+  }
+}
+
+// Rows i .. i + R - 1 of p (row stride t) = softmax of the rows of s
+// ([R, ldt], whole vectors; lanes from t on are ignored and overwritten).
+// The R rows go through each step together: one row alone is a chain of
+// dependent reductions with little for the core to overlap.
+template <int R>
+void SoftmaxRows(float* s, int64_t t, int64_t ldt, float* p) {
+  const int64_t last = ldt - kVec, tail = t - last;
+  const Vec lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const Vec valid = Splat(static_cast<float>(tail));
+  const Vec minus_inf = Splat(-std::numeric_limits<float>::infinity());
+  Vec m[R];
+  for (int r = 0; r < R; ++r) {  // pad lanes to -inf: no maximum, exp 0
+    float* row = s + r * ldt;
+    Store(row + last, lane < valid ? Load(row + last) : minus_inf);
+    m[r] = Load(row);
+  }
+  for (int64_t c = kVec; c < ldt; c += kVec) {
+    for (int r = 0; r < R; ++r) m[r] = Max(m[r], Load(s + r * ldt + c));
+  }
+  Vec sum[R] = {};
+  for (int r = 0; r < R; ++r) m[r] = Splat(ReduceMax(m[r]));
+  for (int64_t c = 0; c < ldt; c += kVec) {
+    for (int r = 0; r < R; ++r) {
+      const Vec e = Exp(Load(s + r * ldt + c) - m[r]);
+      Store(s + r * ldt + c, e);
+      sum[r] += e;
+    }
+  }
+  // sum >= 1 (the maximum contributes 1), so the reciprocal is finite.
+  for (int r = 0; r < R; ++r) sum[r] = Splat(1.0f / ReduceSum(sum[r]));
+  for (int r = 0; r < R; ++r) {
+    for (int64_t c = 0; c < last; c += kVec) Store(p + r * t + c, Load(s + r * ldt + c) * sum[r]);
+    StoreFirst(p + r * t + last, Load(s + r * ldt + last) * sum[r], tail);
+  }
+}
+
+// Rows of ds (row stride t) = scale * p (dp - rowsum(dp p)) for R rows;
+// dp is [R, ldt] whole vectors (zeros from t on), p has row stride t.
+template <int R>
+void SoftmaxBackwardRows(const float* dp, const float* p, float scale, int64_t t, int64_t ldt,
+                         float* ds) {
+  const int64_t last = ldt - kVec, tail = t - last;
+  Vec dot[R];
+  for (int r = 0; r < R; ++r)
+    dot[r] = LoadFirst(p + r * t + last, tail) * Load(dp + r * ldt + last);
+  for (int64_t c = 0; c < last; c += kVec) {
+    for (int r = 0; r < R; ++r) dot[r] += Load(p + r * t + c) * Load(dp + r * ldt + c);
+  }
+  const Vec sc = Splat(scale);
+  for (int r = 0; r < R; ++r) {
+    const Vec sum = Splat(ReduceSum(dot[r]));
+    const float* pr = p + r * t;
+    const float* dpr = dp + r * ldt;
+    for (int64_t c = 0; c < last; c += kVec) {
+      Store(ds + r * t + c, sc * (Load(pr + c) * (Load(dpr + c) - sum)));
+    }
+    StoreFirst(ds + r * t + last, sc * (LoadFirst(pr + last, tail) * (Load(dpr + last) - sum)),
+               tail);
+  }
 }
 
 // R rows x NV vectors of out (=, +=) sum_s A(r, s) b[s, :].
@@ -98,26 +303,27 @@ void CombineColumns(const float* a, int64_t a_row, int64_t a_col, const float* b
 
 }  // namespace
 
-void ScaledABt(const float* a, int64_t lda, const float* b, int64_t ldb, float scale, int64_t t,
-               int64_t d, float* out, float* bt) {
-  // bt = b^T with its rows padded to whole vectors (zeros beyond t).
-  const int64_t ldt = (t + kVec - 1) / kVec * kVec;
-  for (int64_t c = 0; c < d; ++c) {
-    float* row = bt + c * ldt;
-    for (int64_t j = 0; j < t; ++j) row[j] = b[j * ldb + c];
-    std::fill(row + t, row + ldt, 0.0f);
-  }
-  // Column blocks of up to 4 vectors (64 columns).
-  for (int64_t j0 = 0; j0 < t; j0 += 4 * kVec) {
-    const int64_t cols = std::min<int64_t>(4 * kVec, t - j0);
-    const int64_t nv = (cols + kVec - 1) / kVec;
-    const float* btj = bt + j0;
-    float* o = out + j0;
-    if (nv == 4) ABtColumns<4>(a, lda, btj, ldt, scale, t, d, o, cols);
-    if (nv == 3) ABtColumns<3>(a, lda, btj, ldt, scale, t, d, o, cols);
-    if (nv == 2) ABtColumns<2>(a, lda, btj, ldt, scale, t, d, o, cols);
-    if (nv == 1) ABtColumns<1>(a, lda, btj, ldt, scale, t, d, o, cols);
-  }
+// Scratch: the padded transpose [d, ldt], then four rows of scores [4, ldt].
+int64_t ScoresScratch(int64_t t, int64_t d) { return (d + 4) * Padded(t); }
+
+void ScoresSoftmax(const float* a, int64_t lda, const float* b, int64_t ldb, float scale, int64_t t,
+                   int64_t d, float* p, float* scratch) {
+  const int64_t ldt = Padded(t);
+  float* bt = scratch;
+  TransposeScaled(b, ldb, scale, t, d, bt, ldt);
+  ForScoreRows(a, lda, bt, ldt, t, d, bt + d * ldt, [&](auto rows, int64_t i, float* s) {
+    SoftmaxRows<decltype(rows)::value>(s, t, ldt, p + i * t);
+  });
+}
+
+void ScoresSoftmaxBackward(const float* g, int64_t ldg, const float* v, int64_t ldv, const float* p,
+                           float scale, int64_t t, int64_t d, float* ds, float* scratch) {
+  const int64_t ldt = Padded(t);
+  float* vt = scratch;
+  TransposeScaled(v, ldv, 1.0f, t, d, vt, ldt);
+  ForScoreRows(g, ldg, vt, ldt, t, d, vt + d * ldt, [&](auto rows, int64_t i, const float* dp) {
+    SoftmaxBackwardRows<decltype(rows)::value>(dp, p + i * t, scale, t, ldt, ds + i * t);
+  });
 }
 
 void RowCombinations(const float* a, int64_t a_row, int64_t a_col, const float* b, int64_t ldb,

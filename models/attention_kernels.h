@@ -1,12 +1,16 @@
-// The per-(sample, head) products of SelfAttention (attention.cc): [T, d]
-// by [d, T] and [T, T] by [T, d] with T ~ 50-65 and d ~ 16-64, on strided
-// views of the [rows, D] activation buffers. Single-threaded (the caller
-// runs one (sample, head) pair per thread); every output element is summed
-// in a fixed order, so results do not depend on thread count or address.
+// The per-(sample, head) work of SelfAttention (attention.cc): [T, d] by
+// [d, T] products fused with the row softmax or its backward, and [T, T] by
+// [T, d] products, with T ~ 50-65 and d ~ 16-64, on strided views of the
+// [rows, D] activation buffers. Single-threaded (the caller runs one
+// (sample, head) pair per thread); every output element is computed in a
+// fixed order that depends only on t and d, so results do not depend on
+// thread count or address.
 //
 // Why not Eigen: at these sizes Eigen's GEMM spends most of its time packing
-// its operands into panels; these loops instead keep the d-wide output row
-// in registers (d = 16: one AVX-512 vector).
+// its operands into panels; these loops instead keep a tile of the output in
+// registers (d = 16: one AVX-512 vector per row) and apply the softmax to
+// a few rows of scores while they are still in L1, so the [T, T] block is
+// written once (forward) and read once (backward).
 #ifndef TWOPHASE_MODELS_ATTENTION_KERNELS_H_
 #define TWOPHASE_MODELS_ATTENTION_KERNELS_H_
 
@@ -15,13 +19,22 @@
 namespace twophase {
 namespace attention_kernels {
 
-// out[i, j] = sum_c (scale * a[i, c]) * b[j, c] for i, j < t, c < d:
-// a and b are [t, d] with row strides lda and ldb, out is [t, t]
-// contiguous. bt is scratch of ABtScratch(t, d) floats (b transposed).
-void ScaledABt(const float* a, int64_t lda, const float* b, int64_t ldb, float scale, int64_t t,
-               int64_t d, float* out, float* bt);
+// Floats of per-thread scratch that ScoresSoftmax and ScoresSoftmaxBackward
+// need for t tokens and head width d (a padded transpose and a few rows).
+int64_t ScoresScratch(int64_t t, int64_t d);
 
-inline int64_t ABtScratch(int64_t t, int64_t d) { return d * ((t + 15) / 16 * 16); }
+// p = softmax_rows(scale * a b^T): p[i, j] = exp(s_ij - max_j s_ij) / sum_j
+// with s_ij = scale * sum_c a[i, c] * b[j, c], for i, j < t and c < d. a and
+// b are [t, d] with row strides lda and ldb, p is [t, t] contiguous. The
+// exponential is ExpNonPositive's (core/fast_math.h), lane by lane.
+void ScoresSoftmax(const float* a, int64_t lda, const float* b, int64_t ldb, float scale, int64_t t,
+                   int64_t d, float* p, float* scratch);
+
+// The softmax backward of the above, with dp = g v^T (g, v [t, d] with row
+// strides ldg, ldv): ds[i, j] = scale * p[i, j] * (dp[i, j] - sum_k dp[i, k]
+// * p[i, k]). p and ds are [t, t] contiguous and may not alias.
+void ScoresSoftmaxBackward(const float* g, int64_t ldg, const float* v, int64_t ldv, const float* p,
+                           float scale, int64_t t, int64_t d, float* ds, float* scratch);
 
 // out[r, :] (=, or += when accumulate) sum_s A(r, s) * b[s, :] for r, s < t
 // and d columns, where A(r, s) = a[r * a_row + s * a_col] (a [t, t] or its

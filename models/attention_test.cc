@@ -223,6 +223,51 @@ INSTANTIATE_TEST_SUITE_P(
                     Variant{"sharedqk_novo", true, true, 2}, Variant{"novo", false, true, 2}),
     VariantName);
 
+// At the ViT's shape (50 tokens, dim 64, 4 heads of 16) the pair loops take
+// the whole-vector kernel paths that the small shapes above do not (head
+// width 16): the forward pass against the naive reference, and forward and
+// backward bit-identical for 1 and 3 threads.
+TEST(SelfAttentionTest, VitShapeMatchesReferenceForAnyThreadCount) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE(SeedNote(seed));
+  const int64_t n = 3, t = 50, d = 64;
+  for (const Variant& variant :
+       {Variant{"full", false, false, 4}, Variant{"sharedqk", true, false, 4},
+        Variant{"sharedqk_novo", true, true, 4}}) {
+    SCOPED_TRACE(variant.label);
+    const AttentionOptions o = OptionsOf(variant);
+    const std::vector<float> x = RandomVector(n * t * d, seed + 11, -2.0f, 2.0f);
+    const std::vector<float> r = RandomVector(n * t * d, seed + 12);
+    std::vector<float> y[2], dx[2], grads[2];
+    for (int run = 0; run < 2; ++run) {
+      const int saved = omp_get_max_threads();
+      omp_set_num_threads(run == 0 ? 1 : 3);
+      std::unique_ptr<Backend> backend = MakeBlasBackend();
+      ParameterBuffer params;
+      SelfAttention attn({&params, backend.get()}, "attn", t, d, o);
+      Rng rng(seed);
+      attn.Initialize(rng);
+      for (int64_t i = 0; i < params.size(); ++i) params.values()[i] *= 3.0f;
+      y[run].resize(x.size());
+      dx[run].resize(x.size());
+      params.ZeroGrads();
+      attn.Forward(x.data(), y[run].data(), n);
+      attn.Backward(r.data(), dx[run].data());
+      grads[run].assign(params.grads(), params.grads() + params.size());
+      omp_set_num_threads(saved);
+      if (run == 0) {
+        const std::vector<double> ref = ReferenceAttention(params, "attn", o, x, n, t, d);
+        for (size_t i = 0; i < y[0].size(); ++i) {
+          ASSERT_NEAR(y[0][i], ref[i], 1e-4 * (1.0 + std::fabs(ref[i]))) << "at " << i;
+        }
+      }
+    }
+    EXPECT_EQ(y[0], y[1]);
+    EXPECT_EQ(dx[0], dx[1]);
+    EXPECT_EQ(grads[0], grads[1]);
+  }
+}
+
 TEST(SelfAttentionTest, ParameterCountsNamesAndOrder) {
   std::unique_ptr<Backend> backend = MakeBlasBackend();
   struct Case {
