@@ -25,7 +25,11 @@ ModelFlops CountVit(const VitConfig& c, const InputShape& input) {
     // Per head [T, d] x [d, T] and [T, T] x [T, d]; summed over the heads
     // the width d becomes dim, whatever the head count.
     const double attention = MatMul(tokens, dim, tokens) + MatMul(tokens, tokens, dim);
-    const double mlp = c.mlp ? MatMul(tokens, dim, c.mlp_dim) + MatMul(tokens, c.mlp_dim, dim) : 0;
+    // The last block's MLP runs on the class token alone (models/vit.h):
+    // the work done, not the work of a model that computes every row.
+    const double mlp_rows = b + 1 == c.depth ? 1 : tokens;
+    const double mlp =
+        c.mlp ? MatMul(mlp_rows, dim, c.mlp_dim) + MatMul(mlp_rows, c.mlp_dim, dim) : 0;
     f.forward += proj + attention + mlp;
     f.backward += 2 * (proj + attention + mlp);
   }

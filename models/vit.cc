@@ -29,14 +29,12 @@ bool VitConfig::ForVariant(const std::string& name, VitConfig* config) {
   return true;
 }
 
-VisionTransformer::VisionTransformer(const std::string& name,
-                                     const InputShape& input,
+VisionTransformer::VisionTransformer(const std::string& name, const InputShape& input,
                                      const VitConfig& config, Backend* backend)
     : Model(name, input, backend), config_(config) {
   const LayerContext ctx{&params_, backend_};
-  patch_embed_ = std::make_unique<PatchEmbedding>(
-      ctx, "patch_embed", input.channels, input.height, input.width,
-      config.patch, config.dim);
+  patch_embed_ = std::make_unique<PatchEmbedding>(ctx, "patch_embed", input.channels, input.height,
+                                                  input.width, config.patch, config.dim);
   const int64_t patches = patch_embed_->num_patches();
   tokens_ = patches + 1;
   cls_pos_ = std::make_unique<ClassTokenAndPosition>(ctx, patches, config.dim);
@@ -48,18 +46,14 @@ VisionTransformer::VisionTransformer(const std::string& name,
   for (int64_t b = 0; b < config.depth; ++b) {
     const std::string prefix = "blocks." + std::to_string(b) + ".";
     Block& block = blocks_[b];
-    block.norm1 =
-        std::make_unique<LayerNorm>(ctx, prefix + "norm1", config.dim);
-    block.attn = std::make_unique<SelfAttention>(ctx, prefix + "attn", tokens_,
-                                                 config.dim, attention);
+    block.norm1 = std::make_unique<LayerNorm>(ctx, prefix + "norm1", config.dim);
+    block.attn =
+        std::make_unique<SelfAttention>(ctx, prefix + "attn", tokens_, config.dim, attention);
     if (config.mlp) {
-      block.norm2 =
-          std::make_unique<LayerNorm>(ctx, prefix + "norm2", config.dim);
-      block.fc1 = std::make_unique<Linear>(ctx, prefix + "mlp.fc1", config.dim,
-                                           config.mlp_dim);
+      block.norm2 = std::make_unique<LayerNorm>(ctx, prefix + "norm2", config.dim);
+      block.fc1 = std::make_unique<Linear>(ctx, prefix + "mlp.fc1", config.dim, config.mlp_dim);
       block.gelu = std::make_unique<Gelu>(backend_);
-      block.fc2 = std::make_unique<Linear>(ctx, prefix + "mlp.fc2",
-                                           config.mlp_dim, config.dim);
+      block.fc2 = std::make_unique<Linear>(ctx, prefix + "mlp.fc2", config.mlp_dim, config.dim);
     }
   }
   norm_ = std::make_unique<LayerNorm>(ctx, "norm", config.dim);
@@ -86,6 +80,14 @@ void VisionTransformer::Initialize(uint64_t seed) {
 }
 
 namespace {
+// v's first `size` floats; grows v but never shrinks it, since growing a
+// std::vector again zero-fills (the backward scratch serves both the
+// class-token rows and all rows in every step).
+float* Scratch(std::vector<float>& v, int64_t size) {
+  if (static_cast<int64_t>(v.size()) < size) v.resize(size);
+  return v.data();
+}
+
 // out = a + b, elementwise.
 void Add(const float* a, const float* b, float* out, int64_t size) {
 #pragma omp parallel for schedule(static)
@@ -93,8 +95,37 @@ void Add(const float* a, const float* b, float* out, int64_t size) {
 }
 }  // namespace
 
-void VisionTransformer::Forward(const float* images, int64_t n,
-                                float* logits) {
+void VisionTransformer::MlpForward(Block& block, const float* in, float* out, int64_t rows) {
+  const int64_t size = rows * config_.dim, wide = rows * config_.mlp_dim;
+  block.normed2.resize(size);
+  block.hidden.resize(wide);
+  block.activated.resize(wide);
+  block.mlp_out.resize(size);
+  block.norm2->Forward(in, block.normed2.data(), rows);
+  block.fc1->Forward(block.normed2.data(), block.hidden.data(), rows);
+  block.gelu->Forward(block.hidden.data(), block.activated.data(), wide);
+  block.fc2->Forward(block.activated.data(), block.mlp_out.data(), rows);
+  Add(in, block.mlp_out.data(), out, size);
+}
+
+void VisionTransformer::MlpBackward(Block& block, const float* d_out, float* d_in, int64_t rows) {
+  const int64_t size = rows * config_.dim, wide = rows * config_.mlp_dim;
+  float* d_activated = Scratch(d_activated_, wide);
+  float* d_hidden = Scratch(d_hidden_, wide);
+  float* d_normed = Scratch(d_tmp_, size);
+  float* d_branch = Scratch(d_tmp2_, size);
+  block.fc2->Backward(d_out, d_activated);
+  block.gelu->Backward(d_activated, d_hidden);
+  block.fc1->Backward(d_hidden, d_normed);
+  block.norm2->Backward(d_normed, d_branch);
+  Add(d_out, d_branch, d_in, size);
+}
+
+bool VisionTransformer::FullMlp(size_t b) const {
+  return config_.mlp && (b + 1 < blocks_.size() || !config_.last_mlp_on_class_tokens);
+}
+
+void VisionTransformer::Forward(const float* images, int64_t n, float* logits) {
   n_ = n;
   const int64_t dim = config_.dim;
   const int64_t rows = n * tokens_;
@@ -106,7 +137,8 @@ void VisionTransformer::Forward(const float* images, int64_t n,
   cls_pos_->Forward(patch_tokens_.data(), embedded_.data(), n);
 
   const float* x = embedded_.data();
-  for (Block& block : blocks_) {
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    Block& block = blocks_[b];
     block.normed1.resize(size);
     block.attn_out.resize(size);
     block.mid.resize(size);
@@ -114,30 +146,28 @@ void VisionTransformer::Forward(const float* images, int64_t n,
     block.attn->Forward(block.normed1.data(), block.attn_out.data(), n);
     Add(x, block.attn_out.data(), block.mid.data(), size);
     x = block.mid.data();
-    if (config_.mlp) {
-      block.normed2.resize(size);
-      block.hidden.resize(rows * config_.mlp_dim);
-      block.activated.resize(rows * config_.mlp_dim);
-      block.mlp_out.resize(size);
+    if (FullMlp(b)) {
       block.out.resize(size);
-      block.norm2->Forward(block.mid.data(), block.normed2.data(), rows);
-      block.fc1->Forward(block.normed2.data(), block.hidden.data(), rows);
-      block.gelu->Forward(block.hidden.data(), block.activated.data(),
-                          rows * config_.mlp_dim);
-      block.fc2->Forward(block.activated.data(), block.mlp_out.data(), rows);
-      Add(block.mid.data(), block.mlp_out.data(), block.out.data(), size);
+      MlpForward(block, block.mid.data(), block.out.data(), rows);
       x = block.out.data();
     }
   }
 
-  // The class token of every sample: row 0 of its token block.
+  // The class token of every sample (row 0 of its token block), then the
+  // last block's MLP on those rows alone (see vit.h).
   cls_.resize(n * dim);
-  cls_normed_.resize(n * dim);
   for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(cls_.data() + i * dim, x + i * tokens_ * dim,
-                sizeof(float) * dim);
+    std::memcpy(cls_.data() + i * dim, x + i * tokens_ * dim, sizeof(float) * dim);
   }
-  norm_->Forward(cls_.data(), cls_normed_.data(), n);
+  const float* cls_out = cls_.data();
+  const bool class_mlp = config_.mlp && config_.last_mlp_on_class_tokens;
+  if (class_mlp) {
+    cls_out_.resize(n * dim);
+    MlpForward(blocks_.back(), cls_.data(), cls_out_.data(), n);
+    cls_out = cls_out_.data();
+  }
+  cls_normed_.resize(n * dim);
+  norm_->Forward(cls_out, cls_normed_.data(), n);
   head_->Forward(cls_normed_.data(), logits, n);
 }
 
@@ -151,32 +181,29 @@ void VisionTransformer::Backward(const float* dlogits) {
   d_cls_.resize(n * dim);
   head_->Backward(dlogits, d_cls_normed_.data());
   norm_->Backward(d_cls_normed_.data(), d_cls_.data());
+  // d_cls_: the gradient of the last block's attention output, class rows.
+  if (config_.mlp && config_.last_mlp_on_class_tokens) {
+    MlpBackward(blocks_.back(), d_cls_.data(), d_cls_.data(), n);
+  }
 
   // Gradient of the residual stream: only the class tokens receive one.
   d_stream_.assign(size, 0.0f);
   for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(d_stream_.data() + i * tokens_ * dim, d_cls_.data() + i * dim,
-                sizeof(float) * dim);
+    std::memcpy(d_stream_.data() + i * tokens_ * dim, d_cls_.data() + i * dim, sizeof(float) * dim);
   }
-  d_tmp_.resize(size);
-  d_tmp2_.resize(size);
-  for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) {
-    Block& block = *it;
-    if (config_.mlp) {
-      // out = mid + fc2(gelu(fc1(norm2(mid)))): the stream gradient flows on
-      // unchanged and gains the MLP branch's contribution.
-      d_activated_.resize(rows * config_.mlp_dim);
-      d_hidden_.resize(rows * config_.mlp_dim);
-      block.fc2->Backward(d_stream_.data(), d_activated_.data());
-      block.gelu->Backward(d_activated_.data(), d_hidden_.data());
-      block.fc1->Backward(d_hidden_.data(), d_tmp_.data());
-      block.norm2->Backward(d_tmp_.data(), d_tmp2_.data());
-      Add(d_stream_.data(), d_tmp2_.data(), d_stream_.data(), size);
+  for (size_t b = blocks_.size(); b-- > 0;) {
+    Block& block = blocks_[b];
+    // out = mid + MLP(mid): the stream gradient flows on unchanged and
+    // gains the MLP branch's contribution (the last block's is done above).
+    if (FullMlp(b)) {
+      MlpBackward(block, d_stream_.data(), d_stream_.data(), rows);
     }
     // mid = x + attn(norm1(x)).
-    block.attn->Backward(d_stream_.data(), d_tmp_.data());
-    block.norm1->Backward(d_tmp_.data(), d_tmp2_.data());
-    Add(d_stream_.data(), d_tmp2_.data(), d_stream_.data(), size);
+    float* d_normed = Scratch(d_tmp_, size);
+    float* d_branch = Scratch(d_tmp2_, size);
+    block.attn->Backward(d_stream_.data(), d_normed);
+    block.norm1->Backward(d_normed, d_branch);
+    Add(d_stream_.data(), d_branch, d_stream_.data(), size);
   }
 
   d_patch_tokens_.resize((tokens_ - 1) * n * dim);

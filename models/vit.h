@@ -5,6 +5,12 @@
 // a final LayerNorm on the class token and a linear head (the softmax is in
 // the loss). The variants drop the MLP, share the query/key matrix, and
 // drop the value/output projections.
+//
+// Only the class token of the last block's output reaches the loss, and the
+// MLP (like LayerNorm) works row by row, so the last block's MLP runs on the
+// n class-token rows alone instead of all n * tokens rows: the same
+// function and the same gradients (the other rows' gradients are zero),
+// for 1/tokens of that MLP's work -- a sixth of vit-mlp's FLOPs.
 #ifndef TWOPHASE_MODELS_VIT_H_
 #define TWOPHASE_MODELS_VIT_H_
 
@@ -26,6 +32,9 @@ struct VitConfig {
   bool mlp = true;
   bool shared_query_key = false;
   bool no_value_output = false;
+  // The last block's MLP on the class tokens only (see above); false runs
+  // it on every token as PyTorch would (the test that checks the shortcut).
+  bool last_mlp_on_class_tokens = true;
 
   // The paper's four variants by name; false for another name.
   static bool ForVariant(const std::string& name, VitConfig* config);
@@ -33,8 +42,8 @@ struct VitConfig {
 
 class VisionTransformer final : public Model {
  public:
-  VisionTransformer(const std::string& name, const InputShape& input,
-                    const VitConfig& config, Backend* backend);
+  VisionTransformer(const std::string& name, const InputShape& input, const VitConfig& config,
+                    Backend* backend);
 
   void Initialize(uint64_t seed) override;
   void Forward(const float* images, int64_t n, float* logits) override;
@@ -47,9 +56,16 @@ class VisionTransformer final : public Model {
     std::unique_ptr<Linear> fc1, fc2;
     std::unique_ptr<Gelu> gelu;
     // Activations of the last forward pass, [n, tokens, dim] unless noted.
-    std::vector<float> normed1, attn_out, mid, normed2, hidden, activated,
-        mlp_out, out;  // hidden/activated: [n, tokens, mlp_dim]
+    std::vector<float> normed1, attn_out, mid, normed2, hidden, activated, mlp_out,
+        out;  // hidden/activated: [n, tokens, mlp_dim]
   };
+
+  // x += MLP(LN2(x)) over `rows` rows: out = in + fc2(gelu(fc1(LN2(in)))).
+  void MlpForward(Block& block, const float* in, float* out, int64_t rows);
+  // d_in = d_out + the MLP branch's input gradient (d_in may be d_out).
+  void MlpBackward(Block& block, const float* d_out, float* d_in, int64_t rows);
+  // Whether block b runs its MLP over all rows (in the block loops).
+  bool FullMlp(size_t b) const;
 
   VitConfig config_;
   int64_t tokens_ = 0;  // patches + class token
@@ -60,10 +76,12 @@ class VisionTransformer final : public Model {
   std::unique_ptr<LayerNorm> norm_;
   std::unique_ptr<Linear> head_;
 
-  std::vector<float> patch_tokens_, embedded_, cls_, cls_normed_;
+  // cls_: the class tokens of the last block's attention output (its
+  // MLP's input when there is one); cls_out_: the last block's output.
+  std::vector<float> patch_tokens_, embedded_, cls_, cls_out_, cls_normed_;
   // Backward scratch.
-  std::vector<float> d_stream_, d_tmp_, d_tmp2_, d_hidden_, d_activated_, d_cls_,
-      d_cls_normed_, d_patch_tokens_;
+  std::vector<float> d_stream_, d_tmp_, d_tmp2_, d_hidden_, d_activated_, d_cls_, d_cls_normed_,
+      d_patch_tokens_;
 };
 
 }  // namespace twophase
