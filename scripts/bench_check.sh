@@ -47,7 +47,8 @@ cmake --build "$build" -j"$(nproc)" --target twophase_bench >"$build_log" 2>&1 |
 
 # One run of the selection, in two invocations of twophase_bench:
 #  - the calibration and a training step of each of the paper's two model
-#    families on the BLAS backend at 2 threads (the targets' setting);
+#    families on both backends at 2 threads (the targets' setting; every
+#    figure is over the BLAS GEMM bursts next to it);
 #  - CG's vector work at 1 thread: its loops over 155k floats take tens of
 #    microseconds, so at 2 threads they time how fast the OS wakes the
 #    second thread on a loaded machine (bimodal, 2x apart, in the noise
@@ -58,8 +59,8 @@ cmake --build "$build" -j"$(nproc)" --target twophase_bench >"$build_log" 2>&1 |
 # figures scattered 3x (vit-mlp) to 100x (CG) between runs; passive
 # waiting kept them within about 10 % (bench/README.md).
 run() {
-  local out=$1 threads=$2 filter=$3
-  OMP_WAIT_POLICY=passive "$build/twophase_bench" --threads="$threads" --backends=blas \
+  local out=$1 threads=$2 backends=$3 filter=$4
+  OMP_WAIT_POLICY=passive "$build/twophase_bench" --threads="$threads" --backends="$backends" \
     --slowdown="$slowdown" --benchmark_filter="$filter" \
     --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
     --benchmark_min_time=0.2 \
@@ -75,8 +76,8 @@ results=()
 run_selection() {
   local start=$SECONDS
   results+=("$build/bench_check.$1.steps.json" "$build/bench_check.$1.cg.json")
-  run "${results[-2]}" 2 '^BM_(GemmCalibration|TrainStep/(vit-mlp|vgg5)/)'
-  run "${results[-1]}" 1 '^BM_CgVectors/iteration'
+  run "${results[-2]}" 2 blas,onednn '^BM_(GemmCalibration|TrainStep/(vit-mlp|vgg5)/)'
+  run "${results[-1]}" 1 blas '^BM_CgVectors/iteration'
   echo "bench_check: run $1 took $((SECONDS - start)) s"
 }
 

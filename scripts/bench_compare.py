@@ -156,9 +156,10 @@ def update(args):
             print("bench_compare: refusing to record a baseline from a run with --slowdown=%s" %
                   slowdown, file=sys.stderr)
             return 2
-    # Keep the checked set of an existing baseline; a new one takes every
-    # benchmark of the run except the calibration (1 by construction).
-    names = sorted(old.get("benchmarks", {})) or sorted(measured)
+    # The checked set: the existing baseline's benchmarks (each must be in
+    # the run) and every new benchmark of the selection, except the
+    # calibration (1 by construction).
+    names = sorted(set(old.get("benchmarks", {})) | set(measured))
     missing = [n for n in names if n not in measured]
     if missing:
         print("bench_compare: the run lacks %s" % ", ".join(missing), file=sys.stderr)
