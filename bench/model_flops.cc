@@ -20,14 +20,19 @@ ModelFlops CountVit(const VitConfig& c, const InputShape& input) {
   f.forward += embed;
   f.backward += embed;
   const double projections = (c.shared_query_key ? 1 : 2) + (c.no_value_output ? 0 : 2);
+  const double input_projections = c.no_value_output ? projections : projections - 1;
   for (int64_t b = 0; b < c.depth; ++b) {
-    const double proj = projections * MatMul(tokens, dim, dim);
-    // Per head [T, d] x [d, T] and [T, T] x [T, d]; summed over the heads
-    // the width d becomes dim, whatever the head count.
-    const double attention = MatMul(tokens, dim, tokens) + MatMul(tokens, tokens, dim);
-    // The last block's MLP runs on the class token alone (models/vit.h):
-    // the work done, not the work of a model that computes every row.
-    const double mlp_rows = b + 1 == c.depth ? 1 : tokens;
+    // The last block runs for the class token alone (models/vit.h): one
+    // query row, one output row; K and V (and Q, packed with them) still
+    // for every token. The work done, not that of a model computing every
+    // row.
+    const double rows = b + 1 == c.depth ? 1 : tokens;
+    const double proj = input_projections * MatMul(tokens, dim, dim) +
+                        (projections - input_projections) * MatMul(rows, dim, dim);
+    // Per head [rows, d] x [d, T] and [rows, T] x [T, d]; summed over the
+    // heads the width d becomes dim, whatever the head count.
+    const double attention = MatMul(rows, dim, tokens) + MatMul(rows, tokens, dim);
+    const double mlp_rows = rows;
     const double mlp =
         c.mlp ? MatMul(mlp_rows, dim, c.mlp_dim) + MatMul(mlp_rows, c.mlp_dim, dim) : 0;
     f.forward += proj + attention + mlp;

@@ -22,6 +22,11 @@
 // still read as V). Backward only reads the forward caches, so it may be
 // called more than once per Forward.
 //
+// class_token_only (the ViT's last block, whose other outputs nothing
+// reads): K and V from every token as above, but only the class token's
+// query, so per pair one row of scores and probabilities and one output row
+// (attention_class_query.cc).
+//
 // Speed: the input projections are one GEMM over all n*T rows (see
 // InputProjections), the output projection another (through the backend).
 // The per-(sample, head) products are small ([T, d] x [d, T] with T ~ 50-65,
@@ -110,17 +115,8 @@ int64_t SelfAttention::InputProjections() const {
   return options_.no_value_output ? all : all - 1;
 }
 
-void SelfAttention::Forward(const float* x, float* y, int64_t n) {
-  const int64_t t = tokens_, d_model = dim_, heads = options_.heads;
-  const int64_t head_dim = d_model / heads;
-  const int64_t rows = n * t;
-  const bool shared = options_.shared_query_key;
-  const bool project_v = !options_.no_value_output;
-  const size_t act = static_cast<size_t>(rows * d_model);
-  x_ = x;
-  n_ = n;
-
-  const int64_t fused = InputProjections();
+void SelfAttention::ProjectInputs(const float* x, int64_t rows) {
+  const int64_t d_model = dim_, fused = InputProjections();
   const int64_t ld = fused * d_model;  // row stride of qkv_
   w_in_.resize(static_cast<size_t>(ld * d_model));
   b_in_.resize(static_cast<size_t>(ld));
@@ -137,6 +133,23 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n) {
   }
   qkv_.resize(static_cast<size_t>(rows * ld));
   ctx_.backend->LinearForward(x, w_in_.data(), b_in_.data(), qkv_.data(), rows, d_model, ld);
+}
+
+void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_token_only) {
+  const int64_t t = tokens_, d_model = dim_, heads = options_.heads;
+  const int64_t head_dim = d_model / heads;
+  const int64_t rows = n * t;
+  const bool shared = options_.shared_query_key;
+  const bool project_v = !options_.no_value_output;
+  const size_t act = static_cast<size_t>(rows * d_model);
+  x_ = x;
+  n_ = n;
+  class_token_only_ = class_token_only;
+  ProjectInputs(x, rows);
+  if (class_token_only) return ClassQueryForward(y);
+
+  const int64_t fused = InputProjections();
+  const int64_t ld = fused * d_model;  // row stride of qkv_
   if (project_v) context_.resize(act);
   probs_.resize(static_cast<size_t>(n * heads * t * t));
 
@@ -186,7 +199,7 @@ void SelfAttention::Backward(const float* dy, float* dx) {
 
   // scratch_ layout: dC [rows, D], d(qkv) [rows, ld], dV [rows, D] when
   // V = x, then per thread a [T, T] block for dS and ScoresSoftmaxBackward's
-  // scratch.
+  // scratch (enough for the class-token path too).
   const int64_t threads = omp_get_max_threads();
   const int64_t dv_size = project_v ? 0 : act;
   const int64_t per_thread = t * t + attention_kernels::ScoresScratch(t, head_dim);
@@ -200,6 +213,11 @@ void SelfAttention::Backward(const float* dy, float* dx) {
     projections_.back().Backward(dy, dc);
     grad_c = dc;
   }
+  float* dv_of_x = project_v ? nullptr : dqkv + rows * ld;  // dV when V = x
+  if (class_token_only_) {
+    ClassQueryBackward(grad_c, dqkv, dv_of_x, pair_scratch, per_thread);
+    return InputsBackward(dqkv, dv_of_x, dx);
+  }
 
   const float* q = qkv_.data();
   const float* k = shared ? q : q + d_model;
@@ -207,7 +225,7 @@ void SelfAttention::Backward(const float* dy, float* dx) {
   const int64_t v_ld = project_v ? ld : d_model;
   float* dq = dqkv;
   float* dk = shared ? dq : dq + d_model;
-  float* dv = project_v ? dq + (fused - 1) * d_model : dqkv + rows * ld;
+  float* dv = project_v ? dq + (fused - 1) * d_model : dv_of_x;
   const float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
   const bool parallel = 4 * n * heads * t * t * head_dim >= kMinParallelWork;
@@ -238,8 +256,14 @@ void SelfAttention::Backward(const float* dy, float* dx) {
     }
   }
 
-  // One backward GEMM set for the packed input projections; their weight
-  // gradients come out packed and are added to each projection's own.
+  InputsBackward(dqkv, dv_of_x, dx);
+}
+
+// One backward GEMM set for the packed input projections; their weight
+// gradients come out packed and are added to each projection's own.
+void SelfAttention::InputsBackward(const float* dqkv, const float* dv_of_x, float* dx) {
+  const int64_t d_model = dim_, rows = n_ * tokens_;
+  const int64_t fused = InputProjections(), ld = fused * d_model;
   dw_in_.assign(static_cast<size_t>(ld * d_model), 0.0f);
   db_in_.assign(static_cast<size_t>(ld), 0.0f);
   ctx_.backend->LinearBackward(x_, w_in_.data(), dqkv, dx, dw_in_.data(), db_in_.data(), rows,
@@ -250,7 +274,7 @@ void SelfAttention::Backward(const float* dy, float* dx) {
     if (proj.bias_grad() != nullptr)
       AddInto(proj.bias_grad(), db_in_.data() + p * d_model, d_model);
   }
-  if (!project_v && dx != nullptr) AddInto(dx, dv, act);  // V = x
+  if (dv_of_x != nullptr && dx != nullptr) AddInto(dx, dv_of_x, rows * d_model);  // V = x
 }
 
 }  // namespace twophase

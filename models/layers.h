@@ -208,12 +208,26 @@ class SelfAttention {
   SelfAttention(LayerContext ctx, const std::string& name, int64_t tokens, int64_t dim,
                 AttentionOptions options);
   void Initialize(Rng& rng);
-  void Forward(const float* x, float* y, int64_t n);
+  // x [n, tokens, dim] -> y [n, tokens, dim]; with class_token_only y is
+  // [n, dim], the output at each sample's first token (the class token)
+  // alone: keys and values still come from every token, only the class
+  // token's query is used (the ViT's last block, models/vit.h).
+  void Forward(const float* x, float* y, int64_t n, bool class_token_only = false);
+  // dy is shaped as Forward's y; dx is [n, tokens, dim] either way.
   void Backward(const float* dy, float* dx);
 
  private:
   // How many projections read x (all but the output projection).
   int64_t InputProjections() const;
+  // qkv_ = the packed input projections of x [rows, dim].
+  void ProjectInputs(const float* x, int64_t rows);
+  // The packed projections' backward from d(qkv_) (and dV when V = x).
+  void InputsBackward(const float* dqkv, const float* dv_of_x, float* dx);
+  // The class-token paths (attention_class_query.cc); scratch: per_thread
+  // floats for each OpenMP thread.
+  void ClassQueryForward(float* y);
+  void ClassQueryBackward(const float* grad_c, float* dqkv, float* dv_of_x, float* scratch,
+                          int64_t per_thread);
 
   LayerContext ctx_;
   int64_t tokens_, dim_;
@@ -226,6 +240,7 @@ class SelfAttention {
   std::vector<float> w_in_, b_in_, dw_in_, db_in_, pair_scratch_;
   const float* x_ = nullptr;
   int64_t n_ = 0;
+  bool class_token_only_ = false;
 };
 
 }  // namespace twophase

@@ -121,8 +121,20 @@ void VisionTransformer::MlpBackward(Block& block, const float* d_out, float* d_i
   Add(d_out, d_branch, d_in, size);
 }
 
-bool VisionTransformer::FullMlp(size_t b) const {
-  return config_.mlp && (b + 1 < blocks_.size() || !config_.last_mlp_on_class_tokens);
+// One encoder block over all rows: mid = x + attn(LN1(x)), then (with an
+// MLP) out = mid + MLP(mid). Returns the block's output.
+const float* VisionTransformer::BlockForward(Block& block, const float* x, int64_t n) {
+  const int64_t rows = n * tokens_, size = rows * config_.dim;
+  block.normed1.resize(size);
+  block.attn_out.resize(size);
+  block.mid.resize(size);
+  block.norm1->Forward(x, block.normed1.data(), rows);
+  block.attn->Forward(block.normed1.data(), block.attn_out.data(), n);
+  Add(x, block.attn_out.data(), block.mid.data(), size);
+  if (!config_.mlp) return block.mid.data();
+  block.out.resize(size);
+  MlpForward(block, block.mid.data(), block.out.data(), rows);
+  return block.out.data();
 }
 
 void VisionTransformer::Forward(const float* images, int64_t n, float* logits) {
@@ -130,6 +142,7 @@ void VisionTransformer::Forward(const float* images, int64_t n, float* logits) {
   const int64_t dim = config_.dim;
   const int64_t rows = n * tokens_;
   const int64_t size = rows * dim;
+  const bool shortcut = config_.last_block_class_token_only;
 
   patch_tokens_.resize((tokens_ - 1) * n * dim);
   embedded_.resize(size);
@@ -137,38 +150,49 @@ void VisionTransformer::Forward(const float* images, int64_t n, float* logits) {
   cls_pos_->Forward(patch_tokens_.data(), embedded_.data(), n);
 
   const float* x = embedded_.data();
-  for (size_t b = 0; b < blocks_.size(); ++b) {
-    Block& block = blocks_[b];
-    block.normed1.resize(size);
-    block.attn_out.resize(size);
-    block.mid.resize(size);
-    block.norm1->Forward(x, block.normed1.data(), rows);
-    block.attn->Forward(block.normed1.data(), block.attn_out.data(), n);
-    Add(x, block.attn_out.data(), block.mid.data(), size);
-    x = block.mid.data();
-    if (FullMlp(b)) {
-      block.out.resize(size);
-      MlpForward(block, block.mid.data(), block.out.data(), rows);
-      x = block.out.data();
-    }
-  }
+  const size_t full_blocks = blocks_.size() - (shortcut ? 1 : 0);
+  for (size_t b = 0; b < full_blocks; ++b) x = BlockForward(blocks_[b], x, n);
 
-  // The class token of every sample (row 0 of its token block), then the
-  // last block's MLP on those rows alone (see vit.h).
+  // cls_: the class token of every sample (row 0 of its token block) after
+  // the last block's attention, cls_out: after the whole network.
   cls_.resize(n * dim);
-  for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(cls_.data() + i * dim, x + i * tokens_ * dim, sizeof(float) * dim);
-  }
   const float* cls_out = cls_.data();
-  const bool class_mlp = config_.mlp && config_.last_mlp_on_class_tokens;
-  if (class_mlp) {
-    cls_out_.resize(n * dim);
-    MlpForward(blocks_.back(), cls_.data(), cls_out_.data(), n);
-    cls_out = cls_out_.data();
+  if (shortcut) {  // the last block for the class tokens alone (vit.h)
+    Block& last = blocks_.back();
+    last.normed1.resize(size);
+    last.attn_out.resize(n * dim);
+    last.norm1->Forward(x, last.normed1.data(), rows);
+    last.attn->Forward(last.normed1.data(), last.attn_out.data(), n, /*class_token_only=*/true);
+    for (int64_t i = 0; i < n; ++i) {
+      const float* xi = x + i * tokens_ * dim;
+      const float* ai = last.attn_out.data() + i * dim;
+      float* ci = cls_.data() + i * dim;
+      for (int64_t c = 0; c < dim; ++c) ci[c] = xi[c] + ai[c];
+    }
+    if (config_.mlp) {
+      cls_out_.resize(n * dim);
+      MlpForward(last, cls_.data(), cls_out_.data(), n);
+      cls_out = cls_out_.data();
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(cls_.data() + i * dim, x + i * tokens_ * dim, sizeof(float) * dim);
+    }
   }
   cls_normed_.resize(n * dim);
   norm_->Forward(cls_out, cls_normed_.data(), n);
   head_->Forward(cls_normed_.data(), logits, n);
+}
+
+// mid = x + attn(norm1(x)): adds the attention branch's input gradient
+// (from d_attn_out, shaped as the attention's output) to the stream's.
+void VisionTransformer::AttentionBackward(Block& block, const float* d_attn_out) {
+  const int64_t size = n_ * tokens_ * config_.dim;
+  float* d_normed = Scratch(d_tmp_, size);
+  float* d_branch = Scratch(d_tmp2_, size);
+  block.attn->Backward(d_attn_out, d_normed);
+  block.norm1->Backward(d_normed, d_branch);
+  Add(d_stream_.data(), d_branch, d_stream_.data(), size);
 }
 
 void VisionTransformer::Backward(const float* dlogits) {
@@ -176,34 +200,30 @@ void VisionTransformer::Backward(const float* dlogits) {
   const int64_t dim = config_.dim;
   const int64_t rows = n * tokens_;
   const int64_t size = rows * dim;
+  const bool shortcut = config_.last_block_class_token_only;
 
   d_cls_normed_.resize(n * dim);
   d_cls_.resize(n * dim);
   head_->Backward(dlogits, d_cls_normed_.data());
   norm_->Backward(d_cls_normed_.data(), d_cls_.data());
-  // d_cls_: the gradient of the last block's attention output, class rows.
-  if (config_.mlp && config_.last_mlp_on_class_tokens) {
-    MlpBackward(blocks_.back(), d_cls_.data(), d_cls_.data(), n);
-  }
+  // With the shortcut, d_cls_ becomes the gradient of the last block's mid
+  // (class rows): the residual passes it on to x, the attention branch adds
+  // its part below.
+  if (shortcut && config_.mlp) MlpBackward(blocks_.back(), d_cls_.data(), d_cls_.data(), n);
 
   // Gradient of the residual stream: only the class tokens receive one.
   d_stream_.assign(size, 0.0f);
   for (int64_t i = 0; i < n; ++i) {
     std::memcpy(d_stream_.data() + i * tokens_ * dim, d_cls_.data() + i * dim, sizeof(float) * dim);
   }
-  for (size_t b = blocks_.size(); b-- > 0;) {
+  size_t b = blocks_.size();
+  if (shortcut) AttentionBackward(blocks_[--b], d_cls_.data());
+  while (b-- > 0) {
     Block& block = blocks_[b];
     // out = mid + MLP(mid): the stream gradient flows on unchanged and
-    // gains the MLP branch's contribution (the last block's is done above).
-    if (FullMlp(b)) {
-      MlpBackward(block, d_stream_.data(), d_stream_.data(), rows);
-    }
-    // mid = x + attn(norm1(x)).
-    float* d_normed = Scratch(d_tmp_, size);
-    float* d_branch = Scratch(d_tmp2_, size);
-    block.attn->Backward(d_stream_.data(), d_normed);
-    block.norm1->Backward(d_normed, d_branch);
-    Add(d_stream_.data(), d_branch, d_stream_.data(), size);
+    // gains the MLP branch's contribution.
+    if (config_.mlp) MlpBackward(block, d_stream_.data(), d_stream_.data(), rows);
+    AttentionBackward(block, d_stream_.data());
   }
 
   d_patch_tokens_.resize((tokens_ - 1) * n * dim);

@@ -6,11 +6,12 @@
 // the loss). The variants drop the MLP, share the query/key matrix, and
 // drop the value/output projections.
 //
-// Only the class token of the last block's output reaches the loss, and the
-// MLP (like LayerNorm) works row by row, so the last block's MLP runs on the
-// n class-token rows alone instead of all n * tokens rows: the same
-// function and the same gradients (the other rows' gradients are zero),
-// for 1/tokens of that MLP's work -- a sixth of vit-mlp's FLOPs.
+// Only the class token of the last block's output reaches the loss. So the
+// last block runs for the class tokens alone: its attention with every
+// token's keys and values but only the class token's query, its MLP (which,
+// like LayerNorm, works row by row) on the n class-token rows instead of all
+// n * tokens. The same function and the same gradients (the other rows'
+// gradients are zero), for about a quarter less work in vit-mlp.
 #ifndef TWOPHASE_MODELS_VIT_H_
 #define TWOPHASE_MODELS_VIT_H_
 
@@ -32,9 +33,9 @@ struct VitConfig {
   bool mlp = true;
   bool shared_query_key = false;
   bool no_value_output = false;
-  // The last block's MLP on the class tokens only (see above); false runs
-  // it on every token as PyTorch would (the test that checks the shortcut).
-  bool last_mlp_on_class_tokens = true;
+  // The last block for the class tokens only (see above); false runs it on
+  // every token as PyTorch would (the test that checks the shortcut).
+  bool last_block_class_token_only = true;
 
   // The paper's four variants by name; false for another name.
   static bool ForVariant(const std::string& name, VitConfig* config);
@@ -64,8 +65,10 @@ class VisionTransformer final : public Model {
   void MlpForward(Block& block, const float* in, float* out, int64_t rows);
   // d_in = d_out + the MLP branch's input gradient (d_in may be d_out).
   void MlpBackward(Block& block, const float* d_out, float* d_in, int64_t rows);
-  // Whether block b runs its MLP over all rows (in the block loops).
-  bool FullMlp(size_t b) const;
+  // One block over all rows; returns its output.
+  const float* BlockForward(Block& block, const float* x, int64_t n);
+  // The attention branch's backward into d_stream_ (see vit.cc).
+  void AttentionBackward(Block& block, const float* d_attn_out);
 
   VitConfig config_;
   int64_t tokens_ = 0;  // patches + class token
@@ -76,8 +79,8 @@ class VisionTransformer final : public Model {
   std::unique_ptr<LayerNorm> norm_;
   std::unique_ptr<Linear> head_;
 
-  // cls_: the class tokens of the last block's attention output (its
-  // MLP's input when there is one); cls_out_: the last block's output.
+  // cls_: the class tokens after the last block's attention (its MLP's
+  // input when there is one); cls_out_: after its MLP.
   std::vector<float> patch_tokens_, embedded_, cls_, cls_out_, cls_normed_;
   // Backward scratch.
   std::vector<float> d_stream_, d_tmp_, d_tmp2_, d_hidden_, d_activated_, d_cls_, d_cls_normed_,

@@ -1,0 +1,140 @@
+// SelfAttention with the class token's query alone (Forward's
+// class_token_only; notation as in attention.cc). Per (sample, head) pair,
+// with q the class token's query row (token 0) and K, V all T rows:
+//   p = softmax(s q K^T)  [1, T],   c = p V  [1, d]
+// and backward, with g = dL/dc:
+//   dp = g V^T,  ds = s * p o (dp - dp . p),
+//   dq = ds K   (token 0's query row; the other tokens' query rows get 0),
+//   dK = ds^T q,  dV = p^T g   (outer products: every token's key and value)
+// With a shared query/key projection the two uses add up in one gradient.
+// The loops are plain: with one query row a pair is 4 * T * d multiply-adds,
+// a T-th of the full attention, and the vectors of d = 16 floats vectorise
+// as they are. One thread per pair and a fixed order, as in attention.cc.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/fast_math.h"
+#include "models/layers.h"
+
+namespace twophase {
+namespace {
+
+constexpr int64_t kMinParallelWork = int64_t{1} << 15;  // as in attention.cc
+
+// p = softmax(scale * q k^T) over t keys (rows of k, stride ldk), then
+// out = p v (rows of v, stride ldv); d columns.
+void OneQueryForward(const float* q, const float* k, int64_t ldk, const float* v, int64_t ldv,
+                     float scale, int64_t t, int64_t d, float* p, float* out) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < t; ++j) {
+    float dot = 0.0f;
+    for (int64_t c = 0; c < d; ++c) dot += q[c] * k[j * ldk + c];
+    p[j] = scale * dot;
+    max = std::max(max, p[j]);
+  }
+  float sum = 0.0f;
+  for (int64_t j = 0; j < t; ++j) {
+    p[j] = ExpNonPositive(p[j] - max);
+    sum += p[j];
+  }
+  const float inv = 1.0f / sum;  // sum >= 1: the maximum contributes 1
+  for (int64_t j = 0; j < t; ++j) p[j] *= inv;
+  std::fill(out, out + d, 0.0f);
+  for (int64_t j = 0; j < t; ++j) {
+    for (int64_t e = 0; e < d; ++e) out[e] += p[j] * v[j * ldv + e];
+  }
+}
+
+}  // namespace
+
+void SelfAttention::ClassQueryForward(float* y) {
+  const int64_t t = tokens_, d_model = dim_, heads = options_.heads, n = n_;
+  const int64_t head_dim = d_model / heads;
+  const bool shared = options_.shared_query_key;
+  const bool project_v = !options_.no_value_output;
+  const int64_t fused = InputProjections(), ld = fused * d_model;
+  const float* q = qkv_.data();
+  const float* k = shared ? q : q + d_model;
+  const float* v = project_v ? q + (fused - 1) * d_model : x_;
+  const int64_t v_ld = project_v ? ld : d_model;
+  if (project_v) context_.resize(static_cast<size_t>(n * d_model));
+  float* c = project_v ? context_.data() : y;  // [n, D]: one row per sample
+  probs_.resize(static_cast<size_t>(n * heads * t));
+  float* probs = probs_.data();
+  const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
+
+#pragma omp parallel for schedule(static) if (2 * n * heads * t * head_dim >= kMinParallelWork)
+  for (int64_t pair = 0; pair < n * heads; ++pair) {
+    const int64_t s = pair / heads, h = pair % heads;
+    const int64_t in_base = s * t * ld + h * head_dim;
+    OneQueryForward(q + in_base, k + in_base, ld, v + s * t * v_ld + h * head_dim, v_ld, scale, t,
+                    head_dim, probs + pair * t, c + s * d_model + h * head_dim);
+  }
+  if (project_v) projections_.back().Forward(context_.data(), y, n);
+}
+
+void SelfAttention::ClassQueryBackward(const float* grad_c, float* dqkv, float* dv_of_x,
+                                       float* scratch, int64_t per_thread) {
+  const int64_t t = tokens_, d_model = dim_, heads = options_.heads, n = n_;
+  const int64_t head_dim = d_model / heads;
+  const bool shared = options_.shared_query_key;
+  const bool project_v = !options_.no_value_output;
+  const int64_t fused = InputProjections(), ld = fused * d_model;
+  const float* q = qkv_.data();
+  const float* k = shared ? q : q + d_model;
+  const float* v = project_v ? q + (fused - 1) * d_model : x_;
+  const int64_t v_ld = project_v ? ld : d_model;
+  float* dq = dqkv;
+  float* dk = shared ? dq : dq + d_model;
+  float* dv = project_v ? dq + (fused - 1) * d_model : dv_of_x;
+  const float* probs = probs_.data();
+  const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
+
+#pragma omp parallel if (4 * n * heads * t * head_dim >= kMinParallelWork)
+  {
+    // per_thread >= t + head_dim floats; omp_get_num_threads() <=
+    // omp_get_max_threads(), for which the caller sized scratch.
+    float* ds = scratch + omp_get_thread_num() * per_thread;
+    float* dq0 = ds + t;
+#pragma omp for schedule(static)
+    for (int64_t pair = 0; pair < n * heads; ++pair) {
+      const int64_t s = pair / heads, h = pair % heads;
+      const int64_t base = s * t * ld + h * head_dim;
+      const int64_t v_base = s * t * v_ld + h * head_dim;
+      const float* g = grad_c + s * d_model + h * head_dim;
+      const float* p = probs + pair * t;
+      const float* q0 = q + base;  // the class token's query
+      // ds = s * p o (g V^T - (g V^T) . p)
+      float dot = 0.0f;
+      for (int64_t j = 0; j < t; ++j) {
+        float dp = 0.0f;
+        for (int64_t e = 0; e < head_dim; ++e) dp += g[e] * v[v_base + j * v_ld + e];
+        ds[j] = dp;
+        dot += dp * p[j];
+      }
+      for (int64_t j = 0; j < t; ++j) ds[j] = scale * p[j] * (ds[j] - dot);
+      // The class token's query gradient, dq0 = ds K.
+      std::fill(dq0, dq0 + head_dim, 0.0f);
+      for (int64_t j = 0; j < t; ++j) {
+        for (int64_t c = 0; c < head_dim; ++c) dq0[c] += ds[j] * k[base + j * ld + c];
+      }
+      // Every token: dV = p^T g and dK = ds^T q0; the query rows of tokens
+      // 1.. get 0 (with a shared projection they carry the key use alone).
+      for (int64_t j = 0; j < t; ++j) {
+        float* dv_row = dv + v_base + j * v_ld;
+        float* dk_row = dk + base + j * ld;
+        for (int64_t e = 0; e < head_dim; ++e) dv_row[e] = p[j] * g[e];
+        for (int64_t c = 0; c < head_dim; ++c) dk_row[c] = ds[j] * q0[c];
+        if (!shared && j > 0) std::fill(dq + base + j * ld, dq + base + j * ld + head_dim, 0.0f);
+      }
+      for (int64_t c = 0; c < head_dim; ++c) {
+        dq[base + c] = shared ? dq[base + c] + dq0[c] : dq0[c];
+      }
+    }
+  }
+}
+
+}  // namespace twophase
