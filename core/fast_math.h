@@ -16,20 +16,32 @@ namespace twophase {
 // [-87, 0]); 2^n by building the exponent bits. Below -87 (where 2^n would
 // leave the normal range) the result is 0, which is what float arithmetic
 // gets there anyway to within 1e-38.
-inline float ExpNonPositive(float x) {
+//
+// ExpReduced is the part shared with the vector version in
+// models/attention_kernels.cc: for xc in [-87, 0] it returns y and sets *n
+// with exp(xc) = y * 2^n. T is float or a GCC vector of floats, so both run
+// the same operations in the same order.
+template <typename T>
+inline T ExpReduced(T xc, T* n_out) {
   const float kLog2e = 1.44269504088896341f;
   const float kRound = 12582912.0f;  // 1.5 * 2^23
   const float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  const float xc = std::max(x, -87.0f);
-  const float n = (xc * kLog2e + kRound) - kRound;  // round to nearest
-  const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
-  float y = 1.9875691500e-4f;
+  const T n = (xc * kLog2e + kRound) - kRound;  // round to nearest
+  const T r = (xc - n * kLn2Hi) - n * kLn2Lo;
+  T y = T{} + 1.9875691500e-4f;  // (T{} + c broadcasts c into a vector)
   y = y * r + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * (r * r) + r + 1.0f;
+  *n_out = n;
+  return y;
+}
+
+inline float ExpNonPositive(float x) {
+  float n;
+  const float y = ExpReduced(std::max(x, -87.0f), &n);
   const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
   return x < -87.0f ? 0.0f : y * scale;
 }

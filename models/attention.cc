@@ -115,6 +115,21 @@ int64_t SelfAttention::InputProjections() const {
   return options_.no_value_output ? all : all - 1;
 }
 
+SelfAttention::Views SelfAttention::InputViews() const {
+  // Column offsets in qkv_: q (or qk) 0, k d_model unless shared, v last.
+  const int64_t d_model = dim_, fused = InputProjections(), ld = fused * d_model;
+  const bool project_v = !options_.no_value_output;
+  const float* q = qkv_.data();
+  return {q, options_.shared_query_key ? q : q + d_model,
+          project_v ? q + (fused - 1) * d_model : x_, ld, project_v ? ld : d_model};
+}
+
+SelfAttention::GradViews SelfAttention::InputGradViews(float* dqkv, float* dv_of_x) const {
+  const int64_t d_model = dim_, fused = InputProjections();
+  return {dqkv, options_.shared_query_key ? dqkv : dqkv + d_model,
+          options_.no_value_output ? dv_of_x : dqkv + (fused - 1) * d_model};
+}
+
 void SelfAttention::ProjectInputs(const float* x, int64_t rows) {
   const int64_t d_model = dim_, fused = InputProjections();
   const int64_t ld = fused * d_model;  // row stride of qkv_
@@ -139,7 +154,6 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
   const int64_t t = tokens_, d_model = dim_, heads = options_.heads;
   const int64_t head_dim = d_model / heads;
   const int64_t rows = n * t;
-  const bool shared = options_.shared_query_key;
   const bool project_v = !options_.no_value_output;
   const size_t act = static_cast<size_t>(rows * d_model);
   x_ = x;
@@ -148,16 +162,12 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
   ProjectInputs(x, rows);
   if (class_token_only) return ClassQueryForward(y);
 
-  const int64_t fused = InputProjections();
-  const int64_t ld = fused * d_model;  // row stride of qkv_
   if (project_v) context_.resize(act);
   probs_.resize(static_cast<size_t>(n * heads * t * t));
 
-  // Column offsets in qkv_: q (or qk) 0, k d_model unless shared, v last.
-  const float* q = qkv_.data();
-  const float* k = shared ? q : q + d_model;
-  const float* v = project_v ? q + (fused - 1) * d_model : x;
-  const int64_t v_ld = project_v ? ld : d_model;
+  const Views in = InputViews();  // plain locals for the OpenMP region
+  const float *q = in.q, *k = in.k, *v = in.v;
+  const int64_t ld = in.ld, v_ld = in.v_ld;
   // Without an output projection the concatenated heads are the output.
   float* c = project_v ? context_.data() : y;
   float* probs = probs_.data();
@@ -219,13 +229,11 @@ void SelfAttention::Backward(const float* dy, float* dx) {
     return InputsBackward(dqkv, dv_of_x, dx);
   }
 
-  const float* q = qkv_.data();
-  const float* k = shared ? q : q + d_model;
-  const float* v = project_v ? q + (fused - 1) * d_model : x_;
-  const int64_t v_ld = project_v ? ld : d_model;
-  float* dq = dqkv;
-  float* dk = shared ? dq : dq + d_model;
-  float* dv = project_v ? dq + (fused - 1) * d_model : dv_of_x;
+  const Views in = InputViews();  // plain locals for the OpenMP region
+  const float *q = in.q, *k = in.k, *v = in.v;
+  const int64_t v_ld = in.v_ld;
+  const GradViews grad = InputGradViews(dqkv, dv_of_x);
+  float *dq = grad.dq, *dk = grad.dk, *dv = grad.dv;
   const float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
   const bool parallel = 4 * n * heads * t * t * head_dim >= kMinParallelWork;

@@ -53,13 +53,10 @@ void OneQueryForward(const float* q, const float* k, int64_t ldk, const float* v
 void SelfAttention::ClassQueryForward(float* y) {
   const int64_t t = tokens_, d_model = dim_, heads = options_.heads, n = n_;
   const int64_t head_dim = d_model / heads;
-  const bool shared = options_.shared_query_key;
   const bool project_v = !options_.no_value_output;
-  const int64_t fused = InputProjections(), ld = fused * d_model;
-  const float* q = qkv_.data();
-  const float* k = shared ? q : q + d_model;
-  const float* v = project_v ? q + (fused - 1) * d_model : x_;
-  const int64_t v_ld = project_v ? ld : d_model;
+  const Views in = InputViews();  // plain locals for the OpenMP regions
+  const float *q = in.q, *k = in.k, *v = in.v;
+  const int64_t ld = in.ld, v_ld = in.v_ld;
   if (project_v) context_.resize(static_cast<size_t>(n * d_model));
   float* c = project_v ? context_.data() : y;  // [n, D]: one row per sample
   probs_.resize(static_cast<size_t>(n * heads * t));
@@ -81,15 +78,11 @@ void SelfAttention::ClassQueryBackward(const float* grad_c, float* dqkv, float* 
   const int64_t t = tokens_, d_model = dim_, heads = options_.heads, n = n_;
   const int64_t head_dim = d_model / heads;
   const bool shared = options_.shared_query_key;
-  const bool project_v = !options_.no_value_output;
-  const int64_t fused = InputProjections(), ld = fused * d_model;
-  const float* q = qkv_.data();
-  const float* k = shared ? q : q + d_model;
-  const float* v = project_v ? q + (fused - 1) * d_model : x_;
-  const int64_t v_ld = project_v ? ld : d_model;
-  float* dq = dqkv;
-  float* dk = shared ? dq : dq + d_model;
-  float* dv = project_v ? dq + (fused - 1) * d_model : dv_of_x;
+  const Views in = InputViews();  // plain locals for the OpenMP regions
+  const float *q = in.q, *k = in.k, *v = in.v;
+  const int64_t ld = in.ld, v_ld = in.v_ld;
+  const GradViews grad = InputGradViews(dqkv, dv_of_x);
+  float *dq = grad.dq, *dk = grad.dk, *dv = grad.dv;
   const float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
 

@@ -5,6 +5,8 @@
 
 #include "models/attention_kernels.h"
 
+#include "core/fast_math.h"
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -106,16 +108,8 @@ inline float ReduceSum(const Vec& v) {
 // instructions, not by memory.
 inline Vec Exp(const Vec& x) {
   const Vec low = Splat(-87.0f);
-  const Vec xc = Max(x, low);
-  const Vec n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const Vec r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
-  Vec y = Splat(1.9875691500e-4f);
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * (r * r) + r + 1.0f;
+  Vec n;
+  const Vec y = ExpReduced(Max(x, low), &n);
 #if defined(__AVX512F__)
   const __mmask16 in_range =
       _mm512_cmp_ps_mask(reinterpret_cast<__m512>(x), reinterpret_cast<__m512>(low), _CMP_NLT_UQ);

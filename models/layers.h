@@ -221,6 +221,19 @@ class SelfAttention {
   int64_t InputProjections() const;
   // qkv_ = the packed input projections of x [rows, dim].
   void ProjectInputs(const float* x, int64_t rows);
+  // Where each head's q, k and v start in qkv_ (v is x itself without a
+  // value projection) and, for the backward pass, their gradients in a
+  // d(qkv_) buffer (dv_of_x: the separate dV when V = x). Row strides ld
+  // (of qkv_) and v_ld.
+  struct Views {
+    const float *q, *k, *v;
+    int64_t ld, v_ld;
+  };
+  struct GradViews {
+    float *dq, *dk, *dv;
+  };
+  Views InputViews() const;
+  GradViews InputGradViews(float* dqkv, float* dv_of_x) const;
   // The packed projections' backward from d(qkv_) (and dV when V = x).
   void InputsBackward(const float* dqkv, const float* dv_of_x, float* dx);
   // The class-token paths (attention_class_query.cc); scratch: per_thread
