@@ -142,7 +142,7 @@ void VisionTransformer::Forward(const float* images, int64_t n, float* logits) {
   const int64_t dim = config_.dim;
   const int64_t rows = n * tokens_;
   const int64_t size = rows * dim;
-  const bool shortcut = config_.last_block_class_token_only;
+  const bool shortcut = config_.last_block_class_token_only && !blocks_.empty();
 
   patch_tokens_.resize((tokens_ - 1) * n * dim);
   embedded_.resize(size);
@@ -200,7 +200,7 @@ void VisionTransformer::Backward(const float* dlogits) {
   const int64_t dim = config_.dim;
   const int64_t rows = n * tokens_;
   const int64_t size = rows * dim;
-  const bool shortcut = config_.last_block_class_token_only;
+  const bool shortcut = config_.last_block_class_token_only && !blocks_.empty();
 
   d_cls_normed_.resize(n * dim);
   d_cls_.resize(n * dim);
