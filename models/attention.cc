@@ -60,12 +60,6 @@
 namespace twophase {
 namespace {
 
-// Below about this many multiply-adds a loop runs on the calling thread: an
-// OpenMP fork/join costs microseconds (far more on an oversubscribed
-// machine), which would dominate small problems such as the gradient checks.
-// Every element is computed the same way either way.
-constexpr int64_t kMinParallelWork = int64_t{1} << 15;
-
 void AddInto(float* dst, const float* src, int64_t count) {
 #pragma omp parallel for schedule(static) if (count >= kMinParallelWork)
   for (int64_t i = 0; i < count; ++i) dst[i] += src[i];

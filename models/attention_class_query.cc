@@ -22,8 +22,6 @@
 namespace twophase {
 namespace {
 
-constexpr int64_t kMinParallelWork = int64_t{1} << 15;  // as in attention.cc
-
 // p = softmax(scale * q k^T) over t keys (rows of k, stride ldk), then
 // out = p v (rows of v, stride ldv); d columns.
 void OneQueryForward(const float* q, const float* k, int64_t ldk, const float* v, int64_t ldv,

@@ -19,14 +19,6 @@
 #include "models/layers.h"
 
 namespace twophase {
-namespace {
-
-// Below about this many elements a loop runs on the calling thread: an
-// OpenMP fork/join costs microseconds (far more on an oversubscribed
-// machine), which would dominate small problems such as the gradient checks.
-constexpr int64_t kMinParallelWork = int64_t{1} << 15;
-
-}  // namespace
 
 PatchEmbedding::PatchEmbedding(LayerContext ctx, const std::string& name, int64_t channels,
                                int64_t height, int64_t width, int64_t patch, int64_t dim)

@@ -22,6 +22,13 @@
 
 namespace twophase {
 
+// Below about this much work (elements or multiply-adds) a layer's own
+// OpenMP loop runs on the calling thread: a fork/join costs microseconds
+// (far more on an oversubscribed machine), which would dominate small
+// problems such as the gradient checks. Every element is computed the same
+// way either way.
+inline constexpr int64_t kMinParallelWork = int64_t{1} << 15;
+
 // What every parameterised layer is built with.
 struct LayerContext {
   ParameterBuffer* params = nullptr;
