@@ -31,13 +31,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/backend.h"
+#include "core/backend_test_util.h"
 #include "core/gradient_check.h"
 #include "core/mutant_backend_test_util.h"
 #include "core/onednn_backend.h"
@@ -47,6 +47,8 @@
 namespace twophase {
 namespace {
 
+using backend_test::BitIdentical;
+using backend_test::Join;
 using backend_test::MutantBackend;
 using backend_test::Mutation;
 
@@ -321,10 +323,6 @@ double ErrorRatio(const std::vector<float>& got, const std::vector<float>& want,
   return worst;
 }
 
-bool BitIdentical(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
-
 // Runs every case on `backend` and `reference`; returns one line per
 // violation (empty: all agree and reruns are bit-identical).
 std::vector<std::string> CompareBackends(Backend& backend, Backend& reference,
@@ -350,12 +348,6 @@ std::vector<std::string> CompareBackends(Backend& backend, Backend& reference,
     }
   }
   return failures;
-}
-
-std::string Join(const std::vector<std::string>& lines) {
-  std::string s;
-  for (const std::string& l : lines) s += "\n  " + l;
-  return s;
 }
 
 TEST(BackendConsistencyTest, EveryOpOnEveryBackendMatchesBlas) {

@@ -15,19 +15,18 @@
 // that flip where a value sits within rounding of a kink. A missing bias
 // gradient or a wrong layer is off by O(1) of the tensor.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/backend.h"
+#include "core/backend_test_util.h"
 #include "core/gradient_check.h"
 #include "core/mutant_backend_test_util.h"
 #include "core/onednn_backend.h"
@@ -41,22 +40,14 @@
 namespace twophase {
 namespace {
 
+using backend_test::BitIdentical;
+using backend_test::Join;
 using backend_test::MutantBackend;
 using backend_test::Mutation;
 
 constexpr double kLogitTol = 1e-5;
 constexpr double kGradTol = 1e-4;
 const InputShape kMnist{1, 28, 28, 10};
-
-// Sets the thread count (OpenMP, which oneDNN uses, and OpenBLAS) while alive.
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { SetThreads(n); }
-  ~ThreadCount() { SetThreads(saved_); }
-
- private:
-  int saved_;
-};
 
 struct StepResult {
   std::vector<float> logits, grads, params;
@@ -149,12 +140,6 @@ std::vector<std::string> CompareModels(Backend& backend, uint64_t seed, bool ver
     }
   }
   return failures;
-}
-
-std::string Join(const std::vector<std::string>& lines) {
-  std::string s;
-  for (const std::string& l : lines) s += "\n  " + l;
-  return s;
 }
 
 TEST(BackendModelTest, EveryModelAgreesWithBlasOnEveryBackend) {
@@ -294,10 +279,6 @@ TEST(BackendModelTest, GradientCheckCatchesAFivePercentError) {
   EXPECT_NE(report.find("norm"), std::string::npos) << report;
 }
 
-bool BitIdentical(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
-
 // Two training steps (forward, loss, backward, Adam), twice on one backend
 // object (its primitives then come from its cache) and once on a fresh one;
 // returns the models whose results differ.
@@ -305,7 +286,7 @@ std::vector<std::string> RerunDifferences(const std::string& backend_name,
                                           std::unique_ptr<Backend> (*make)(const std::string&),
                                           uint64_t seed) {
   std::vector<std::string> differ;
-  const ThreadCount threads(2);  // the configuration of the paper's runs
+  const ScopedThreads threads(2);  // the configuration of the paper's runs
   auto backend = make(backend_name);
   for (const std::string& model : ModelNames()) {
     const StepResult first = RunSteps(*backend, model, kMnist, 16, seed, 2, true);

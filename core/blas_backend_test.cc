@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/backend.h"
-#include "core/blas_backend_test_util.h"
+#include "core/backend_test_util.h"
 #include "core/gradient_check.h"
 #include "core/rng.h"
 

@@ -3,39 +3,28 @@
 // batch split into chunks in several ways; bit-identical reruns; the
 // backend factory.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/backend.h"
+#include "core/backend_test_util.h"
 #include "core/blas_backend.h"
-#include "core/blas_backend_test_util.h"
 #include "core/gradient_check.h"
 #include "core/rng.h"
+#include "core/threads.h"
 
 namespace twophase {
 namespace {
 
+using backend_test::BitIdentical;
 using backend_test::ExpectClose;
 using backend_test::Ref;
-
-// Sets OpenMP's thread count while alive (the backend's loops use the
-// default team size).
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadCount() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
 
 struct ConvShape {
   int64_t n, cin, h, w, cout, k;
@@ -125,7 +114,7 @@ TEST(BlasConvTest, ConvSameMatchesReference) {
                                         {int64_t{1} << 30, 1},
                                         {1, 3},
                                         {2 * per_image + 3, 3}}) {
-      ThreadCount thread_count(threads);
+      const ScopedThreads thread_count(threads);
       auto backend = MakeBlasBackend(BlasBackendOptions{chunk_bytes});
       const std::string what = s.ToString() + " chunk_bytes=" + std::to_string(chunk_bytes) +
                                " threads=" + std::to_string(threads);
@@ -250,10 +239,6 @@ std::vector<float> RunAllOps(Backend& backend, uint64_t seed) {
   return all;
 }
 
-bool BitIdentical(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
-
 TEST(BlasConvTest, RerunsAreBitIdentical) {
   const uint64_t seed = TestSeed() + 22;
   SCOPED_TRACE(SeedNote(seed));
@@ -278,7 +263,7 @@ TEST(BlasConvTest, NonGemmKernelsDoNotDependOnThreadCount) {
   const auto x = RandomVector(n, seed, -3.0f, 3.0f);
   const auto dy = RandomVector(n, seed + 1);
   auto run = [&](int threads) {
-    ThreadCount thread_count(threads);
+    const ScopedThreads thread_count(threads);
     auto backend = MakeBlasBackend();
     std::vector<float> out;
     std::vector<float> a(n), b(n), mean(n / 14), rstd(n / 14);

@@ -6,17 +6,16 @@
 #include "core/onednn_backend.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/backend.h"
+#include "core/backend_test_util.h"
 #include "core/gradient_check.h"
 #include "core/rng.h"
 #include "core/test_seed.h"
@@ -25,17 +24,7 @@
 namespace twophase {
 namespace {
 
-// Sets the thread count of OpenMP (which oneDNN uses) and OpenBLAS while
-// alive. (Setting only OpenMP's would not last: the BLAS backend restores
-// OpenBLAS's count, which in its OpenMP build also sets OpenMP's.)
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { SetThreads(n); }
-  ~ThreadCount() { SetThreads(saved_); }
-
- private:
-  int saved_;
-};
+using backend_test::BitIdentical;
 
 // oneDNN replaces a window's running maximum only on a strictly larger
 // value, scanning the window row by row: ties go to the first element, as
@@ -95,10 +84,6 @@ TEST(OnednnBackendTest, ReluAndMaxPoolDropNaN) {
   EXPECT_EQ(max, 3.0f);
 }
 
-bool BitIdentical(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
-
 // A conv forward and backward plus a linear layer of one shape, into fresh
 // buffers (so that a cached primitive still bound to an old buffer shows).
 std::vector<float> ConvAndLinear(Backend& backend, int64_t n, int64_t cin, int64_t hw,
@@ -138,7 +123,7 @@ TEST(OnednnBackendTest, CacheServesAlternatingShapesAndThreadCounts) {
   std::vector<std::vector<float>> first(6);
   for (int round = 0; round < 2; ++round) {
     for (int threads : {1, 2, 3}) {
-      const ThreadCount thread_count(threads);
+      const ScopedThreads thread_count(threads);
       for (int s = 0; s < 3; ++s) {
         const Shape& sh = shapes[s];
         const auto got = ConvAndLinear(*backend, sh.n, sh.cin, sh.hw, seed + (s == 1));

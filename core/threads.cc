@@ -29,6 +29,9 @@ int Threads() {
   return g_threads;
 }
 
+ScopedThreads::ScopedThreads(int n) : saved_(omp_get_max_threads()) { SetThreads(n); }
+ScopedThreads::~ScopedThreads() { SetThreads(saved_); }
+
 std::string OpenBlasVersion() {
   const char* config = openblas_get_config();
   return config ? std::string(config) : std::string("unknown");

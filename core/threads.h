@@ -15,6 +15,21 @@ int Threads();
 // "OpenBLAS 0.3.21 (config...)": for run metadata.
 std::string OpenBlasVersion();
 
+// SetThreads(n) while alive; then back to OpenMP's count from before (for
+// OpenBLAS too): for the tests that compare thread counts. (Setting only
+// OpenMP's count would not last: the BLAS backend restores OpenBLAS's,
+// which in its OpenMP build also sets OpenMP's.)
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int n);
+  ~ScopedThreads();
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
 }  // namespace twophase
 
 #endif  // TWOPHASE_CORE_THREADS_H_

@@ -3,7 +3,6 @@
 // determinism. The seed is printed with every failure and can be set with
 // the environment variable TWOPHASE_TEST_SEED.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -16,6 +15,7 @@
 #include "core/parameter_buffer.h"
 #include "core/rng.h"
 #include "core/test_seed.h"
+#include "core/threads.h"
 #include "models/layers.h"
 
 namespace twophase {
@@ -191,8 +191,7 @@ TEST_P(SelfAttentionVariantTest, BitIdenticalForAnyThreadCount) {
   const int64_t n = 65, t = 6, d = 8;
   auto run = [&](int threads, std::vector<float>* y, std::vector<float>* dx,
                  std::vector<float>* grads) {
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
+    const ScopedThreads thread_count(threads);
     std::unique_ptr<Backend> backend = MakeBlasBackend();
     ParameterBuffer params;
     SelfAttention attn({&params, backend.get()}, "attn", t, d, OptionsOf(GetParam()));
@@ -205,7 +204,6 @@ TEST_P(SelfAttentionVariantTest, BitIdenticalForAnyThreadCount) {
     attn.Forward(x.data(), y->data(), n);
     attn.Backward(r.data(), dx->data());
     grads->assign(params.grads(), params.grads() + params.size());
-    omp_set_num_threads(saved);
   };
   std::vector<float> y1, dx1, g1, y3, dx3, g3;
   run(1, &y1, &dx1, &g1);
@@ -240,8 +238,7 @@ TEST(SelfAttentionTest, VitShapeMatchesReferenceForAnyThreadCount) {
     const std::vector<float> r = RandomVector(n * t * d, seed + 12);
     std::vector<float> y[2], dx[2], grads[2];
     for (int run = 0; run < 2; ++run) {
-      const int saved = omp_get_max_threads();
-      omp_set_num_threads(run == 0 ? 1 : 3);
+      const ScopedThreads thread_count(run == 0 ? 1 : 3);
       std::unique_ptr<Backend> backend = MakeBlasBackend();
       ParameterBuffer params;
       SelfAttention attn({&params, backend.get()}, "attn", t, d, o);
@@ -254,7 +251,6 @@ TEST(SelfAttentionTest, VitShapeMatchesReferenceForAnyThreadCount) {
       attn.Forward(x.data(), y[run].data(), n);
       attn.Backward(r.data(), dx[run].data());
       grads[run].assign(params.grads(), params.grads() + params.size());
-      omp_set_num_threads(saved);
       if (run == 0) {
         const std::vector<double> ref = ReferenceAttention(params, "attn", o, x, n, t, d);
         for (size_t i = 0; i < y[0].size(); ++i) {

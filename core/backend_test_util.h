@@ -1,7 +1,8 @@
-// Shared helpers of the backend tests (blas_backend_test.cc,
-// blas_conv_test.cc): the seed, and reference tensors with error magnitudes.
-#ifndef TWOPHASE_CORE_BLAS_BACKEND_TEST_UTIL_H_
-#define TWOPHASE_CORE_BLAS_BACKEND_TEST_UTIL_H_
+// Shared helpers of the backend tests (blas_backend_test.cc, blas_conv_test.cc,
+// onednn_backend_test.cc, backend_consistency_test.cc, backend_model_test.cc):
+// the seed, reference tensors with error magnitudes, bit-for-bit comparison.
+#ifndef TWOPHASE_CORE_BACKEND_TEST_UTIL_H_
+#define TWOPHASE_CORE_BACKEND_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
@@ -9,8 +10,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
+
 #include "core/test_seed.h"
 
 namespace twophase {
@@ -47,7 +50,19 @@ inline void ExpectClose(const std::vector<float>& got, const Ref& ref, double rt
   EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << got.size() << " outside tolerance" << first;
 }
 
+// Same size and the same bits (NaNs included): what a rerun must give.
+inline bool BitIdentical(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+}
+
+// Failure lines, one per line, indented under a test's message.
+inline std::string Join(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const std::string& l : lines) s += "\n  " + l;
+  return s;
+}
+
 }  // namespace backend_test
 }  // namespace twophase
 
-#endif  // TWOPHASE_CORE_BLAS_BACKEND_TEST_UTIL_H_
+#endif  // TWOPHASE_CORE_BACKEND_TEST_UTIL_H_
