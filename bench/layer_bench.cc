@@ -17,6 +17,9 @@
 
 #include "bench/bench_util.h"
 #include "bench/benchmarks.h"
+#include "core/parameter_buffer.h"
+#include "core/rng.h"
+#include "models/layers.h"
 #include "models/model.h"
 #include "models/vgg5.h"
 #include "models/vit.h"
@@ -95,6 +98,39 @@ void BM_Conv(benchmark::State& state, const ConvCase& c, const std::string& back
   });
   const double product = 2.0 * kBatch * pixels * c.cout * c.cin * kKernel * kKernel;
   SetFlopCounters(state, product * (c.input_grad ? 3 : 2), times);
+}
+
+// --- Self-attention -----------------------------------------------------------
+
+// SelfAttention forward + backward as vit-mlp's blocks run it: all tokens,
+// or (class_token_only) the last block's class-token path. Counted: the
+// input projections (2 * rows * D * 3D, times 3 with both gradients), the
+// output projection on the rows it runs for, and the per-(sample, head)
+// products, 2 forward and 4 backward of 2 * Tq * T * d each (Tq = T, or 1
+// for the class token), as bench/model_flops.cc counts them.
+void BM_Attention(benchmark::State& state, bool class_token_only,
+                  const std::string& backend_name) {
+  ParameterBuffer params;
+  const int64_t tokens = VitPatches() + 1, dim = kVit.dim, rows = VitRows();
+  AttentionOptions options;
+  options.heads = kVit.heads;
+  SelfAttention attention({&params, GetBackend(backend_name)}, "attn", tokens, dim, options);
+  Rng rng(1);
+  attention.Initialize(rng);
+  const int64_t out_rows = class_token_only ? kBatch : rows;
+  std::vector<float> x, dy, y(out_rows * dim), dx(rows * dim);
+  Fill(&x, rows * dim, 2);
+  Fill(&dy, out_rows * dim, 3);
+  auto pass = [&] {
+    attention.Forward(x.data(), y.data(), kBatch, class_token_only);
+    attention.Backward(dy.data(), dx.data());
+  };
+  pass();  // sizes the caches
+  const LoopTimes times = TimedLoop(state, pass);
+  const double queries = class_token_only ? 1 : tokens;
+  const double projections = 2.0 * rows * dim * 3 * dim + 2.0 * out_rows * dim * dim;
+  const double pairs = 2.0 * kBatch * queries * tokens * dim;  // all heads
+  SetFlopCounters(state, 3 * projections + 6 * pairs, times);
 }
 
 // --- Memory-bound ops -------------------------------------------------------
@@ -217,6 +253,8 @@ void RegisterLayerBenchmarks(const std::vector<std::string>& backends) {
       Register("BM_Layer/maxpool/vgg5_pool" + std::to_string(s + 1) + "/" + backend, BM_MaxPool,
                pools[s].first, pools[s].second, backend);
     }
+    Register("BM_Layer/attention/vit/" + backend, BM_Attention, false, backend);
+    Register("BM_Layer/attention/vit_class_token/" + backend, BM_Attention, true, backend);
     Register("BM_Layer/layernorm/vit/" + backend, BM_LayerNorm, VitRows(), kVit.dim, backend);
     Register("BM_Layer/gelu/vit_mlp/" + backend, BM_Activation, Activation::kGelu,
              VitRows() * kVit.mlp_dim, backend);
