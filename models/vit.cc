@@ -211,13 +211,34 @@ void VisionTransformer::Backward(const float* dlogits) {
   // its part below.
   if (shortcut && config_.mlp) MlpBackward(blocks_.back(), d_cls_.data(), d_cls_.data(), n);
 
-  // Gradient of the residual stream: only the class tokens receive one.
-  d_stream_.assign(size, 0.0f);
-  for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(d_stream_.data() + i * tokens_ * dim, d_cls_.data() + i * dim, sizeof(float) * dim);
-  }
+  // Gradient of the residual stream: from the loss, only the class tokens
+  // receive one.
   size_t b = blocks_.size();
-  if (shortcut) AttentionBackward(blocks_[--b], d_cls_.data());
+  if (shortcut) {
+    // The last block's mid = x + attn(norm1(x)) on the class rows: the
+    // attention branch reaches every row of x, the residual only the class
+    // rows. So norm1's backward writes the stream gradient directly and the
+    // class rows add d_cls_: the same sums as zero-filling the stream,
+    // copying d_cls_ in and adding the branch (AttentionBackward), without
+    // the fill and one pass over the stream.
+    Block& last = blocks_[--b];
+    float* d_normed = Scratch(d_tmp_, size);
+    last.attn->Backward(d_cls_.data(), d_normed);
+    d_stream_.resize(size);
+    last.norm1->Backward(d_normed, d_stream_.data());
+#pragma omp parallel for schedule(static) if (n * dim >= kMinParallelWork)
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = d_stream_.data() + i * tokens_ * dim;
+      const float* cls = d_cls_.data() + i * dim;
+      for (int64_t c = 0; c < dim; ++c) row[c] = cls[c] + row[c];
+    }
+  } else {
+    d_stream_.assign(size, 0.0f);
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(d_stream_.data() + i * tokens_ * dim, d_cls_.data() + i * dim,
+                  sizeof(float) * dim);
+    }
+  }
   while (b-- > 0) {
     Block& block = blocks_[b];
     // out = mid + MLP(mid): the stream gradient flows on unchanged and
