@@ -60,26 +60,6 @@
 namespace twophase {
 namespace {
 
-// Prefetches rows [begin, begin + count) of a row-major [*, ld] buffer into
-// L2 (for writing when `write`), one request per cache line. The pair loops
-// below call it for the next sample's rows when they start a sample: a
-// pair's q/k/v rows are one 64-byte line each (d = 16) at a stride of
-// 3 * D floats, a pattern the hardware prefetchers barely follow, while a
-// sample's rows for all heads are one contiguous block. On vit-mlp's
-// attention layer (BM_Layer/attention/vit, forward + backward, 6
-// interleaved runs) the median went from 24.4 to 23.8 ms.
-void PrefetchRows(const float* base, int64_t begin, int64_t count, int64_t ld, bool write) {
-  constexpr int64_t kLine = 64 / sizeof(float);
-  const float* first = base + begin * ld;
-  for (int64_t i = 0; i < count * ld; i += kLine) {
-    if (write) {
-      __builtin_prefetch(first + i, 1, 2);
-    } else {
-      __builtin_prefetch(first + i, 0, 2);
-    }
-  }
-}
-
 void AddInto(float* dst, const float* src, int64_t count) {
 #pragma omp parallel for schedule(static) if (count >= kMinParallelWork)
   for (int64_t i = 0; i < count; ++i) dst[i] += src[i];
@@ -199,8 +179,8 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
       const int64_t s = pair / heads, h = pair % heads;
       const int64_t in_base = s * t * ld + h * head_dim;
       if (h == 0 && s + 1 < n) {
-        PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
-        if (!project_v) PrefetchRows(x_, (s + 1) * t, t, d_model, false);
+        attention_kernels::PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
+        if (!project_v) attention_kernels::PrefetchRows(x_, (s + 1) * t, t, d_model, false);
       }
       float* p_data = probs + pair * t * t;
       attention_kernels::ScoresSoftmax(q + in_base, ld, k + in_base, ld, scale, t, head_dim, p_data,
@@ -227,10 +207,11 @@ void SelfAttention::Backward(const float* dy, float* dx) {
 
   // scratch_ layout: dC [rows, D], d(qkv) [rows, ld], dV [rows, D] when
   // V = x, then per thread a [T, T] block for dS and ScoresSoftmaxBackward's
-  // scratch (enough for the class-token path too).
+  // scratch; the class-token path uses T + d floats of the block's place
+  // (t * t + d >= t + d) and RowDots' scratch (<= ScoresScratch).
   const int64_t threads = omp_get_max_threads();
   const int64_t dv_size = project_v ? 0 : act;
-  const int64_t per_thread = t * t + attention_kernels::ScoresScratch(t, head_dim);
+  const int64_t per_thread = t * t + head_dim + attention_kernels::ScoresScratch(t, head_dim);
   scratch_.resize(static_cast<size_t>(act + rows * ld + dv_size + threads * per_thread));
   float* dc = scratch_.data();
   float* dqkv = dc + act;
@@ -270,10 +251,10 @@ void SelfAttention::Backward(const float* dy, float* dx) {
       const float* gh = grad_c + s * t * d_model + h * head_dim;
       const float* p = probs + pair * t * t;
       if (h == 0 && s + 1 < n) {
-        PrefetchRows(grad_c, (s + 1) * t, t, d_model, false);
-        PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
-        PrefetchRows(dqkv, (s + 1) * t, t, ld, true);
-        if (!project_v) PrefetchRows(x_, (s + 1) * t, t, d_model, false);
+        attention_kernels::PrefetchRows(grad_c, (s + 1) * t, t, d_model, false);
+        attention_kernels::PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
+        attention_kernels::PrefetchRows(dqkv, (s + 1) * t, t, ld, true);
+        if (!project_v) attention_kernels::PrefetchRows(x_, (s + 1) * t, t, d_model, false);
       }
       // g = dS (* s), from dP = G V^T.
       attention_kernels::ScoresSoftmaxBackward(gh, d_model, v + v_base, v_ld, p, scale, t, head_dim,

@@ -390,6 +390,44 @@ void ScoresSoftmaxBackward(const float* g, int64_t ldg, const float* v, int64_t 
   });
 }
 
+void PrefetchRows(const float* base, int64_t begin, int64_t count, int64_t ld, bool write) {
+  constexpr int64_t kLine = 64 / sizeof(float);
+  const float* first = base + begin * ld;
+  for (int64_t i = 0; i < count * ld; i += kLine) {
+    if (write) {
+      __builtin_prefetch(first + i, 1, 2);
+    } else {
+      __builtin_prefetch(first + i, 0, 2);
+    }
+  }
+}
+
+int64_t RowDotsScratch(int64_t t, int64_t d) { return d * Padded(t); }
+
+void RowDots(const float* x, const float* b, int64_t ldb, int64_t t, int64_t d, float* out,
+             float* scratch) {
+  const int64_t ldt = Padded(t);
+  float* bt = scratch;
+  TransposeScaled(b, ldb, 1.0f, t, d, bt, ldt);  // * 1 is exact
+  for (int64_t j0 = 0; j0 < ldt; j0 += kVec) {
+    Vec acc = {};
+    for (int64_t c = 0; c < d; ++c) {
+      // Rounded product, then the sum: what GCC makes of the plain loop
+      // (it vectorises the products and adds them in order); a fused
+      // multiply-add would round once and give other bits. The empty asm
+      // keeps the two apart.
+      Vec product = Splat(x[c]) * Load(bt + c * ldt + j0);
+      asm("" : "+v"(product));
+      acc += product;
+    }
+    if (j0 + kVec <= t) {
+      Store(out + j0, acc);
+    } else {
+      StoreFirst(out + j0, acc, t - j0);
+    }
+  }
+}
+
 void RowCombinations(const float* a, int64_t a_row, int64_t a_col, const float* b, int64_t ldb,
                      int64_t t, int64_t d, float* out, int64_t ldo, bool accumulate) {
   if (d % kVec == 0) {

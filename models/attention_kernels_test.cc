@@ -123,6 +123,30 @@ TEST(AttentionKernelsTest, ScoresSoftmaxBackwardMatchesReference) {
   }
 }
 
+// RowDots promises exact bits: each product rounded, then summed in order.
+TEST(AttentionKernelsTest, RowDotsAreRoundedProductsSummedInOrder) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE(SeedNote(seed));
+  for (const Shape& shape : kShapes) {
+    SCOPED_TRACE(Name(shape));
+    const int64_t t = shape.t, d = shape.d, ldb = 3 * d + 1;
+    const std::vector<float> x = Block(1, d, seed, 1.0f);
+    const std::vector<float> b = Block(t, ldb, seed + 1, 1.0f);
+    std::vector<float> out(t + 1, -7.0f), scratch(RowDotsScratch(t, d));
+    RowDots(x.data(), b.data(), ldb, t, d, out.data(), scratch.data());
+    for (int64_t j = 0; j < t; ++j) {
+      float dot = 0.0f;
+      for (int64_t c = 0; c < d; ++c) {
+        volatile float product = x[c] * b[j * ldb + c];  // rounded, not fused
+        dot += product;
+      }
+      ASSERT_EQ(std::memcmp(&dot, &out[j], sizeof(float)), 0)
+          << "j " << j << ": " << dot << " vs " << out[j];
+    }
+    EXPECT_EQ(out[t], -7.0f) << "wrote past t";
+  }
+}
+
 TEST(AttentionKernelsTest, RowCombinationsMatchReference) {
   const uint64_t seed = TestSeed();
   SCOPED_TRACE(SeedNote(seed));
