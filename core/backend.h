@@ -40,6 +40,13 @@ class Backend {
   virtual void LinearForward(const float* x, const float* w, const float* b,
                              float* y, int64_t rows, int64_t in,
                              int64_t out) = 0;
+  // The same plus a residual r[rows, out] (a skip connection): exactly
+  // LinearForward followed by y[i] = r[i] + y[i], in one pass where the
+  // backend can (r must not alias y).
+  virtual void LinearForwardResidual(const float* x, const float* w,
+                                     const float* b, const float* r, float* y,
+                                     int64_t rows, int64_t in,
+                                     int64_t out) = 0;
   // dx = dy * w;  dw += dy^T * x;  db += column sums of dy.
   virtual void LinearBackward(const float* x, const float* w, const float* dy,
                               float* dx, float* dw, float* db, int64_t rows,

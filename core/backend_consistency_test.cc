@@ -138,13 +138,18 @@ void AddLinearCases(uint64_t seed, bool large, std::vector<OpCase>* cases) {
                           const float* bp = bias ? b.data() : nullptr;
                           float* dbp = bias ? db.data() : nullptr;
                           backend.LinearForward(x.data(), w.data(), bp, y.data(), rows, in, out);
+                          const auto r = RandomVector(rows * out, s + 7);
+                          auto yr = Unwritten(rows * out);
+                          backend.LinearForwardResidual(x.data(), w.data(), bp, r.data(),
+                                                        yr.data(), rows, in, out);
                           backend.LinearBackward(x.data(), w.data(), dy.data(), dx.data(),
                                                  dw.data(), dbp, rows, in, out);
                           // No dx (a first layer): the same parameter gradients.
                           auto dw2 = RandomVector(out * in, s + 5), db2 = RandomVector(out, s + 6);
                           backend.LinearBackward(x.data(), w.data(), dy.data(), nullptr, dw2.data(),
                                                  bias ? db2.data() : nullptr, rows, in, out);
-                          return Outputs{{"y", y, kSumTol},          {"dx", dx, kSumTol},
+                          return Outputs{{"y", y, kSumTol},          {"y + r", yr, kSumTol},
+                                         {"dx", dx, kSumTol},
                                          {"dw", dw, kSumTol},        {"db", db, kSumTol},
                                          {"dw no-dx", dw2, kSumTol}, {"db no-dx", db2, kSumTol}};
                         }});
@@ -362,6 +367,39 @@ TEST(BackendConsistencyTest, EveryOpOnEveryBackendMatchesBlas) {
     ASSERT_NE(backend, nullptr) << error;
     const auto failures = CompareBackends(*backend, *reference, cases, verbose);
     EXPECT_TRUE(failures.empty()) << name << ":" << Join(failures);
+  }
+}
+
+// LinearForwardResidual is, bit for bit, LinearForward followed by
+// y = r + y (what the models relied on before the residual was fused into
+// the GEMM), on every backend and at the shapes the ViT uses it at.
+TEST(BackendConsistencyTest, LinearResidualIsLinearThenAdd) {
+  const uint64_t seed = TestSeed() + 42;
+  SCOPED_TRACE(SeedNote(seed));
+  for (const std::string& name : BackendNames()) {
+    std::string error;
+    auto backend = MakeBackend(name, &error);
+    ASSERT_NE(backend, nullptr) << error;
+    struct Shape {
+      int64_t rows, in, out;
+    };
+    for (const Shape& sh : {Shape{25600, 64, 64}, Shape{25600, 256, 64}, Shape{13, 29, 7}}) {
+      for (bool bias : {true, false}) {
+        SCOPED_TRACE(name + " " + std::to_string(sh.rows) + "x" + std::to_string(sh.in) + "x" +
+                     std::to_string(sh.out) + (bias ? " bias" : ""));
+        const auto x = RandomVector(sh.rows * sh.in, seed + 1);
+        const auto w = RandomVector(sh.out * sh.in, seed + 2);
+        const auto b = RandomVector(sh.out, seed + 3);
+        const auto r = RandomVector(sh.rows * sh.out, seed + 4, -30.0f, 30.0f);
+        std::vector<float> want(sh.rows * sh.out), got(sh.rows * sh.out);
+        backend->LinearForward(x.data(), w.data(), bias ? b.data() : nullptr, want.data(), sh.rows,
+                               sh.in, sh.out);
+        for (size_t i = 0; i < want.size(); ++i) want[i] = r[i] + want[i];
+        backend->LinearForwardResidual(x.data(), w.data(), bias ? b.data() : nullptr, r.data(),
+                                       got.data(), sh.rows, sh.in, sh.out);
+        EXPECT_TRUE(BitIdentical(got, want));
+      }
+    }
   }
 }
 

@@ -47,6 +47,14 @@ class BlasBackend final : public Backend {
     Gemm(false, true, rows, out, in, 1.0f, x, in, w, in, b ? 1.0f : 0.0f, y, out);
   }
 
+  void LinearForwardResidual(const float* x, const float* w, const float* b, const float* r,
+                             float* y, int64_t rows, int64_t in, int64_t out) override {
+    LinearForward(x, w, b, y, rows, in, out);
+    const int64_t size = rows * out;
+#pragma omp parallel for schedule(static) if (size >= (int64_t{1} << 15))
+    for (int64_t i = 0; i < size; ++i) y[i] = r[i] + y[i];
+  }
+
   void LinearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                       float* db, int64_t rows, int64_t in, int64_t out) override {
     if (dx != nullptr) Gemm(false, false, rows, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);

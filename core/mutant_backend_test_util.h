@@ -39,6 +39,10 @@ class MutantBackend final : public Backend {
                      int64_t in, int64_t out) override {
     inner_->LinearForward(x, w, b, y, rows, in, out);
   }
+  void LinearForwardResidual(const float* x, const float* w, const float* b, const float* r,
+                             float* y, int64_t rows, int64_t in, int64_t out) override {
+    inner_->LinearForwardResidual(x, w, b, r, y, rows, in, out);
+  }
   void LinearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                       float* db, int64_t rows, int64_t in, int64_t out) override {
     if (mutation_ == Mutation::kNoLinearBiasGrad) db = nullptr;

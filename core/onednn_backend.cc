@@ -54,7 +54,7 @@ uint64_t Bits(float v) {
 
 struct MatmulOp : Cached {
   dnnl::matmul prim;
-  dnnl::memory a, b, bias, c;
+  dnnl::memory a, b, bias, c, residual;
   Args args;
 };
 
@@ -99,13 +99,16 @@ OnednnBackend::OnednnBackend() {
 // sum post-op: C = alpha * acc + beta * C, with C read only if beta != 0.
 // beta = 1 is how parameter gradients accumulate: the sum post-op adds the
 // finished float product to C, the same single addition as a scratch
-// buffer followed by +=.
+// buffer followed by +=. A residual R ([m, n], row stride ldc) is a binary
+// add post-op: C = (acc + bias) + R, the same two float additions as the
+// product followed by a separate pass, without that pass.
 void OnednnBackend::Matmul(const MatmulShape& s, const float* a, const float* b, const float* bias,
-                           float* c) {
-  const bool has_bias = bias != nullptr;
+                           float* c, const float* residual) {
+  const bool has_bias = bias != nullptr, has_residual = residual != nullptr;
   MatmulOp& op = Get<MatmulOp>(
       Op::kMatmul,
-      {s.m, s.n, s.k, s.a_rows, s.a_cols, s.b_rows, s.b_cols, s.ldc, has_bias,
+      {s.m, s.n, s.k, s.a_rows, s.a_cols, s.b_rows, s.b_cols, s.ldc,
+       int64_t{has_bias} | int64_t{has_residual} << 1,
        static_cast<int64_t>(Bits(s.alpha) << 32 | Bits(s.beta))},
       [&] {
         auto op = std::make_unique<MatmulOp>();
@@ -115,11 +118,10 @@ void OnednnBackend::Matmul(const MatmulShape& s, const float* a, const float* b,
         const auto bias_md = Plain({1, s.n}, Tag::ab);
         dnnl::primitive_attr attr = Attr();
         if (s.alpha != 1.0f) attr.set_output_scales(0, {s.alpha});
-        if (s.beta != 0.0f) {
-          dnnl::post_ops ops;
-          ops.append_sum(s.beta);
-          attr.set_post_ops(ops);
-        }
+        dnnl::post_ops ops;
+        if (s.beta != 0.0f) ops.append_sum(s.beta);
+        if (has_residual) ops.append_binary(dnnl::algorithm::binary_add, c_md);
+        attr.set_post_ops(ops);
         const auto desc = has_bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md)
                                    : dnnl::matmul::desc(a_md, b_md, c_md);
         op->prim = dnnl::matmul({desc, attr, engine_});
@@ -131,11 +133,18 @@ void OnednnBackend::Matmul(const MatmulShape& s, const float* a, const float* b,
           op->bias = Wrap(engine_, bias_md);
           op->args[DNNL_ARG_BIAS] = op->bias;
         }
+        if (has_residual) {
+          op->residual = Wrap(engine_, c_md);
+          // The post-op's index: after the sum when there is one.
+          op->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(s.beta != 0.0f ? 1 : 0) | DNNL_ARG_SRC_1] =
+              op->residual;
+        }
         return op;
       });
   op.a.set_data_handle(const_cast<float*>(a));
   op.b.set_data_handle(const_cast<float*>(b));
   if (has_bias) op.bias.set_data_handle(const_cast<float*>(bias));
+  if (has_residual) op.residual.set_data_handle(const_cast<float*>(residual));
   op.c.set_data_handle(c);
   op.prim.execute(stream_, op.args);
   stream_.wait();
@@ -164,6 +173,14 @@ void OnednnBackend::LinearForward(const float* x, const float* w, const float* b
                                   int64_t rows, int64_t in, int64_t out) {
   Guarded("LinearForward", [&] {
     Matmul({rows, out, in, in, 1, 1, in, out, 1.0f, 0.0f}, x, w, b, y);
+  });
+}
+
+void OnednnBackend::LinearForwardResidual(const float* x, const float* w, const float* b,
+                                          const float* r, float* y, int64_t rows, int64_t in,
+                                          int64_t out) {
+  Guarded("LinearForwardResidual", [&] {
+    Matmul({rows, out, in, in, 1, 1, in, out, 1.0f, 0.0f}, x, w, b, y, r);
   });
 }
 

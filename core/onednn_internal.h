@@ -156,6 +156,8 @@ class OnednnBackend final : public Backend {
             int64_t ldc) override;
   void LinearForward(const float* x, const float* w, const float* b, float* y, int64_t rows,
                      int64_t in, int64_t out) override;
+  void LinearForwardResidual(const float* x, const float* w, const float* b, const float* r,
+                             float* y, int64_t rows, int64_t in, int64_t out) override;
   void LinearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                       float* db, int64_t rows, int64_t in, int64_t out) override;
   void LayerNormForward(const float* x, const float* gamma, const float* beta, float* y,
@@ -196,8 +198,10 @@ class OnednnBackend final : public Backend {
     int64_t ldc;
     float alpha, beta;
   };
+  // residual (optional, [m, n] with row stride ldc) is added to the result
+  // by a binary post-op.
   void Matmul(const MatmulShape& shape, const float* a, const float* b, const float* bias,
-              float* c);
+              float* c, const float* residual = nullptr);
   void EltwiseForward(dnnl::algorithm algorithm, const char* what, const float* x, float* y,
                       int64_t n);
   void EltwiseBackward(dnnl::algorithm algorithm, const char* what, const float* x, const float* dy,

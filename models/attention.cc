@@ -144,7 +144,8 @@ void SelfAttention::ProjectInputs(const float* x, int64_t rows) {
   ctx_.backend->LinearForward(x, w_in_.data(), b_in_.data(), qkv_.data(), rows, d_model, ld);
 }
 
-void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_token_only) {
+void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_token_only,
+                            const float* residual) {
   const int64_t t = tokens_, d_model = dim_, heads = options_.heads;
   const int64_t head_dim = d_model / heads;
   const int64_t rows = n * t;
@@ -154,7 +155,13 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
   n_ = n;
   class_token_only_ = class_token_only;
   ProjectInputs(x, rows);
-  if (class_token_only) return ClassQueryForward(y);
+  if (class_token_only) {
+    if (residual != nullptr) {
+      std::fprintf(stderr, "SelfAttention: a residual needs every token's output\n");
+      std::abort();
+    }
+    return ClassQueryForward(y);
+  }
 
   if (project_v) context_.resize(act);
   probs_.resize(static_cast<size_t>(n * heads * t * t));
@@ -191,7 +198,12 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
     }
   }
 
-  if (project_v) projections_.back().Forward(context_.data(), y, rows);
+  if (project_v) {
+    projections_.back().Forward(context_.data(), y, rows, residual);
+  } else if (residual != nullptr) {  // y holds the heads: add as a separate pass
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(act) >= kMinParallelWork)
+    for (int64_t i = 0; i < static_cast<int64_t>(act); ++i) y[i] = residual[i] + y[i];
+  }
 }
 
 void SelfAttention::Backward(const float* dy, float* dx) {

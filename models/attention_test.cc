@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/backend_test_util.h"
 #include "core/gradient_check.h"
 #include "core/parameter_buffer.h"
 #include "core/rng.h"
@@ -152,6 +153,31 @@ TEST_P(SelfAttentionVariantTest, ForwardMatchesNaiveReference) {
   const std::vector<double> ref = ReferenceAttention(params, "attn", o, x, n, t, d);
   for (size_t i = 0; i < y.size(); ++i) {
     ASSERT_NEAR(y[i], ref[i], 1e-4 * (1.0 + std::fabs(ref[i]))) << "at " << i;
+  }
+}
+
+// Forward with a residual is, bit for bit, Forward followed by y = r + y
+// (through the output projection's GEMM, or a separate pass without one).
+TEST_P(SelfAttentionVariantTest, ResidualIsForwardThenAdd) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE(SeedNote(seed));
+  const int64_t n = 3, t = 7, d = 8;
+  for (const std::string& backend_name : BackendNames()) {
+    SCOPED_TRACE(backend_name);
+    std::string error;
+    std::unique_ptr<Backend> backend = MakeBackend(backend_name, &error);
+    ASSERT_NE(backend, nullptr) << error;
+    ParameterBuffer params;
+    SelfAttention attn({&params, backend.get()}, "attn", t, d, OptionsOf(GetParam()));
+    Rng rng(seed);
+    attn.Initialize(rng);
+    const std::vector<float> x = RandomVector(n * t * d, seed + 3, -2.0f, 2.0f);
+    const std::vector<float> r = RandomVector(n * t * d, seed + 4, -5.0f, 5.0f);
+    std::vector<float> want(x.size()), got(x.size());
+    attn.Forward(x.data(), want.data(), n);
+    for (size_t i = 0; i < want.size(); ++i) want[i] = r[i] + want[i];
+    attn.Forward(x.data(), got.data(), n, /*class_token_only=*/false, r.data());
+    EXPECT_TRUE(backend_test::BitIdentical(got, want));
   }
 }
 

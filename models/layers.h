@@ -41,7 +41,9 @@ class Linear {
  public:
   Linear(LayerContext ctx, const std::string& name, int64_t in, int64_t out, bool bias = true);
   void Initialize(Rng& rng);
-  void Forward(const float* x, float* y, int64_t rows);
+  // y = x W^T + b, plus residual[rows, out] when not null (a skip
+  // connection added in the same pass; it does not change the backward).
+  void Forward(const float* x, float* y, int64_t rows, const float* residual = nullptr);
   void Backward(const float* dy, float* dx);
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
@@ -219,7 +221,10 @@ class SelfAttention {
   // [n, dim], the output at each sample's first token (the class token)
   // alone: keys and values still come from every token, only the class
   // token's query is used (the ViT's last block, models/vit.h).
-  void Forward(const float* x, float* y, int64_t n, bool class_token_only = false);
+  // residual (not with class_token_only): y = attention(x) + residual,
+  // the block's skip connection, added by the output projection's GEMM.
+  void Forward(const float* x, float* y, int64_t n, bool class_token_only = false,
+               const float* residual = nullptr);
   // dy is shaped as Forward's y; dx is [n, tokens, dim] either way.
   void Backward(const float* dy, float* dx);
 

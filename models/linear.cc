@@ -27,12 +27,16 @@ void Linear::Initialize(Rng& rng) {
   }
 }
 
-void Linear::Forward(const float* x, float* y, int64_t rows) {
+void Linear::Forward(const float* x, float* y, int64_t rows, const float* residual) {
   x_ = x;
   rows_ = rows;
-  ctx_.backend->LinearForward(x, ctx_.params->value(w_),
-                              b_ >= 0 ? ctx_.params->value(b_) : nullptr, y,
-                              rows, in_, out_);
+  const float* w = ctx_.params->value(w_);
+  const float* b = b_ >= 0 ? ctx_.params->value(b_) : nullptr;
+  if (residual != nullptr) {
+    ctx_.backend->LinearForwardResidual(x, w, b, residual, y, rows, in_, out_);
+  } else {
+    ctx_.backend->LinearForward(x, w, b, y, rows, in_, out_);
+  }
 }
 
 void Linear::Backward(const float* dy, float* dx) {

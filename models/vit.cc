@@ -100,12 +100,11 @@ void VisionTransformer::MlpForward(Block& block, const float* in, float* out, in
   block.normed2.resize(size);
   block.hidden.resize(wide);
   block.activated.resize(wide);
-  block.mlp_out.resize(size);
   block.norm2->Forward(in, block.normed2.data(), rows);
   block.fc1->Forward(block.normed2.data(), block.hidden.data(), rows);
   block.gelu->Forward(block.hidden.data(), block.activated.data(), wide);
-  block.fc2->Forward(block.activated.data(), block.mlp_out.data(), rows);
-  Add(in, block.mlp_out.data(), out, size);
+  // The residual rides on fc2's GEMM: out = in + fc2(...) without a pass.
+  block.fc2->Forward(block.activated.data(), out, rows, /*residual=*/in);
 }
 
 void VisionTransformer::MlpBackward(Block& block, const float* d_out, float* d_in, int64_t rows) {
@@ -126,11 +125,11 @@ void VisionTransformer::MlpBackward(Block& block, const float* d_out, float* d_i
 const float* VisionTransformer::BlockForward(Block& block, const float* x, int64_t n) {
   const int64_t rows = n * tokens_, size = rows * config_.dim;
   block.normed1.resize(size);
-  block.attn_out.resize(size);
   block.mid.resize(size);
   block.norm1->Forward(x, block.normed1.data(), rows);
-  block.attn->Forward(block.normed1.data(), block.attn_out.data(), n);
-  Add(x, block.attn_out.data(), block.mid.data(), size);
+  // mid = x + attn(...): the residual added by the output projection's GEMM.
+  block.attn->Forward(block.normed1.data(), block.mid.data(), n, /*class_token_only=*/false,
+                      /*residual=*/x);
   if (!config_.mlp) return block.mid.data();
   block.out.resize(size);
   MlpForward(block, block.mid.data(), block.out.data(), rows);

@@ -56,8 +56,9 @@ class VisionTransformer final : public Model {
     std::unique_ptr<SelfAttention> attn;
     std::unique_ptr<Linear> fc1, fc2;
     std::unique_ptr<Gelu> gelu;
-    // Activations of the last forward pass, [n, tokens, dim] unless noted.
-    std::vector<float> normed1, attn_out, mid, normed2, hidden, activated, mlp_out,
+    // Activations of the last forward pass, [n, tokens, dim] unless noted
+    // (attn_out: the class-token block's attention output, [n, dim]).
+    std::vector<float> normed1, attn_out, mid, normed2, hidden, activated,
         out;  // hidden/activated: [n, tokens, mlp_dim]
   };
 
