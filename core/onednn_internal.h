@@ -197,6 +197,9 @@ class OnednnBackend final : public Backend {
     int64_t b_rows, b_cols;  // strides of B [k, n]
     int64_t ldc;
     float alpha, beta;
+    // B is a layer's weights (small, read by every row block): reorder it
+    // into the layout the primitive prefers before each call.
+    bool pack_b = false;
   };
   // residual (optional, [m, n] with row stride ldc) is added to the result
   // by a binary post-op.
