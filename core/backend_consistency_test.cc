@@ -140,18 +140,18 @@ void AddLinearCases(uint64_t seed, bool large, std::vector<OpCase>* cases) {
                           backend.LinearForward(x.data(), w.data(), bp, y.data(), rows, in, out);
                           const auto r = RandomVector(rows * out, s + 7);
                           auto yr = Unwritten(rows * out);
-                          backend.LinearForwardResidual(x.data(), w.data(), bp, r.data(),
-                                                        yr.data(), rows, in, out);
+                          backend.LinearForwardResidual(x.data(), w.data(), bp, r.data(), yr.data(),
+                                                        rows, in, out);
                           backend.LinearBackward(x.data(), w.data(), dy.data(), dx.data(),
                                                  dw.data(), dbp, rows, in, out);
                           // No dx (a first layer): the same parameter gradients.
                           auto dw2 = RandomVector(out * in, s + 5), db2 = RandomVector(out, s + 6);
                           backend.LinearBackward(x.data(), w.data(), dy.data(), nullptr, dw2.data(),
                                                  bias ? db2.data() : nullptr, rows, in, out);
-                          return Outputs{{"y", y, kSumTol},          {"y + r", yr, kSumTol},
-                                         {"dx", dx, kSumTol},
-                                         {"dw", dw, kSumTol},        {"db", db, kSumTol},
-                                         {"dw no-dx", dw2, kSumTol}, {"db no-dx", db2, kSumTol}};
+                          return Outputs{{"y", y, kSumTol},         {"y + r", yr, kSumTol},
+                                         {"dx", dx, kSumTol},       {"dw", dw, kSumTol},
+                                         {"db", db, kSumTol},       {"dw no-dx", dw2, kSumTol},
+                                         {"db no-dx", db2, kSumTol}};
                         }});
     }
   }

@@ -203,8 +203,8 @@ class OnednnBackend final : public Backend {
   };
   // residual (optional, [m, n] with row stride ldc) is added to the result
   // by a binary post-op.
-  void Matmul(const MatmulShape& shape, const float* a, const float* b, const float* bias,
-              float* c, const float* residual = nullptr);
+  void Matmul(const MatmulShape& shape, const float* a, const float* b, const float* bias, float* c,
+              const float* residual = nullptr);
   void EltwiseForward(dnnl::algorithm algorithm, const char* what, const float* x, float* y,
                       int64_t n);
   void EltwiseBackward(dnnl::algorithm algorithm, const char* what, const float* x, const float* dy,

@@ -77,8 +77,8 @@ void SelfAttention::ClassQueryForward(float* y) {
     for (int64_t pair = 0; pair < n * heads; ++pair) {
       const int64_t s = pair / heads, h = pair % heads;
       const int64_t in_base = s * t * ld + h * head_dim;
-      OneQueryForward(q + in_base, k + in_base, ld, v + s * t * v_ld + h * head_dim, v_ld, scale,
-                      t, head_dim, probs + pair * t, c + s * d_model + h * head_dim, scratch);
+      OneQueryForward(q + in_base, k + in_base, ld, v + s * t * v_ld + h * head_dim, v_ld, scale, t,
+                      head_dim, probs + pair * t, c + s * d_model + h * head_dim, scratch);
     }
   }
   if (project_v) projections_.back().Forward(context_.data(), y, n);

@@ -16,7 +16,6 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
-#include <utility>
 
 namespace twophase {
 namespace attention_kernels {
@@ -345,6 +344,18 @@ void CombineTile(const float* a, int64_t a_row, int64_t a_col, const float* b, i
   }
 }
 
+// The last `rows` (< R) rows as one tile of that height: CombineTile<rows>.
+template <int R, int NV>
+void CombineLastRows(int64_t rows, const float* a, int64_t a_row, int64_t a_col, const float* b,
+                     int64_t ldb, int64_t t, float* out, int64_t ldo, bool accumulate) {
+  if constexpr (R > 1) {
+    if (rows == R - 1) {
+      return CombineTile<R - 1, NV>(a, a_row, a_col, b, ldb, t, out, ldo, accumulate);
+    }
+    CombineLastRows<R - 1, NV>(rows, a, a_row, a_col, b, ldb, t, out, ldo, accumulate);
+  }
+}
+
 // Rows in tiles of R (R independent accumulator chains for one vector per
 // row, R * NV for wider rows), the last t % R rows as one smaller tile
 // (single rows would each be one latency-bound chain of t FMAs).
@@ -355,14 +366,8 @@ void CombineColumns(const float* a, int64_t a_row, int64_t a_col, const float* b
   for (; r + R <= t; r += R) {
     CombineTile<R, NV>(a + r * a_row, a_row, a_col, b, ldb, t, out + r * ldo, ldo, accumulate);
   }
-  if (r == t) return;
-  [&]<int... K>(std::integer_sequence<int, K...>) {
-    // The tile of K + 1 rows for t - r == K + 1 (K < R - 1).
-    ((t - r == K + 1 ? CombineTile<K + 1, NV>(a + r * a_row, a_row, a_col, b, ldb, t, out + r * ldo,
-                                                 ldo, accumulate)
-                     : void()),
-     ...);
-  }(std::make_integer_sequence<int, R - 1>{});
+  CombineLastRows<R, NV>(t - r, a + r * a_row, a_row, a_col, b, ldb, t, out + r * ldo, ldo,
+                         accumulate);
 }
 
 }  // namespace

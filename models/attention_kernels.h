@@ -58,7 +58,6 @@ int64_t RowDotsScratch(int64_t t, int64_t d);
 void RowDots(const float* x, const float* b, int64_t ldb, int64_t t, int64_t d, float* out,
              float* scratch);
 
-
 // out[r, :] (=, or += when accumulate) sum_s A(r, s) * b[s, :] for r, s < t
 // and d columns, where A(r, s) = a[r * a_row + s * a_col] (a [t, t] or its
 // transpose), b is [t, d] with row stride ldb and out [t, d] with ldo.

@@ -4,8 +4,7 @@
 
 namespace twophase {
 
-Linear::Linear(LayerContext ctx, const std::string& name, int64_t in,
-               int64_t out, bool bias)
+Linear::Linear(LayerContext ctx, const std::string& name, int64_t in, int64_t out, bool bias)
     : ctx_(ctx), in_(in), out_(out) {
   w_ = ctx_.params->Add(name + ".weight", {out, in});
   if (bias) b_ = ctx_.params->Add(name + ".bias", {out});
@@ -40,10 +39,8 @@ void Linear::Forward(const float* x, float* y, int64_t rows, const float* residu
 }
 
 void Linear::Backward(const float* dy, float* dx) {
-  ctx_.backend->LinearBackward(x_, ctx_.params->value(w_), dy, dx,
-                               ctx_.params->grad(w_),
-                               b_ >= 0 ? ctx_.params->grad(b_) : nullptr,
-                               rows_, in_, out_);
+  ctx_.backend->LinearBackward(x_, ctx_.params->value(w_), dy, dx, ctx_.params->grad(w_),
+                               b_ >= 0 ? ctx_.params->grad(b_) : nullptr, rows_, in_, out_);
 }
 
 }  // namespace twophase
