@@ -37,6 +37,11 @@ void LayerNormForward(const float* x, const float* gamma, const float* beta, flo
   }
 }
 
+void AddTo(float* dst, const float* src, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 15))
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
 void AddColumnSums(const float* x, float* sums, int64_t rows, int64_t cols) {
   // The rows in kChunks fixed ranges, each summed row by row into its own
   // double partial sums (streaming through x), the partials then added in

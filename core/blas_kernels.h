@@ -31,6 +31,11 @@ inline double Sum8(int64_t n, Term term) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// dst[i] += src[i]: accumulating into parameter gradients from scratch, or
+// a residual onto a product. One thread per element, so the result does
+// not depend on the thread count.
+void AddTo(float* dst, const float* src, int64_t n);
+
 // sums[c] += sum_r x[r, c] for row-major x [rows, cols] (bias gradients),
 // in double, in an order that depends on neither the thread count nor the
 // buffer's address.

@@ -15,8 +15,8 @@
 // variable can switch on bf16 arithmetic, and (3) report the instruction set
 // oneDNN dispatches to (OnednnSettingsDescription) for the run metadata.
 // Parameter gradients accumulate either through a matmul sum post-op or
-// through scratch and our own fixed-order AddTo; linear bias gradients are
-// our own fixed-order column sums (blas_kernels::AddColumnSums).
+// through scratch and our own fixed-order blas_kernels::AddTo; linear bias
+// gradients are our own fixed-order column sums (AddColumnSums).
 // backend_consistency_test.cc and backend_model_test.cc check bit-identical
 // reruns of every op and of training steps.
 #include "core/onednn_backend.h"
@@ -80,13 +80,6 @@ dnnl::normalization_flags LayerNormFlags() {
 }  // namespace
 
 int32_t OnednnThreads() { return omp_get_max_threads(); }
-
-namespace onednn {
-void AddTo(float* dst, const float* src, int64_t n) {
-#pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 15))
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
-}  // namespace onednn
 
 OnednnBackend::OnednnBackend() {
   Guarded("engine creation", [&] {
@@ -339,8 +332,8 @@ void OnednnBackend::LayerNormBackward(const float* x, const float* gamma, const 
     l.mean.set_data_handle(const_cast<float*>(mean));
     l.prim.execute(stream_, l.args);
     stream_.wait();
-    if (dgamma != nullptr) onednn::AddTo(dgamma, l.dgamma_scratch.data(), dim);
-    if (dbeta != nullptr) onednn::AddTo(dbeta, l.dbeta_scratch.data(), dim);
+    if (dgamma != nullptr) blas_kernels::AddTo(dgamma, l.dgamma_scratch.data(), dim);
+    if (dbeta != nullptr) blas_kernels::AddTo(dbeta, l.dbeta_scratch.data(), dim);
   });
 }
 

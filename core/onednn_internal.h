@@ -134,11 +134,6 @@ class Tensor {
   bool needs_reorder_ = false;
 };
 
-// dst[i] += src[i]: the parameter gradients are computed into scratch by
-// the primitives (which overwrite) and then accumulated. One thread per
-// element in a fixed order: deterministic.
-void AddTo(float* dst, const float* src, int64_t n);
-
 // Wraps a caller's buffer (set with set_data_handle before each use).
 inline dnnl::memory Wrap(const dnnl::engine& engine, const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine, DNNL_MEMORY_NONE);

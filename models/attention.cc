@@ -201,9 +201,7 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
   if (project_v) {
     projections_.back().Forward(context_.data(), y, rows, residual);
   } else if (residual != nullptr) {  // y holds the heads: add as a separate pass
-    const int64_t size = static_cast<int64_t>(act);
-#pragma omp parallel for schedule(static) if (size >= kMinParallelWork)
-    for (int64_t i = 0; i < size; ++i) y[i] = residual[i] + y[i];
+    AddInto(y, residual, static_cast<int64_t>(act));
   }
 }
 
