@@ -65,8 +65,8 @@ TEST(CliTest, MissingDataFolderIsAClearError) {
 }
 
 TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("twophase_cli_" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("twophase_cli_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string csv = (dir / "log.csv").string();
   const std::string weights = (dir / "w.safetensors").string();
@@ -78,8 +78,7 @@ TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
   std::ifstream in(csv);
   std::string header, line;
   std::getline(in, header);
-  EXPECT_EQ(header.rfind("epoch,phase,train_loss,train_accuracy,test_loss,", 0), 0u)
-      << header;
+  EXPECT_EQ(header.rfind("epoch,phase,train_loss,train_accuracy,test_loss,", 0), 0u) << header;
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   EXPECT_EQ(rows, 2);
@@ -87,8 +86,10 @@ TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
   // naming the file, by a model they do not fit.
   r = RunTwophase(common + "--epochs 1 --init " + weights);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  r = RunTwophase("train --model vgg5 --dataset fashion-mnist --subset 64 --epochs 1 "
-          "--init " + weights);
+  r = RunTwophase(
+      "train --model vgg5 --dataset fashion-mnist --subset 64 --epochs 1 "
+      "--init " +
+      weights);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(Contains(r.output, weights)) << r.output;
   std::filesystem::remove_all(dir);

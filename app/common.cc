@@ -19,21 +19,19 @@ bool DatasetInputShape(const std::string& dataset, InputShape* shape, std::strin
 }
 
 bool ParseCommandLine(const std::string& command, const std::string& synopsis,
-                      const po::options_description& options,
-                      const std::vector<std::string>& args,
+                      const po::options_description& options, const std::vector<std::string>& args,
                       po::variables_map* vm, int* exit_code) {
   try {
     po::store(po::command_line_parser(args).options(options).run(), *vm);
     if (vm->count("help")) {
-      std::cout << "usage: twophase " << command << " " << synopsis << "\n\n"
-                << options << "\n";
+      std::cout << "usage: twophase " << command << " " << synopsis << "\n\n" << options << "\n";
       *exit_code = 0;
       return false;
     }
     po::notify(*vm);
   } catch (const po::error& e) {
-    std::fprintf(stderr, "twophase %s: %s\n(see 'twophase %s --help')\n",
-                 command.c_str(), e.what(), command.c_str());
+    std::fprintf(stderr, "twophase %s: %s\n(see 'twophase %s --help')\n", command.c_str(), e.what(),
+                 command.c_str());
     *exit_code = 2;
     return false;
   }

@@ -14,8 +14,7 @@
 namespace twophase {
 
 // The input shape of a named data set without loading it.
-bool DatasetInputShape(const std::string& dataset, InputShape* shape,
-                       std::string* error);
+bool DatasetInputShape(const std::string& dataset, InputShape* shape, std::string* error);
 
 // Parses `args` against `options`; handles --help (prints usage to stdout,
 // *exit_code = 0) and errors (prints to stderr, *exit_code = 2). Returns
@@ -23,8 +22,7 @@ bool DatasetInputShape(const std::string& dataset, InputShape* shape,
 bool ParseCommandLine(const std::string& command, const std::string& synopsis,
                       const boost::program_options::options_description& options,
                       const std::vector<std::string>& args,
-                      boost::program_options::variables_map* vm,
-                      int* exit_code);
+                      boost::program_options::variables_map* vm, int* exit_code);
 
 // The options every command that runs a model on data shares, and what they
 // build: --model, --dataset, --subset, --subset-mode, --seed, --threads,

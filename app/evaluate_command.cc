@@ -17,8 +17,8 @@ int EvaluateCommand(const std::vector<std::string>& args) {
   run.AddOptions(&options);
   po::variables_map vm;
   int code = 0;
-  if (!ParseCommandLine("evaluate", "--model M --dataset D [--init FILE] [options]", options,
-                        args, &vm, &code)) {
+  if (!ParseCommandLine("evaluate", "--model M --dataset D [--init FILE] [options]", options, args,
+                        &vm, &code)) {
     return code;
   }
   if (!run.Build("evaluate", &code)) return code;
@@ -26,8 +26,8 @@ int EvaluateCommand(const std::vector<std::string>& args) {
   const Evaluation train = Evaluate(run.model.get(), run.data.train, run.loss, chunk);
   const Evaluation test = Evaluate(run.model.get(), run.data.test, run.loss, chunk);
   // %.9g: enough digits to compare with another implementation.
-  std::printf("train_loss=%.9g train_accuracy=%.9g test_loss=%.9g test_accuracy=%.9g\n",
-              train.loss, train.accuracy, test.loss, test.accuracy);
+  std::printf("train_loss=%.9g train_accuracy=%.9g test_loss=%.9g test_accuracy=%.9g\n", train.loss,
+              train.accuracy, test.loss, test.accuracy);
   return 0;
 }
 

@@ -32,8 +32,8 @@ int TrainCommand(const std::vector<std::string>& args) {
       "lr", po::value(&train.adam.learning_rate)->default_value(train.adam.learning_rate),
       "Adam learning rate")("csv", po::value(&csv_path),
                             "write the per-epoch log to this CSV file (rewritten atomically "
-                            "after every epoch)")(
-      "save", po::value(&save_path), "save the trained parameters (safetensors)");
+                            "after every epoch)")("save", po::value(&save_path),
+                                                  "save the trained parameters (safetensors)");
   po::options_description cg_options("CG (phase 2) options");
   cg_options.add_options()("beta", po::value(&beta)->default_value(beta),
                            "beta rule: fletcher-reeves, polak-ribiere, polak-ribiere+, "
@@ -111,8 +111,8 @@ int TrainCommand(const std::vector<std::string>& args) {
                 std::to_string(train.batch_size);
   }
   if (train.algorithm != Algorithm::kAdam) {
-    settings += ", cg " + BetaRuleName(train.cg.beta) + "/" +
-                LineSearchKindName(train.cg.line_search.kind);
+    settings +=
+        ", cg " + BetaRuleName(train.cg.beta) + "/" + LineSearchKindName(train.cg.line_search.kind);
     if (train.cg_preconditioner != CgPreconditioner::kNone) {
       settings += "/preconditioner " + CgPreconditionerName(train.cg_preconditioner);
     }
@@ -138,11 +138,10 @@ int TrainCommand(const std::vector<std::string>& args) {
 
   std::string csv = EpochCsvHeader() + "\n";
   bool csv_ok = true;
-  const TrainSummary summary = Train(run.model.get(), run.data, train,
-                                         [&](const EpochRecord& r) {
+  const TrainSummary summary = Train(run.model.get(), run.data, train, [&](const EpochRecord& r) {
     std::printf("%5lld %5s %12.6g %9.4f %12.6g %9.4f %11.5g %10.4g %6lld %6lld %8.2f %8.2f\n",
-                static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss,
-                r.train_accuracy, r.test_loss, r.test_accuracy, r.gradient_norm, r.step_size,
+                static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss, r.train_accuracy,
+                r.test_loss, r.test_accuracy, r.gradient_norm, r.step_size,
                 static_cast<long long>(r.value_evaluations),
                 static_cast<long long>(r.gradient_evaluations), r.seconds, r.eval_seconds);
     std::fflush(stdout);

@@ -98,7 +98,10 @@ class DataCache {
 class CellRunner {
  public:
   CellRunner(const Suite& suite, const RunOptions& options, int threads, Progress* progress)
-      : suite_(suite), options_(options), threads_(threads), progress_(progress),
+      : suite_(suite),
+        options_(options),
+        threads_(threads),
+        progress_(progress),
         data_(options.data_dir) {}
 
   // Runs one cell into its folder; returns its final status.
@@ -118,27 +121,27 @@ class CellRunner {
                  {"environment", RunEnvironment()},
                  {"start", UtcNow()}};
     meta_["environment"]["threads"] = threads_;
-    meta_["cell"] = json{{"id", cell.id},
-                         {"index", cell.index},
-                         {"count", count},
-                         {"model", cell.model},
-                         {"dataset", cell.dataset.name},
-                         {"algorithm", cell.algorithm},
-                         {"optimizer", AlgorithmName(cell.train.algorithm)},
-                         {"backend", cell.backend},
-                         {"seed", cell.seed},
-                         {"threads", threads_},
-                         {"subset", cell.dataset.subset},
-                         {"subset_mode", cell.dataset.subset_mode == SubsetMode::kStratified
-                                             ? "stratified"
-                                             : "first"},
-                         {"test_subset", cell.dataset.test_subset},
-                         {"epochs", cell.train.epochs},
-                         {"loss", suite_.loss_name},
-                         {"max_seconds", suite_.max_seconds},
-                         {"max_passes", suite_.max_passes},
-                         {"settings", cell.settings},
-                         {"target_loss", suite_.target_loss}};
+    meta_["cell"] =
+        json{{"id", cell.id},
+             {"index", cell.index},
+             {"count", count},
+             {"model", cell.model},
+             {"dataset", cell.dataset.name},
+             {"algorithm", cell.algorithm},
+             {"optimizer", AlgorithmName(cell.train.algorithm)},
+             {"backend", cell.backend},
+             {"seed", cell.seed},
+             {"threads", threads_},
+             {"subset", cell.dataset.subset},
+             {"subset_mode",
+              cell.dataset.subset_mode == SubsetMode::kStratified ? "stratified" : "first"},
+             {"test_subset", cell.dataset.test_subset},
+             {"epochs", cell.train.epochs},
+             {"loss", suite_.loss_name},
+             {"max_seconds", suite_.max_seconds},
+             {"max_passes", suite_.max_passes},
+             {"settings", cell.settings},
+             {"target_loss", suite_.target_loss}};
     if (ec) return Finish("failed", "cannot create " + dir_ + ": " + ec.message());
     // Stale files of an interrupted attempt must not mix with this one.
     fs::remove(dir_ + "/curve.csv", ec);
@@ -151,8 +154,7 @@ class CellRunner {
       // CIFAR is user-supplied: its absence skips the cell, it is no failure.
       const bool cifar = cell.dataset.name.rfind("cifar", 0) == 0;
       if (cifar && error.find("was not found") != std::string::npos) {
-        return Finish("skipped", "CIFAR data not supplied (" + error +
-                                     "); see README, 'Data'");
+        return Finish("skipped", "CIFAR data not supplied (" + error + "); see README, 'Data'");
       }
       return Finish("failed", error);
     }
@@ -224,8 +226,8 @@ class CellRunner {
 // `model` on random inputs (one warm-up, then the mean of a few timed
 // batches): the basis of --dry-run's estimates.
 bool ProbeModelSpeed(const std::string& model_name, const DatasetShape& shape,
-                     const std::string& backend_name, double* forward,
-                     double* forward_backward, std::string* error) {
+                     const std::string& backend_name, double* forward, double* forward_backward,
+                     std::string* error) {
   std::unique_ptr<Backend> backend = MakeBackend(backend_name, error);
   if (!backend) return false;
   const InputShape input{shape.channels, shape.height, shape.width, shape.classes};
@@ -273,8 +275,7 @@ bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* e
   if (!options.resume) {
     for (const auto& entry : fs::directory_iterator(options.out_dir + "/cells", ec)) {
       if (fs::exists(entry.path() / "metadata.json")) {
-        *error = options.out_dir + " already holds results (" +
-                 entry.path().filename().string() +
+        *error = options.out_dir + " already holds results (" + entry.path().filename().string() +
                  "); --resume continues them, or choose another --out";
         return false;
       }
@@ -321,11 +322,16 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
     }
     const std::string result = runner.Run(cell, static_cast<int64_t>(i), summary->cells);
     ++summary->ran;
-    if (result == "completed" || result == "converged") ++summary->completed;
-    else if (result == "stalled") ++summary->stalled;
-    else if (result == "diverged") ++summary->diverged;
-    else if (result == "skipped") ++summary->skipped;
-    else ++summary->failed;
+    if (result == "completed" || result == "converged")
+      ++summary->completed;
+    else if (result == "stalled")
+      ++summary->stalled;
+    else if (result == "diverged")
+      ++summary->diverged;
+    else if (result == "skipped")
+      ++summary->skipped;
+    else
+      ++summary->failed;
   }
   progress.Finish();
   return true;
@@ -350,8 +356,7 @@ bool EstimateCells(const std::vector<Cell>& cells, int threads,
     const std::string key = cell.dataset.name + "/" + cell.model + "/" + cell.backend;
     if (!probes.count(key)) {
       std::pair<double, double> t;
-      if (!ProbeModelSpeed(cell.model, shape, cell.backend, &t.first, &t.second,
-                           error)) {
+      if (!ProbeModelSpeed(cell.model, shape, cell.backend, &t.first, &t.second, error)) {
         return false;
       }
       probes[key] = t;

@@ -45,8 +45,8 @@ std::string TinySuite(int epochs = 3, const std::string& extra_algorithm = "") {
 }
 
 std::string TempDir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("twophase_runner_" + name + "_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("twophase_runner_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -192,8 +192,8 @@ TEST_F(RunnerTest, ResumeRerunsTheInterruptedCellAndLeavesCompletedOnesAlone) {
   ASSERT_TRUE(WriteFileAtomically(cell + "/metadata.json", meta.dump(2), &error));
   fs::remove(cell + "/events.json");
   std::string curve = Slurp(cell + "/curve.csv");
-  ASSERT_TRUE(WriteFileAtomically(cell + "/curve.csv", curve.substr(0, curve.find('\n') + 1),
-                                  &error));
+  ASSERT_TRUE(
+      WriteFileAtomically(cell + "/curve.csv", curve.substr(0, curve.find('\n') + 1), &error));
   std::map<std::string, fs::file_time_type> times;
   std::map<std::string, std::string> contents;
   for (const char* id : {kIds[0], kIds[2]}) {
@@ -311,8 +311,7 @@ TEST(RunnerFaultsTest, DivergedFailedAndSkippedCellsAreRecordedAndTheSuiteGoesOn
   const json cifar = json::parse(
       Slurp(options.out_dir + "/cells/cifar10.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/metadata.json"));
   EXPECT_EQ(cifar["status"], "skipped");
-  EXPECT_NE(cifar["message"].get<std::string>().find("CIFAR data not supplied"),
-            std::string::npos);
+  EXPECT_NE(cifar["message"].get<std::string>().find("CIFAR data not supplied"), std::string::npos);
   const json bad = json::parse(
       Slurp(options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/metadata.json"));
   EXPECT_EQ(bad["status"], "failed");
@@ -325,11 +324,11 @@ TEST(RunnerFaultsTest, DivergedFailedAndSkippedCellsAreRecordedAndTheSuiteGoesOn
   ASSERT_TRUE(RunSuite(suite, options, &summary, &error)) << error;
   EXPECT_EQ(summary.diverged, 1);
   EXPECT_EQ(summary.skipped, 1);
-  const json diverged = json::parse(Slurp(
-      options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/metadata.json"));
+  const json diverged = json::parse(
+      Slurp(options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/metadata.json"));
   EXPECT_EQ(diverged["status"], "diverged");
-  const json events = json::parse(Slurp(
-      options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/events.json"));
+  const json events = json::parse(
+      Slurp(options.out_dir + "/cells/mnist.vit-nomlp-wkewq-wvwo.huge-lr.blas.s0/events.json"));
   EXPECT_EQ(events["events"].back()["kind"], "diverged");
   fs::remove_all(dir);
 }
@@ -349,8 +348,7 @@ TEST(RunCommandTest, DryRunListsCellsAndBadSuitesAreRejectedBeforeAnythingRuns) 
                                   &error));
   const CommandResult bad = RunTwophase("run --suite " + dir + "/bad.json --out " + dir + "/o");
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_TRUE(Contains(bad.output, "algorithms[0].lr: must be a number > 0, got -1"))
-      << bad.output;
+  EXPECT_TRUE(Contains(bad.output, "algorithms[0].lr: must be a number > 0, got -1")) << bad.output;
   EXPECT_FALSE(fs::exists(dir + "/o"));
   const CommandResult none = RunTwophase("run --suite smoke --filter model=vgg5 --dry-run");
   EXPECT_EQ(none.exit_code, 2);

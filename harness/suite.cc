@@ -42,8 +42,8 @@ void NameList(FieldReader* r, const std::string& key, const std::vector<std::str
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string list;
       for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      return r->Fail(where, "unknown " + std::string(what) + " '" + name + "' (known: " + list +
-                                ")");
+      return r->Fail(where,
+                     "unknown " + std::string(what) + " '" + name + "' (known: " + list + ")");
     }
     if (std::find(names.begin(), names.end(), name) != names.end()) {
       return r->Fail(where, "'" + name + "' is listed twice");
@@ -54,8 +54,10 @@ void NameList(FieldReader* r, const std::string& key, const std::vector<std::str
 }
 
 bool ParseSubsetMode(const std::string& name, SubsetMode* mode, std::string* error) {
-  if (name == "first") *mode = SubsetMode::kFirst;
-  else if (name == "stratified") *mode = SubsetMode::kStratified;
+  if (name == "first")
+    *mode = SubsetMode::kFirst;
+  else if (name == "stratified")
+    *mode = SubsetMode::kStratified;
   else {
     *error = "unknown subset mode '" + name + "' (known: first, stratified)";
     return false;
@@ -104,12 +106,12 @@ void ParseDatasets(FieldReader* r, const SuiteDataset& defaults, std::string* er
   }
 }
 
-bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a,
-                    std::string* error) {
+bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a, std::string* error) {
   FieldReader r(v, where, error);
   std::string optimizer;
   r.String("optimizer", &optimizer);
-  if (r.ok() && optimizer.empty()) r.Fail(where + ".optimizer", "is required (adam, cg, two-phase)");
+  if (r.ok() && optimizer.empty())
+    r.Fail(where + ".optimizer", "is required (adam, cg, two-phase)");
   if (r.ok()) {
     std::string why;
     if (!twophase::ParseAlgorithm(optimizer, &a->optimizer, &why)) {
@@ -127,8 +129,10 @@ bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a,
   r.Number("lr", &t.adam.learning_rate, FinitePositive, "> 0");
   r.Number("batch", &t.batch_size, Positive, ">= 1");
   r.Bool("drop_last", &t.drop_last);
-  r.Number("adam_beta1", &t.adam.beta1, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
-  r.Number("adam_beta2", &t.adam.beta2, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
+  r.Number(
+      "adam_beta1", &t.adam.beta1, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
+  r.Number(
+      "adam_beta2", &t.adam.beta2, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
   r.Number("adam_epsilon", &t.adam.epsilon, FiniteNonNegative, ">= 0");
   // CG (phase 2).
   r.Name("beta", &t.cg.beta, ParseBetaRule);
@@ -140,14 +144,16 @@ bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a,
   r.Name("cg_preconditioner", &t.cg_preconditioner, ParseCgPreconditioner);
   // Swap detector (two-phase).
   r.Name("swap_signal", &t.detector.signal, ParseSwapSignal);
-  r.Number("swap_factor", &t.detector.factor, [](double f) { return f > 0 && f < 1; },
-           "in (0, 1)");
-  r.Number("swap_smoothing", &t.detector.smoothing, [](double s) { return s >= 0 && s < 1; },
-           "in [0, 1)");
+  r.Number(
+      "swap_factor", &t.detector.factor, [](double f) { return f > 0 && f < 1; }, "in (0, 1)");
+  r.Number(
+      "swap_smoothing", &t.detector.smoothing, [](double s) { return s >= 0 && s < 1; },
+      "in [0, 1)");
   r.Number("swap_min_epochs", &t.detector.min_epochs, Positive, ">= 1");
   r.Number("swap_epoch", &t.detector.fixed_epoch, NonNegative, ">= 0 (0: use the detector)");
-  r.Number("swap_fraction", &a->swap_fraction, [](double f) { return f >= 0 && f < 1; },
-           "in [0, 1) (0: use the detector)");
+  r.Number(
+      "swap_fraction", &a->swap_fraction, [](double f) { return f >= 0 && f < 1; },
+      "in [0, 1) (0: use the detector)");
   r.RejectUnknown();
   if (!r.ok()) return false;
   if (a->swap_fraction > 0 && t.detector.fixed_epoch > 0) {
@@ -207,8 +213,8 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     const size_t p = what.find("syntax error");
-    *error = file + ": not valid JSON at " + LineColumn(text, e.byte == 0 ? 0 : e.byte - 1) +
-             ": " + (p == std::string::npos ? what : what.substr(p));
+    *error = file + ": not valid JSON at " + LineColumn(text, e.byte == 0 ? 0 : e.byte - 1) + ": " +
+             (p == std::string::npos ? what : what.substr(p));
     return false;
   }
   std::string why;
@@ -246,8 +252,8 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
       }
     }
   }
-  r.Number("threads", &suite->threads, [](int t) { return t >= 1 && t <= 1024; },
-           "in [1, 1024]");
+  r.Number(
+      "threads", &suite->threads, [](int t) { return t >= 1 && t <= 1024; }, "in [1, 1024]");
   r.String("loss", &suite->loss_name);
   if (r.ok()) {
     std::string w;
@@ -305,11 +311,10 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   for (const Cell& cell : ExpandCells(*suite)) {
     std::string w;
     if (!cell.train.IsValid(&w)) {
-      const size_t i = std::find_if(suite->algorithms.begin(), suite->algorithms.end(),
-                                    [&](const AlgorithmSpec& a) {
-                                      return a.label == cell.algorithm;
-                                    }) -
-                       suite->algorithms.begin();
+      const size_t i =
+          std::find_if(suite->algorithms.begin(), suite->algorithms.end(),
+                       [&](const AlgorithmSpec& a) { return a.label == cell.algorithm; }) -
+          suite->algorithms.begin();
       why = "algorithms[" + std::to_string(i) + "] (cell " + cell.id + "): " + w;
       return fail();
     }
@@ -424,8 +429,8 @@ bool ParseCellFilter(const std::string& expr, CellFilter* filter, std::string* e
       patterns = term.substr(eq + 1);
       static const char* kKeys[] = {"model", "dataset", "algorithm", "backend", "seed"};
       if (std::find(std::begin(kKeys), std::end(kKeys), t.key) == std::end(kKeys)) {
-        *error = "--filter: unknown key '" + t.key +
-                 "' in '" + term + "' (known: model, dataset, algorithm, backend, seed)";
+        *error = "--filter: unknown key '" + t.key + "' in '" + term +
+                 "' (known: model, dataset, algorithm, backend, seed)";
         return false;
       }
     }

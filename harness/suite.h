@@ -57,13 +57,13 @@ struct Suite {
   int64_t epochs = 10;
   std::map<std::string, int64_t> epochs_by_model;
   double max_seconds = 0.0;
-  double max_passes = 0.0;  // forward passes over the training set
+  double max_passes = 0.0;   // forward passes over the training set
   double target_loss = 0.0;  // for time-to-target in the report; 0: none
 };
 
 // One run: a point of the suite's matrix.
 struct Cell {
-  std::string id;  // <dataset>.<model>.<label>.<backend>.s<seed>
+  std::string id;     // <dataset>.<model>.<label>.<backend>.s<seed>
   int64_t index = 0;  // 0-based position in the expansion order
   std::string model;
   SuiteDataset dataset;
@@ -75,8 +75,7 @@ struct Cell {
 };
 
 // Parses and validates a suite. `file` names it in error messages.
-bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
-                std::string* error);
+bool ParseSuite(const std::string& text, const std::string& file, Suite* suite, std::string* error);
 // Reads `path`; a bare name ("quick") means suites/<name>.json in the
 // source tree.
 bool LoadSuite(const std::string& path, Suite* suite, std::string* error);

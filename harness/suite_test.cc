@@ -102,7 +102,8 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
       {"/algorithms/0/optimizer", nullptr, "algorithms[0].optimizer: is required"},
       {"/algorithms/1/beta", "newton", "algorithms[1].beta: unknown beta rule 'newton'"},
       {"/algorithms/1/line_search", "exact", "algorithms[1].line_search: unknown line search"},
-      {"/algorithms/1/swap_fraction", 1.5, "algorithms[1].swap_fraction: must be a number in [0, 1)"},
+      {"/algorithms/1/swap_fraction", 1.5,
+       "algorithms[1].swap_fraction: must be a number in [0, 1)"},
       {"/algorithms/1/swap_epoch", 4, "algorithms[1]: swap_epoch and swap_fraction exclude"},
       {"/algorithms/1/label", "Two Phase", "algorithms[1].label: must be 1-64 characters"},
       {"/algorithms/1/label", "adam", "algorithms[1].label: 'adam' is used twice"},
@@ -150,8 +151,8 @@ TEST(SuiteTest, ChecksTheSwapEpochAgainstEachModelsBudget) {
 TEST(SuiteTest, SyntaxErrorsNameTheLine) {
   Suite suite;
   std::string error;
-  EXPECT_FALSE(ParseSuite("{\n  \"name\": \"x\",\n  \"models\": [\"vgg5\",]\n}", "bad.json",
-                          &suite, &error));
+  EXPECT_FALSE(ParseSuite("{\n  \"name\": \"x\",\n  \"models\": [\"vgg5\",]\n}", "bad.json", &suite,
+                          &error));
   EXPECT_NE(error.find("bad.json: not valid JSON at line 3"), std::string::npos) << error;
   EXPECT_FALSE(ParseSuite("[1, 2]", "arr.json", &suite, &error));
   EXPECT_NE(error.find("arr.json: : must be an object"), std::string::npos) << error;

@@ -80,8 +80,7 @@ class AdamPhase {
       if (n < options_.batch_size && options_.drop_last) break;
       for (int64_t i = 0; i < n; ++i) {
         const int64_t idx = order_[first + i];
-        std::memcpy(images_.data() + i * image_size, train_.image(idx),
-                    sizeof(float) * image_size);
+        std::memcpy(images_.data() + i * image_size, train_.image(idx), sizeof(float) * image_size);
         labels_[i] = train_.labels[idx];
       }
       params.ZeroGrads();
@@ -159,8 +158,8 @@ bool TrainOptions::IsValid(std::string* error) const {
     *error = "CG samples must be >= 0, got " + std::to_string(cg_samples);
     return false;
   }
-  if (!CheckOption(std::isfinite(max_seconds) && max_seconds >= 0, "max seconds",
-                   ">= 0 and finite", max_seconds, error) ||
+  if (!CheckOption(std::isfinite(max_seconds) && max_seconds >= 0, "max seconds", ">= 0 and finite",
+                   max_seconds, error) ||
       !CheckOption(std::isfinite(max_forward_passes) && max_forward_passes >= 0,
                    "max forward passes", ">= 0 and finite", max_forward_passes, error) ||
       !CheckOption(std::isfinite(cg_preconditioner_epsilon) && cg_preconditioner_epsilon >= 0,
@@ -331,8 +330,8 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
       return summary;
     }
     if (stop) {
-      summary.message = "stopped after epoch " + std::to_string(epoch) + ": " +
-                        cg.summary().message;
+      summary.message =
+          "stopped after epoch " + std::to_string(epoch) + ": " + cg.summary().message;
       return summary;
     }
     const bool out_of_seconds = options.max_seconds > 0 && wall >= options.max_seconds;
@@ -362,13 +361,12 @@ std::string EpochCsvHeader() {
 std::string EpochCsvRow(const EpochRecord& r) {
   // %.9g round-trips float32 values and keeps the file diffable.
   char buf[640];
-  std::snprintf(buf, sizeof(buf),
-                "%lld,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
-                static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss, r.train_accuracy,
-                r.test_loss, r.test_accuracy, r.gradient_norm, r.step_size,
-                static_cast<long long>(r.value_evaluations),
-                static_cast<long long>(r.gradient_evaluations), r.forward_passes,
-                r.backward_passes, r.seconds, r.eval_seconds, r.wall_seconds);
+  std::snprintf(
+      buf, sizeof(buf), "%lld,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
+      static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss, r.train_accuracy, r.test_loss,
+      r.test_accuracy, r.gradient_norm, r.step_size, static_cast<long long>(r.value_evaluations),
+      static_cast<long long>(r.gradient_evaluations), r.forward_passes, r.backward_passes,
+      r.seconds, r.eval_seconds, r.wall_seconds);
   return buf;
 }
 

@@ -105,9 +105,9 @@ struct EpochRecord {
   int64_t gradient_evaluations = 0;
   double forward_passes = 0.0;
   double backward_passes = 0.0;
-  double seconds = 0.0;        // wall time of this epoch's training work
-  double eval_seconds = 0.0;   // wall time of the two evaluation passes
-  double wall_seconds = 0.0;   // cumulative training time (evaluation excluded)
+  double seconds = 0.0;       // wall time of this epoch's training work
+  double eval_seconds = 0.0;  // wall time of the two evaluation passes
+  double wall_seconds = 0.0;  // cumulative training time (evaluation excluded)
 };
 
 // Something that happened during a run, besides the epochs.

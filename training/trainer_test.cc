@@ -30,8 +30,7 @@ DataSplit FashionSubset(int64_t train, int64_t test) {
   return LoadSubset("fashion-mnist", train, test);
 }
 
-std::unique_ptr<Model> MakeModel(const std::string& name, Backend* backend,
-                                 uint64_t seed) {
+std::unique_ptr<Model> MakeModel(const std::string& name, Backend* backend, uint64_t seed) {
   std::string error;
   auto model = CreateModel(name, InputShape{1, 28, 28, 10}, backend, &error);
   EXPECT_NE(model, nullptr) << error;
@@ -56,8 +55,7 @@ TEST(TrainerTest, AdamLearnsFashionMnist) {
   const EpochRecord& first = summary.epochs.front();
   const EpochRecord& last = summary.epochs.back();
   std::printf("fashion-mnist vgg5: test accuracy %.4f -> %.4f, train loss %.5f -> %.5f\n",
-              first.test_accuracy, last.test_accuracy, first.train_loss,
-              last.train_loss);
+              first.test_accuracy, last.test_accuracy, first.train_loss, last.train_loss);
   EXPECT_GT(last.test_accuracy, 0.65);
   EXPECT_LT(last.train_loss, first.train_loss);
   EXPECT_GT(last.gradient_norm, 0.0);
@@ -113,8 +111,7 @@ TEST(TrainerTest, NanInDataStopsAsDiverged) {
 
 // Every model learns on both data sets: a few hundred images, a few Adam
 // steps, and the training loss falls below its initial value.
-class AllModelsTest
-    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+class AllModelsTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(AllModelsTest, TrainingLowersTheLoss) {
   SetThreads(2);
@@ -134,16 +131,17 @@ TEST_P(AllModelsTest, TrainingLowersTheLoss) {
       << s.epochs.back().train_loss;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ModelsTimesData, AllModelsTest,
-    ::testing::Combine(::testing::Values("vit-mlp", "vit-nomlp", "vit-nomlp-wkewq",
-                                         "vit-nomlp-wkewq-wvwo", "vgg5"),
-                       ::testing::Values("mnist", "fashion-mnist")),
-    [](const auto& info) {
-      std::string name = std::get<0>(info.param) + "_" + std::get<1>(info.param);
-      for (char& c : name) c = (c == '-') ? '_' : c;
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(ModelsTimesData, AllModelsTest,
+                         ::testing::Combine(::testing::Values("vit-mlp", "vit-nomlp",
+                                                              "vit-nomlp-wkewq",
+                                                              "vit-nomlp-wkewq-wvwo", "vgg5"),
+                                            ::testing::Values("mnist", "fashion-mnist")),
+                         [](const auto& info) {
+                           std::string name =
+                               std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                           for (char& c : name) c = (c == '-') ? '_' : c;
+                           return name;
+                         });
 
 TEST(TrainerTest, OptionsAreValidated) {
   TrainOptions options;
@@ -192,8 +190,7 @@ TEST(TwoPhaseTest, SwapsAtTheFixedEpochThenRunsCgWithItsCosts) {
   const EpochRecord& last = s.epochs.back();
   EXPECT_GE(last.gradient_evaluations, 4);  // Begin + at least one per iteration
   EXPECT_DOUBLE_EQ(last.backward_passes, 5.0 + last.gradient_evaluations);
-  EXPECT_DOUBLE_EQ(last.forward_passes,
-                   5.0 + last.gradient_evaluations + last.value_evaluations);
+  EXPECT_DOUBLE_EQ(last.forward_passes, 5.0 + last.gradient_evaluations + last.value_evaluations);
   // CG only ever accepts decreasing steps on its (full-batch) loss, which is
   // the training loss evaluated after each epoch.
   for (int i = 5; i < 8; ++i) {

@@ -20,8 +20,8 @@ LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKin
   for (int64_t start = 0; start < samples; start += chunk) {
     const int64_t n = std::min(chunk, samples - start);
     model->Forward(data.image(start), n, logits->data());
-    const LossSums sums = EvaluateLoss(loss, logits->data(), data.labels.data() + start, n,
-                                       classes, backward ? dlogits->data() : nullptr, scale);
+    const LossSums sums = EvaluateLoss(loss, logits->data(), data.labels.data() + start, n, classes,
+                                       backward ? dlogits->data() : nullptr, scale);
     total.loss_sum += sums.loss_sum;
     total.correct += sums.correct;
     if (backward) model->Backward(dlogits->data());

@@ -74,8 +74,9 @@ TEST(TrainingObjectiveTest, GradientMatchesCentralDifferences) {
   // And a 5 % error in the gradient is caught.
   std::vector<float> wrong(g);
   for (float& w : wrong) w *= 1.05f;
-  EXPECT_FALSE(CheckDirectionalDerivative(x.data(), f.size(), wrong.data(), direction.data(),
-                                          [&] { return f.Value(x.data()); }, options)
+  EXPECT_FALSE(CheckDirectionalDerivative(
+                   x.data(), f.size(), wrong.data(), direction.data(),
+                   [&] { return f.Value(x.data()); }, options)
                    .ok);
 }
 
