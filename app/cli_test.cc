@@ -42,6 +42,12 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
   r = RunTwophase("train --model vgg5 --dataset mnist --epochs two");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.output, "epochs")) << r.output;
+  r = RunTwophase("train --model vgg5 --dataset mnist --micro-batch 0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "micro-batch must be >= 1, got 0")) << r.output;
+  r = RunTwophase("evaluate --model vgg5 --dataset mnist --micro-batch -4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.output, "--micro-batch must be >= 1, got -4")) << r.output;
   r = RunTwophase("train --dataset mnist");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.output, "model")) << r.output;

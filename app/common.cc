@@ -52,8 +52,11 @@ void ModelAndData::AddOptions(po::options_description* options) {
       "seed for initialisation, batch order and stratified subsets")(
       "threads", po::value(&threads)->default_value(threads),
       "threads for OpenMP and OpenBLAS (results depend on it; the machine's core count does "
-      "not)")("backend", po::value(&backend_name)->default_value(backend_name),
-              ("compute backend: " + JoinNames(BackendNames())).c_str())(
+      "not)")("micro-batch", po::value(&micro_batch)->default_value(micro_batch),
+              "samples per forward/backward pass: mini-batches, CG's passes and evaluations "
+              "run in chunks of this size (results depend on it in the last bits)")(
+      "backend", po::value(&backend_name)->default_value(backend_name),
+      ("compute backend: " + JoinNames(BackendNames())).c_str())(
       "loss", po::value(&loss_name)->default_value(loss_name),
       "loss on the softmax output: mse (the paper's) or cross-entropy")(
       "data-dir", po::value(&data_dir),
@@ -71,6 +74,9 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
   };
   std::string error;
   if (threads < 1) return fail(2, "--threads must be >= 1, got " + std::to_string(threads));
+  if (micro_batch < 1) {
+    return fail(2, "--micro-batch must be >= 1, got " + std::to_string(micro_batch));
+  }
   if (subset < 0) return fail(2, "--subset must be >= 0, got " + std::to_string(subset));
   if (test_subset < 0) {
     return fail(2, "--test-subset must be >= 0, got " + std::to_string(test_subset));

@@ -10,6 +10,7 @@
 #include "datasets/dataset.h"
 #include "models/loss.h"
 #include "models/model.h"
+#include "training/trainer.h"
 
 namespace twophase {
 
@@ -26,7 +27,7 @@ bool ParseCommandLine(const std::string& command, const std::string& synopsis,
 
 // The options every command that runs a model on data shares, and what they
 // build: --model, --dataset, --subset, --subset-mode, --seed, --threads,
-// --backend, --data-dir, --init, --loss.
+// --micro-batch, --backend, --data-dir, --init, --loss.
 struct ModelAndData {
   std::string model_name, dataset, subset_mode = "first", backend_name = "blas";
   std::string data_dir, init, loss_name = "mse";
@@ -34,6 +35,7 @@ struct ModelAndData {
   int64_t test_subset = 0;
   uint64_t seed = 0;
   int threads = 1;
+  int64_t micro_batch = TrainOptions{}.micro_batch;
 
   std::unique_ptr<Backend> backend;
   std::unique_ptr<Model> model;

@@ -22,7 +22,7 @@ int EvaluateCommand(const std::vector<std::string>& args) {
     return code;
   }
   if (!run.Build("evaluate", &code)) return code;
-  const int64_t chunk = TrainOptions{}.eval_chunk;
+  const int64_t chunk = run.micro_batch;
   const Evaluation train = Evaluate(run.model.get(), run.data.train, run.loss, chunk);
   const Evaluation test = Evaluate(run.model.get(), run.data.test, run.loss, chunk);
   // %.9g: enough digits to compare with another implementation.

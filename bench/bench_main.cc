@@ -1,6 +1,7 @@
 // twophase_bench: the Google Benchmark suite (bench/README.md).
 //
 //   twophase_bench [--threads=N] [--backends=blas,onednn] [--slowdown=K]
+//                  [--micro-batch=M]
 //                  [Google Benchmark flags: --benchmark_filter=REGEX,
 //                   --benchmark_out=FILE --benchmark_out_format=json, ...]
 //
@@ -37,7 +38,10 @@ void PrintHelp() {
       "  --threads=N        OpenMP and OpenBLAS threads (default 2, or $TWOPHASE_BENCH_THREADS)\n"
       "  --backends=A,B     backends to calibrate and benchmark (default: all registered)\n"
       "  --slowdown=K       do every benchmark's work K times per iteration, calibration\n"
-      "                     excluded (tests the regression check; $TWOPHASE_BENCH_SLOWDOWN)\n\n");
+      "                     excluded (tests the regression check; $TWOPHASE_BENCH_SLOWDOWN)\n"
+      "  --micro-batch=M    samples per forward/backward pass of the model benchmarks\n"
+      "                     (default: the trainer's, %d; 512: the whole batch in one pass)\n\n",
+      BenchSettings{}.micro_batch);
   benchmark::PrintDefaultHelp();
 }
 
@@ -84,6 +88,8 @@ bool ParseOptions(int* argc, char** argv, Options* options) {
       if (!ParsePositive(v, "--threads", &options->settings.threads)) return false;
     } else if (const char* v = value_of("--slowdown")) {
       if (!ParsePositive(v, "--slowdown", &options->settings.slowdown)) return false;
+    } else if (const char* v = value_of("--micro-batch")) {
+      if (!ParsePositive(v, "--micro-batch", &options->settings.micro_batch)) return false;
     } else if (const char* v = value_of("--backends")) {
       options->backends = Split(v);
     } else {
@@ -130,6 +136,7 @@ int Main(int argc, char** argv) {
   benchmark::AddCustomContext("twophase_backends", backend_list);
   benchmark::AddCustomContext("twophase_reference_backend", backends.front());
   benchmark::AddCustomContext("twophase_batch", std::to_string(kBatch));
+  benchmark::AddCustomContext("twophase_micro_batch", std::to_string(options.settings.micro_batch));
   benchmark::AddCustomContext("twophase_slowdown", std::to_string(options.settings.slowdown));
   benchmark::AddCustomContext("openblas", OpenBlasVersion());
   // The analytic counts behind the models' GFLOP/s (bench/model_flops.h).

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "training/trainer.h"
 
 namespace twophase::bench {
 
@@ -35,6 +36,10 @@ struct BenchSettings {
   // (not the calibration) does its work this many times per iteration while
   // counting it once, so every measured figure drops by this factor.
   int slowdown = 1;
+  // Samples per forward/backward pass of the model benchmarks, as the
+  // trainer splits a mini-batch (TrainOptions::micro_batch); kBatch: one
+  // pass over the whole batch.
+  int micro_batch = static_cast<int>(TrainOptions{}.micro_batch);
 };
 const BenchSettings& Settings();
 void SetSettings(const BenchSettings& settings);

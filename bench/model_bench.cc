@@ -1,9 +1,11 @@
 // Whole-model benchmarks at batch 512 on 28x28x1 images, 10 classes:
 //  - BM_TrainStep/<model>/<backend>: one mini-batch Adam step exactly as the
-//    trainer takes it (training/trainer.cc): zero the gradient, forward,
-//    softmax-MSE loss and its gradient, backward, Adam update.
+//    trainer takes it (training/trainer.cc): zero the gradient, then per
+//    micro-batch (--micro-batch, the trainer's default) forward, softmax-MSE
+//    loss and its gradient, backward; then the Adam update.
 //  - BM_ForwardLoss/<model>/<backend>: the line search's value-only probe on
-//    one chunk -- training_objective's ChunkedPass without the backward pass.
+//    one batch -- training_objective's ChunkedPass without the backward
+//    pass, in the same micro-batches.
 // Counters: samples/s, GFLOP/s of the analytic count (bench/model_flops.h)
 // and its fraction of the GEMM peak. Inputs are seeded uniform images and
 // labels: the kernels' speed does not depend on the data, and the suite
@@ -72,13 +74,11 @@ void BM_TrainStep(benchmark::State& state, const std::string& model_name,
   const Dataset data = SyntheticBatch();
   ParameterBuffer& params = model->params();
   Adam adam(params.size(), AdamOptions{});
-  std::vector<float> logits(kBatch * kInput.classes), dlogits(kBatch * kInput.classes);
+  std::vector<float> logits, dlogits;
   auto step = [&] {
     params.ZeroGrads();
-    model->Forward(data.images.data(), kBatch, logits.data());
-    EvaluateLoss(kLoss, logits.data(), data.labels.data(), kBatch, kInput.classes, dlogits.data(),
-                 1.0 / kBatch);
-    model->Backward(dlogits.data());
+    ChunkedPass(model.get(), data, kBatch, kLoss, Settings().micro_batch, /*backward=*/true,
+                &logits, &dlogits);
     adam.Step(params.values(), params.grads());
   };
   step();  // warm-up: the first pass sizes every activation buffer
@@ -93,8 +93,8 @@ void BM_ForwardLoss(benchmark::State& state, const std::string& model_name,
   const Dataset data = SyntheticBatch();
   std::vector<float> logits, dlogits;
   auto probe = [&] {
-    const LossSums sums =
-        ChunkedPass(model.get(), data, kBatch, kLoss, kBatch, false, &logits, &dlogits);
+    const LossSums sums = ChunkedPass(model.get(), data, kBatch, kLoss, Settings().micro_batch,
+                                      false, &logits, &dlogits);
     benchmark::DoNotOptimize(sums.loss_sum);
   };
   probe();

@@ -132,6 +132,7 @@ class CellRunner {
              {"backend", cell.backend},
              {"seed", cell.seed},
              {"threads", threads_},
+             {"micro_batch", cell.train.micro_batch},
              {"subset", cell.dataset.subset},
              {"subset_mode",
               cell.dataset.subset_mode == SubsetMode::kStratified ? "stratified" : "first"},

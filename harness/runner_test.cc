@@ -38,6 +38,7 @@ std::string TinySuite(int epochs = 3, const std::string& extra_algorithm = "") {
          extra_algorithm + R"(
   ],
   "threads": 1,
+  "micro_batch": 8,
   "budget": {"epochs": )" +
          std::to_string(epochs) + R"(},
   "target_loss": 0.09
@@ -135,6 +136,7 @@ TEST_F(RunnerTest, WritesCurveEventsAndMetadataForEveryCell) {
     EXPECT_EQ(meta["cell"]["parameters"], 17994);
     EXPECT_EQ(meta["cell"]["outputs"], 10);
     EXPECT_EQ(meta["cell"]["target_loss"], 0.09);
+    EXPECT_EQ(meta["cell"]["micro_batch"], 8);  // batches of 16 in two passes
     for (const char* key : {"git_commit", "compiler", "flags", "build_type", "openblas", "onednn",
                             "eigen", "boost", "cpu", "threads"}) {
       EXPECT_TRUE(meta["environment"].contains(key)) << key;

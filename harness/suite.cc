@@ -254,6 +254,7 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   }
   r.Number(
       "threads", &suite->threads, [](int t) { return t >= 1 && t <= 1024; }, "in [1, 1024]");
+  r.Number("micro_batch", &suite->micro_batch, Positive, ">= 1");
   r.String("loss", &suite->loss_name);
   if (r.ok()) {
     std::string w;
@@ -377,6 +378,7 @@ std::vector<Cell> ExpandCells(const Suite& suite) {
             c.train.loss = suite.loss;
             c.train.max_seconds = suite.max_seconds;
             c.train.max_forward_passes = suite.max_passes;
+            c.train.micro_batch = suite.micro_batch;
             if (algorithm.swap_fraction > 0) {
               c.train.detector.fixed_epoch = std::max<int64_t>(
                   1, std::llround(algorithm.swap_fraction * static_cast<double>(epochs)));

@@ -49,6 +49,8 @@ struct Suite {
   std::vector<std::string> backends = {"blas"};
   std::vector<uint64_t> seeds = {0};
   int threads = 2;
+  // Samples per forward/backward pass (TrainOptions::micro_batch).
+  int64_t micro_batch = TrainOptions{}.micro_batch;
   LossKind loss = LossKind::kSoftmaxMse;
   std::string loss_name = "mse";
   // Budget: epochs per run (per model where epochs_by_model names it), and

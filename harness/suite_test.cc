@@ -26,6 +26,7 @@ json ValidSuite() {
     "backends": ["blas"],
     "seeds": [0, 7],
     "threads": 1,
+    "micro_batch": 16,
     "budget": {"epochs": 10, "epochs_by_model": {"vit-mlp": 20}},
     "target_loss": 0.01
   })");
@@ -62,6 +63,7 @@ TEST(SuiteTest, ExpandsTheMatrixInOrderWithPerModelBudgetsAndSwapFraction) {
 
   EXPECT_EQ(cells[0].train.adam.learning_rate, 0.002);
   EXPECT_EQ(cells[0].train.batch_size, 64);
+  for (const Cell& cell : cells) EXPECT_EQ(cell.train.micro_batch, 16) << cell.id;
   EXPECT_EQ(cells[1].train.seed, 7u);
   EXPECT_EQ(cells[0].dataset.subset, 500);  // the top-level default
   EXPECT_EQ(cells[0].dataset.test_subset, 200);
@@ -112,6 +114,8 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
       {"/seeds/1", -1, "seeds[1]: must be an integer >= 0, got -1"},
       {"/seeds/1", 0, "seeds[1]: is listed twice"},
       {"/threads", 0, "threads: must be an integer in [1, 1024], got 0"},
+      {"/micro_batch", 0, "micro_batch: must be an integer >= 1, got 0"},
+      {"/micro_batch", 2.5, "micro_batch: must be an integer >= 1, got 2.5"},
       {"/budget/epochs", 0, "budget.epochs: must be an integer >= 1, got 0"},
       {"/budget", nullptr, "budget: is required"},
       {"/budget/epochs_by_model/vgg6", 3, "budget.epochs_by_model.vgg6: unknown field"},

@@ -59,8 +59,6 @@ class AdamPhase {
         order_(train.count),
         images_(options.batch_size * train.image_size()),
         labels_(options.batch_size),
-        logits_(options.batch_size * model->input().classes),
-        dlogits_(options.batch_size * model->input().classes),
         gradient_sum_(model->params().size()) {}
 
   const Adam& adam() const { return adam_; }
@@ -69,7 +67,6 @@ class AdamPhase {
     ParameterBuffer& params = model_->params();
     const int64_t p = params.size();
     const int64_t image_size = train_.image_size();
-    const int64_t classes = model_->input().classes;
     std::iota(order_.begin(), order_.end(), 0);
     rng_.Shuffle(order_.data(), train_.count);
     std::fill(gradient_sum_.begin(), gradient_sum_.end(), 0.0);
@@ -84,10 +81,9 @@ class AdamPhase {
         labels_[i] = train_.labels[idx];
       }
       params.ZeroGrads();
-      model_->Forward(images_.data(), n, logits_.data());
-      const LossSums sums = EvaluateLoss(options_.loss, logits_.data(), labels_.data(), n, classes,
-                                         dlogits_.data(), 1.0 / n);
-      model_->Backward(dlogits_.data());
+      const LossSums sums =
+          ChunkedPass(model_, images_.data(), labels_.data(), n, options_.loss,
+                      options_.micro_batch, /*backward=*/true, &logits_, &dlogits_);
       const float* g = params.grads();
       const double norm = Norm(g, p);
       // Never step with a non-finite gradient: the parameters stay finite.
@@ -150,8 +146,8 @@ bool TrainOptions::IsValid(std::string* error) const {
     *error = "batch size must be >= 1, got " + std::to_string(batch_size);
     return false;
   }
-  if (eval_chunk < 1) {
-    *error = "evaluation chunk must be >= 1, got " + std::to_string(eval_chunk);
+  if (micro_batch < 1) {
+    *error = "micro-batch must be >= 1, got " + std::to_string(micro_batch);
     return false;
   }
   if (cg_samples < 0) {
@@ -207,7 +203,7 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
   SwapDetector detector(options.detector);
   // CG's objective also serves the full-batch swap signal.
   TrainingObjective objective(model, &data.train, options.loss, options.cg_samples,
-                              options.eval_chunk);
+                              options.micro_batch);
   ConjugateGradientOptions cg_options = options.cg;
   cg_options.max_iterations = options.epochs;
   cg_options.max_evaluations = 0;
@@ -312,8 +308,8 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
     record.backward_passes = adam_backward + counts.backward_passes;
 
     const auto eval_start = Clock::now();
-    const Evaluation on_train = Evaluate(model, data.train, options.loss, options.eval_chunk);
-    const Evaluation on_test = Evaluate(model, data.test, options.loss, options.eval_chunk);
+    const Evaluation on_train = Evaluate(model, data.train, options.loss, options.micro_batch);
+    const Evaluation on_test = Evaluate(model, data.test, options.loss, options.micro_batch);
     record.eval_seconds = SecondsSince(eval_start);
     record.train_loss = on_train.loss;
     record.train_accuracy = on_train.accuracy;

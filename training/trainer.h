@@ -12,6 +12,13 @@
 // fixed thread count, and sums are taken in a fixed order, so the same seed
 // and thread count give bit-identical numbers.
 //
+// Micro-batches: each mini-batch is processed in passes of
+// options.micro_batch samples whose gradients add up to the mini-batch's
+// mean gradient (gradient accumulation, as a PyTorch loop that calls
+// backward() per micro-batch with the loss divided by the mini-batch size);
+// Adam then takes one step. The result differs from a single pass only in
+// the rounding of the sums, and is fixed for a fixed micro-batch size.
+//
 // The last partial batch: like PyTorch's DataLoader (drop_last=False), the
 // remaining K mod B samples form a smaller last batch whose gradient is the
 // mean over its own samples; drop_last skips it instead.
@@ -62,8 +69,13 @@ struct TrainOptions {
   LossKind loss = LossKind::kSoftmaxMse;
   // Seeds the batch order (the model is initialised by the caller).
   uint64_t seed = 0;
-  // Forward passes for evaluation go in chunks of this many samples.
-  int64_t eval_chunk = 512;
+  // Samples per forward/backward pass: a mini-batch's gradient is summed
+  // over micro-batches of this many samples (the same gradient as one pass,
+  // up to rounding), and CG's objective and the evaluation run in chunks of
+  // this size. An execution setting like the thread count: it changes how
+  // the sums are rounded, not what is computed; smaller passes keep their
+  // activations in the cache (32: bench/README.md, "Micro-batches").
+  int64_t micro_batch = 32;
 
   // Phase 2. cg.max_iterations and cg.max_evaluations are ignored: the
   // epoch budget rules; the gradient and function tolerances end training

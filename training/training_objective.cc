@@ -5,10 +5,12 @@
 
 namespace twophase {
 
-LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKind loss,
-                     int64_t chunk, bool backward, std::vector<float>* logits,
+LossSums ChunkedPass(Model* model, const float* images, const int32_t* labels, int64_t samples,
+                     LossKind loss, int64_t chunk, bool backward, std::vector<float>* logits,
                      std::vector<float>* dlogits) {
-  const int64_t classes = model->input().classes;
+  const InputShape& shape = model->input();
+  const int64_t classes = shape.classes;
+  const int64_t image_size = shape.channels * shape.height * shape.width;
   logits->resize(chunk * classes);
   if (backward) dlogits->resize(chunk * classes);
   const double scale = samples > 0 ? 1.0 / samples : 0.0;
@@ -19,8 +21,8 @@ LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKin
   LossSums total;
   for (int64_t start = 0; start < samples; start += chunk) {
     const int64_t n = std::min(chunk, samples - start);
-    model->Forward(data.image(start), n, logits->data());
-    const LossSums sums = EvaluateLoss(loss, logits->data(), data.labels.data() + start, n, classes,
+    model->Forward(images + start * image_size, n, logits->data());
+    const LossSums sums = EvaluateLoss(loss, logits->data(), labels + start, n, classes,
                                        backward ? dlogits->data() : nullptr, scale);
     total.loss_sum += sums.loss_sum;
     total.correct += sums.correct;
@@ -28,6 +30,13 @@ LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKin
   }
   model->set_training(was_training);
   return total;
+}
+
+LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKind loss,
+                     int64_t chunk, bool backward, std::vector<float>* logits,
+                     std::vector<float>* dlogits) {
+  return ChunkedPass(model, data.images.data(), data.labels.data(), samples, loss, chunk, backward,
+                     logits, dlogits);
 }
 
 TrainingObjective::TrainingObjective(Model* model, const Dataset* data, LossKind loss,

@@ -80,5 +80,53 @@ TEST(TrainingObjectiveTest, GradientMatchesCentralDifferences) {
                    .ok);
 }
 
+// Micro-batches: the gradient of the mean loss over 100 samples, summed over
+// chunks of 32 (the trainer's default: 32, 32, 32, 4) or 7, is the gradient
+// of one pass over all 100 -- up to float rounding -- on every backend and
+// for a ViT (class-token paths) and VGG5 (convolutions). A pass that scaled
+// each chunk by its own size, or kept only the last chunk's gradient, would
+// be off by a factor of ~3 or ~25 here.
+TEST(TrainingObjectiveTest, ChunkedGradientIsTheOnePassGradient) {
+  SetThreads(2);
+  DataSplit data;
+  DataOptions options;
+  options.subset = 100;
+  std::string error;
+  ASSERT_TRUE(LoadDataset("fashion-mnist", options, &data, &error)) << error;
+  for (const std::string& backend_name : BackendNames()) {
+    std::unique_ptr<Backend> backend = MakeBackend(backend_name, &error);
+    ASSERT_NE(backend, nullptr) << error;
+    for (const char* model_name : {"vit-mlp", "vgg5"}) {
+      SCOPED_TRACE(std::string(model_name) + " on " + backend_name);
+      auto model = CreateModel(model_name, InputShape{1, 28, 28, 10}, backend.get(), &error);
+      ASSERT_NE(model, nullptr) << error;
+      model->Initialize(4);
+      ParameterBuffer& params = model->params();
+      std::vector<float> logits, dlogits;
+      auto gradient = [&](int64_t chunk, LossSums* sums) {
+        params.ZeroGrads();
+        *sums = ChunkedPass(model.get(), data.train, 100, LossKind::kSoftmaxMse, chunk, true,
+                            &logits, &dlogits);
+        return std::vector<float>(params.grads(), params.grads() + params.size());
+      };
+      LossSums whole_sums, sums;
+      const std::vector<float> whole = gradient(100, &whole_sums);
+      const double scale = Norm(whole.data(), params.size());
+      ASSERT_GT(scale, 0.0);
+      for (int64_t chunk : {int64_t{32}, int64_t{7}}) {
+        const std::vector<float> chunked = gradient(chunk, &sums);
+        EXPECT_NEAR(sums.loss_sum, whole_sums.loss_sum, 1e-5 * whole_sums.loss_sum) << chunk;
+        EXPECT_EQ(sums.correct, whole_sums.correct) << chunk;
+        double diff2 = 0.0;
+        for (int64_t i = 0; i < params.size(); ++i) {
+          const double d = static_cast<double>(chunked[i]) - whole[i];
+          diff2 += d * d;
+        }
+        EXPECT_LT(std::sqrt(diff2), 1e-5 * scale) << "chunks of " << chunk;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace twophase
