@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/cli_test_util.h"
+#include "core/threads.h"
 
 namespace twophase {
 namespace {
@@ -60,6 +61,22 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
   r = RunTwophase("frobnicate");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.output, "unknown command 'frobnicate'")) << r.output;
+}
+
+// twophase bounds OpenMP's spinning unless the user chose a wait policy
+// (core/threads.h), and says which waiting a run had.
+TEST(CliTest, OpenMpWaitingIsBoundedSpinningUnlessTheUserChose) {
+  const std::string train =
+      "train --model vit-nomlp-wkewq-wvwo --dataset mnist --subset 64 --test-subset 32 "
+      "--epochs 1 --threads 2";
+  CommandResult r = RunTwophase(train, "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Contains(r.output,
+                       "(OpenMP waiting: GOMP_SPINCOUNT=" + std::to_string(kOpenMpSpinCount) + ")"))
+      << r.output;
+  r = RunTwophase(train, "env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Contains(r.output, "(OpenMP waiting: OMP_WAIT_POLICY=passive)")) << r.output;
 }
 
 TEST(CliTest, MissingDataFolderIsAClearError) {

@@ -23,10 +23,11 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `twophase <args>` through the shell and collects its output.
-inline CommandResult RunTwophase(const std::string& args) {
+// Runs `<prefix> twophase <args>` through the shell and collects its
+// output; a prefix such as "env -u OMP_WAIT_POLICY" changes its environment.
+inline CommandResult RunTwophase(const std::string& args, const std::string& prefix = "") {
   CommandResult r;
-  const std::string command = TwophaseBinary() + " " + args + " 2>&1";
+  const std::string command = prefix + " " + TwophaseBinary() + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return r;
   std::array<char, 4096> buf;

@@ -1,14 +1,11 @@
 // twophase: benchmarks and reproduces the convexity-dependent two-phase
 // training algorithm (Hrycej et al., 2025).
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "app/commands.h"
+#include "core/threads.h"
 
 namespace {
 
@@ -30,26 +27,10 @@ void PrintUsage(std::FILE* out) {
                "'twophase <command> --help' describes a command's options.\n");
 }
 
-// OpenMP's default wait policy spins idle workers for a while before they
-// sleep. On a machine that other work shares -- CI runners, a developer's
-// laptop, our 2-core VMs -- a spinning worker holds a core the others need,
-// and every barrier waits for a time slice: a vit-mlp oneDNN epoch of the
-// quick suite (2,000 images) took 1.2-16 s with spinning and 1.3-2.1 s with
-// passive waiting, alternating runs at a load of 3-3.5 on 2 cores (quiet
-// machines differ little). libgomp reads the policy only when it loads, so
-// when the user has not chosen one we set it and re-execute ourselves once.
-// The policy never changes results, only speed.
-void EnsurePassiveOpenMpWaiting(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);
-  // exec failed (no /proc?): go on with the default policy.
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  EnsurePassiveOpenMpWaiting(argv);
+  twophase::EnsureBoundedOpenMpSpinning(argv);
   if (argc < 2) {
     PrintUsage(stderr);
     return 2;

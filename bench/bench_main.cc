@@ -162,4 +162,9 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace twophase::bench
 
-int main(int argc, char** argv) { return twophase::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // The trainer's OpenMP waiting (core/threads.h), so that a training step
+  // measures as it runs.
+  twophase::EnsureBoundedOpenMpSpinning(argv);
+  return twophase::bench::Main(argc, argv);
+}

@@ -1,6 +1,9 @@
 #include "core/threads.h"
 
 #include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 extern "C" {
 // From OpenBLAS's cblas.h; declared here so that this file does not depend
@@ -31,6 +34,26 @@ int Threads() {
 
 ScopedThreads::ScopedThreads(int n) : saved_(omp_get_max_threads()) { SetThreads(n); }
 ScopedThreads::~ScopedThreads() { SetThreads(saved_); }
+
+void EnsureBoundedOpenMpSpinning(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) {
+    return;
+  }
+  setenv("GOMP_SPINCOUNT", std::to_string(kOpenMpSpinCount).c_str(), 1);
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc?): go on with libgomp's default.
+}
+
+std::string OpenMpWaiting() {
+  std::string waiting;
+  for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"}) {
+    if (const char* value = std::getenv(name)) {
+      if (!waiting.empty()) waiting.push_back(' ');
+      waiting.append(name).append("=").append(value);
+    }
+  }
+  return waiting.empty() ? "libgomp default" : waiting;
+}
 
 std::string OpenBlasVersion() {
   const char* config = openblas_get_config();

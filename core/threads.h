@@ -15,6 +15,29 @@ int Threads();
 // "OpenBLAS 0.3.21 (config...)": for run metadata.
 std::string OpenBlasVersion();
 
+// How long idle OpenMP workers spin before they sleep, for our executables
+// (twophase, twophase_bench): unless the user has set OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT, sets GOMP_SPINCOUNT=kOpenMpSpinCount and re-executes the
+// process once (libgomp reads its settings only when it loads). Never
+// changes results, only speed. Why bounded spinning, measured on the 2-core
+// VM (vit-mlp, oneDNN, quick-suite epochs of 2,000 images in micro-batches
+// of 32; s per epoch):
+//  - libgomp's default (300,000 spins, milliseconds) holds a core another
+//    process needs, and on a loaded machine every barrier then waits for a
+//    time slice: 1.2-16 s per epoch at a load of 3-3.5;
+//  - passive waiting (0 spins) puts every worker to sleep between two
+//    parallel regions, and a micro-batch has hundreds of them: 1.17 s
+//    quiet, and a 512-sample training step 2x slower than spinning;
+//  - 3,000 spins (tens of microseconds) bridge the gaps inside a pass:
+//    0.56 s quiet (active spinning: 0.54 s; 1,000 spins: 0.68 s); under
+//    two busy loops pinning both cores 1.6-1.8 s, against passive's
+//    1.1-1.3 s.
+inline constexpr int kOpenMpSpinCount = 3000;
+void EnsureBoundedOpenMpSpinning(char** argv);
+// This process's OpenMP waiting, for run metadata: "GOMP_SPINCOUNT=3000",
+// "OMP_WAIT_POLICY=passive" (both when both are set) or "libgomp default".
+std::string OpenMpWaiting();
+
 // SetThreads(n) while alive; then back to OpenMP's count from before (for
 // OpenBLAS too): for the tests that compare thread counts. (Setting only
 // OpenMP's count would not last: the BLAS backend restores OpenBLAS's,

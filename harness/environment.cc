@@ -60,6 +60,7 @@ nlohmann::json Collect() {
   env["flags"] = TWOPHASE_COMPILE_FLAGS;
   env["build_type"] = TWOPHASE_BUILD_TYPE;
   env["openblas"] = OpenBlasVersion();
+  env["openmp_waiting"] = OpenMpWaiting();  // speed only, never results
   env["onednn"] = OnednnVersion();
   env["onednn_settings"] = OnednnSettingsDescription();
   env["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +

@@ -54,13 +54,20 @@ cmake --build "$build" -j"$(nproc)" --target twophase_bench >"$build_log" 2>&1 |
 #    second thread on a loaded machine (bimodal, 2x apart, in the noise
 #    runs) more than our code (within about 10 % at 1 thread).
 # Five repetitions of each benchmark, interleaved at random. Passive OpenMP
-# waiting, as under ctest: with spinning workers a core taken by another
-# process stalls every barrier of ours for a whole time slice, and the
-# figures scattered 3x (vit-mlp) to 100x (CG) between runs; passive
-# waiting kept them within about 10 % (bench/README.md).
+# waiting: with spinning workers a core taken by another process stalls
+# every barrier of ours for a whole time slice, and the figures scattered 3x
+# (vit-mlp) to 100x (CG) between runs; passive waiting kept them within about
+# 10 % (bench/README.md). The training steps take the batch of 512 in one
+# pass (--micro-batch=512), not in the trainer's micro-batches of 32: those
+# have hundreds of parallel regions per pass, and under passive waiting the
+# figure became one of thread wake-ups (2x slower, and 0.35-2.4x the
+# baseline under load); with the trainer's bounded spinning (core/threads.h)
+# 3 of 4 runs under load failed. One pass over 512 runs every kernel of the
+# step on the same data; what the micro-batches add is the loop around them.
 run() {
   local out=$1 threads=$2 backends=$3 filter=$4
-  OMP_WAIT_POLICY=passive "$build/twophase_bench" --threads="$threads" --backends="$backends" \
+  env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive "$build/twophase_bench" --micro-batch=512 \
+    --threads="$threads" --backends="$backends" \
     --slowdown="$slowdown" --benchmark_filter="$filter" \
     --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
     --benchmark_min_time=0.2 \
