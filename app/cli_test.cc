@@ -31,36 +31,29 @@ TEST(CliTest, HelpOnEveryCommand) {
 }
 
 TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
-  CommandResult r = RunTwophase("train --model resnet --dataset mnist");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "--model: unknown model 'resnet'")) << r.output;
-  r = RunTwophase("train --model vgg5 --dataset svhn");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "--dataset: unknown data set 'svhn'")) << r.output;
-  r = RunTwophase("train --model vgg5 --dataset mnist --lr -3");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "learning_rate")) << r.output;
-  r = RunTwophase("train --model vgg5 --dataset mnist --epochs two");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "epochs")) << r.output;
-  r = RunTwophase("train --model vgg5 --dataset mnist --micro-batch 0");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "micro-batch must be >= 1, got 0")) << r.output;
-  r = RunTwophase("evaluate --model vgg5 --dataset mnist --micro-batch -4");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "--micro-batch must be >= 1, got -4")) << r.output;
-  r = RunTwophase("train --dataset mnist");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "model")) << r.output;
-  r = RunTwophase("train --model vgg5 --dataset mnist --optimizer two-phase --swap-factor 1.5");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "swap detector: factor must be in (0, 1), got 1.5")) << r.output;
-  r = RunTwophase("train --model vgg5 --dataset mnist --optimizer cg --beta newton");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "--beta: unknown beta rule 'newton'")) << r.output;
-  r = RunTwophase("frobnicate");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.output, "unknown command 'frobnicate'")) << r.output;
+  const struct {
+    const char* args;
+    const char* expected;
+  } cases[] = {
+      {"train --model resnet --dataset mnist", "--model: unknown model 'resnet'"},
+      {"train --model vgg5 --dataset svhn", "--dataset: unknown data set 'svhn'"},
+      {"train --model vgg5 --dataset mnist --lr -3", "learning_rate"},
+      {"train --model vgg5 --dataset mnist --epochs two", "epochs"},
+      {"train --model vgg5 --dataset mnist --micro-batch 0", "micro-batch must be >= 1, got 0"},
+      {"evaluate --model vgg5 --dataset mnist --micro-batch -4",
+       "--micro-batch must be >= 1, got -4"},
+      {"train --dataset mnist", "model"},
+      {"train --model vgg5 --dataset mnist --optimizer two-phase --swap-factor 1.5",
+       "swap detector: factor must be in (0, 1), got 1.5"},
+      {"train --model vgg5 --dataset mnist --optimizer cg --beta newton",
+       "--beta: unknown beta rule 'newton'"},
+      {"frobnicate", "unknown command 'frobnicate'"},
+  };
+  for (const auto& c : cases) {
+    const CommandResult r = RunTwophase(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args;
+    EXPECT_TRUE(Contains(r.output, c.expected)) << c.args << "\n" << r.output;
+  }
 }
 
 // twophase bounds OpenMP's spinning unless the user chose a wait policy
