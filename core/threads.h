@@ -20,15 +20,16 @@ std::string OpenBlasVersion();
 // GOMP_SPINCOUNT, sets GOMP_SPINCOUNT=kOpenMpSpinCount and re-executes the
 // process once (libgomp reads its settings only when it loads). Never
 // changes results, only speed. Why bounded spinning, measured on the 2-core
-// VM (vit-mlp, oneDNN, quick-suite epochs of 2,000 images in micro-batches
-// of 32; s per epoch):
+// VM (vit-mlp, oneDNN, seconds per quick-suite epoch of 2,000 images):
 //  - libgomp's default (300,000 spins, milliseconds) holds a core another
 //    process needs, and on a loaded machine every barrier then waits for a
-//    time slice: 1.2-16 s per epoch at a load of 3-3.5;
+//    time slice: 1.2-16 s at a load of 3-3.5 (one pass per batch, before
+//    the micro-batches; passive waiting then: 1.3-2.1 s);
+// and with micro-batches of 32:
 //  - passive waiting (0 spins) puts every worker to sleep between two
 //    parallel regions, and a micro-batch has hundreds of them: 1.17 s
 //    quiet, and a 512-sample training step 2x slower than spinning;
-//  - 3,000 spins (tens of microseconds) bridge the gaps inside a pass:
+//  - 3,000 spins bridge the short gaps between a pass's regions:
 //    0.56 s quiet (active spinning: 0.54 s; 1,000 spins: 0.68 s); under
 //    two busy loops pinning both cores 1.6-1.8 s, against passive's
 //    1.1-1.3 s.
