@@ -91,6 +91,9 @@ TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {
       "--batch 64 --threads 2 --seed 3 ";
   CommandResult r = RunTwophase(common + "--epochs 2 --csv " + csv + " --save " + weights);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // A micro-batch beyond any batch is one pass per batch, not a huge buffer.
+  const CommandResult huge = RunTwophase(common + "--epochs 1 --micro-batch 1000000000000");
+  EXPECT_EQ(huge.exit_code, 0) << huge.output;
   std::ifstream in(csv);
   std::string header, line;
   std::getline(in, header);

@@ -11,6 +11,9 @@ LossSums ChunkedPass(Model* model, const float* images, const int32_t* labels, i
   const InputShape& shape = model->input();
   const int64_t classes = shape.classes;
   const int64_t image_size = shape.channels * shape.height * shape.width;
+  // A chunk larger than the pass (a micro-batch of 10^9 from the command
+  // line) is one pass: the scratch is sized by what runs.
+  chunk = std::min(chunk, std::max<int64_t>(samples, 1));
   logits->resize(chunk * classes);
   if (backward) dlogits->resize(chunk * classes);
   const double scale = samples > 0 ? 1.0 / samples : 0.0;

@@ -22,7 +22,7 @@
 namespace twophase {
 
 // One pass over `samples` images (model->input()'s shape, contiguous) and
-// their labels in chunks of `chunk`, in order: forward, loss (summed over
+// their labels in chunks of `chunk` (>= 1), in order: forward, loss (summed over
 // samples, in double) and, when `backward`, the gradient of the MEAN loss
 // over all `samples` accumulated into the model's gradient buffer.
 // `logits` and `dlogits` are scratch (resized as needed). The one loop
