@@ -54,19 +54,11 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/blas_kernels.h"
 #include "models/attention_kernels.h"
 #include "models/layers.h"
 
 namespace twophase {
-namespace {
-
-void AddInto(float* dst, const float* src, int64_t count) {
-#pragma omp parallel for schedule(static) if (count >= kMinParallelWork)
-  for (int64_t i = 0; i < count; ++i) dst[i] += src[i];
-}
-
-}  // namespace
-
 SelfAttention::SelfAttention(LayerContext ctx, const std::string& name, int64_t tokens, int64_t dim,
                              AttentionOptions options)
     : ctx_(ctx), tokens_(tokens), dim_(dim), options_(options) {
@@ -103,7 +95,7 @@ void SelfAttention::Initialize(Rng& rng) {
 // Measured on vit-mlp's shapes (oneDNN, 2 threads, per block and step): the
 // forward GEMM is no faster than three (6.6 against 3 x 2.1 ms), but the
 // weight gradient (7.3 against 3 x 2.7 ms) and dx (6.0 against 3 x 2.1 ms
-// plus two passes of AddInto) are: about 13 % off the projections.
+// plus two passes of AddTo) are: about 13 % off the projections.
 int64_t SelfAttention::InputProjections() const {
   const int64_t all = static_cast<int64_t>(projections_.size());
   return options_.no_value_output ? all : all - 1;
@@ -201,7 +193,7 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
   if (project_v) {
     projections_.back().Forward(context_.data(), y, rows, residual);
   } else if (residual != nullptr) {  // y holds the heads: add as a separate pass
-    AddInto(y, residual, static_cast<int64_t>(act));
+    blas_kernels::AddTo(y, residual, static_cast<int64_t>(act));
   }
 }
 
@@ -294,11 +286,13 @@ void SelfAttention::InputsBackward(const float* dqkv, const float* dv_of_x, floa
                                d_model, ld);
   for (int64_t p = 0; p < fused; ++p) {
     Linear& proj = projections_[p];
-    AddInto(proj.weight_grad(), dw_in_.data() + p * d_model * d_model, d_model * d_model);
+    blas_kernels::AddTo(proj.weight_grad(), dw_in_.data() + p * d_model * d_model,
+                        d_model * d_model);
     if (proj.bias_grad() != nullptr)
-      AddInto(proj.bias_grad(), db_in_.data() + p * d_model, d_model);
+      blas_kernels::AddTo(proj.bias_grad(), db_in_.data() + p * d_model, d_model);
   }
-  if (dv_of_x != nullptr && dx != nullptr) AddInto(dx, dv_of_x, rows * d_model);  // V = x
+  if (dv_of_x != nullptr && dx != nullptr)
+    blas_kernels::AddTo(dx, dv_of_x, rows * d_model);  // V = x
 }
 
 }  // namespace twophase

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/blas_kernels.h"
 #include "core/rng.h"
 
 namespace twophase {
@@ -191,7 +192,7 @@ void VisionTransformer::AttentionBackward(Block& block, const float* d_attn_out)
   float* d_branch = Scratch(d_tmp2_, size);
   block.attn->Backward(d_attn_out, d_normed);
   block.norm1->Backward(d_normed, d_branch);
-  Add(d_stream_.data(), d_branch, d_stream_.data(), size);
+  blas_kernels::AddTo(d_stream_.data(), d_branch, size);
 }
 
 void VisionTransformer::Backward(const float* dlogits) {
