@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/forwarding_backend_test_util.h"
 
 namespace twophase {
 namespace backend_test {
@@ -25,67 +26,38 @@ enum class Mutation {
   kConvRerunsDiffer,            // the 2nd ConvSameForward call an ulp off (a race)
 };
 
-class MutantBackend final : public Backend {
+class MutantBackend final : public ForwardingBackend {
  public:
   MutantBackend(std::unique_ptr<Backend> inner, Mutation mutation)
-      : inner_(std::move(inner)), mutation_(mutation) {}
-  std::string_view name() const override { return inner_->name(); }
+      : ForwardingBackend(std::move(inner)), mutation_(mutation) {}
 
-  void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) override {
-    inner_->Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-  void LinearForward(const float* x, const float* w, const float* b, float* y, int64_t rows,
-                     int64_t in, int64_t out) override {
-    inner_->LinearForward(x, w, b, y, rows, in, out);
-  }
-  void LinearForwardResidual(const float* x, const float* w, const float* b, const float* r,
-                             float* y, int64_t rows, int64_t in, int64_t out) override {
-    inner_->LinearForwardResidual(x, w, b, r, y, rows, in, out);
-  }
   void LinearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                       float* db, int64_t rows, int64_t in, int64_t out) override {
     if (mutation_ == Mutation::kNoLinearBiasGrad) db = nullptr;
-    inner_->LinearBackward(x, w, dy, dx, dw, db, rows, in, out);
-  }
-  void LayerNormForward(const float* x, const float* gamma, const float* beta, float* y,
-                        float* mean, float* rstd, int64_t rows, int64_t dim, float eps) override {
-    inner_->LayerNormForward(x, gamma, beta, y, mean, rstd, rows, dim, eps);
+    ForwardingBackend::LinearBackward(x, w, dy, dx, dw, db, rows, in, out);
   }
   void LayerNormBackward(const float* x, const float* gamma, const float* mean, const float* rstd,
                          const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t dim) override {
     std::vector<float> before;
     if (dgamma != nullptr) before.assign(dgamma, dgamma + dim);
-    inner_->LayerNormBackward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, dim);
+    ForwardingBackend::LayerNormBackward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, dim);
     if (mutation_ == Mutation::kLayerNormGammaGradTooLarge && dgamma != nullptr) {
       for (int64_t i = 0; i < dim; ++i) dgamma[i] = before[i] + 1.05f * (dgamma[i] - before[i]);
     }
   }
-  void GeluForward(const float* x, float* y, int64_t n) override { inner_->GeluForward(x, y, n); }
-  void GeluBackward(const float* x, const float* dy, float* dx, int64_t n) override {
-    inner_->GeluBackward(x, dy, dx, n);
-  }
-  void ReluForward(const float* x, float* y, int64_t n) override { inner_->ReluForward(x, y, n); }
   void ReluBackward(const float* x, const float* dy, float* dx, int64_t n) override {
-    inner_->ReluBackward(x, dy, dx, n);
+    ForwardingBackend::ReluBackward(x, dy, dx, n);
     if (mutation_ == Mutation::kReluGradOneAtZero) {
       for (int64_t i = 0; i < n; ++i) {
         if (x[i] == 0.0f) dx[i] = dy[i];
       }
     }
   }
-  void SoftmaxForward(const float* x, float* y, int64_t rows, int64_t cols) override {
-    inner_->SoftmaxForward(x, y, rows, cols);
-  }
-  void SoftmaxBackward(const float* y, const float* dy, float* dx, int64_t rows,
-                       int64_t cols) override {
-    inner_->SoftmaxBackward(y, dy, dx, rows, cols);
-  }
   void ConvSameForward(const float* x, const float* w, const float* b, float* y, int64_t n,
                        int64_t cin, int64_t h, int64_t width, int64_t cout,
                        int64_t kernel) override {
-    inner_->ConvSameForward(x, w, b, y, n, cin, h, width, cout, kernel);
+    ForwardingBackend::ConvSameForward(x, w, b, y, n, cin, h, width, cout, kernel);
     if (mutation_ == Mutation::kConvRerunsDiffer && ++calls_ == 2) {
       for (int64_t i = 0; i < n * cout * h * width; ++i) y[i] = std::nextafter(y[i], INFINITY);
     }
@@ -96,19 +68,10 @@ class MutantBackend final : public Backend {
     if (mutation_ == Mutation::kConvWeightGradOverwrites && dw != nullptr) {
       for (int64_t i = 0; i < cout * cin * kernel * kernel; ++i) dw[i] = 0.0f;
     }
-    inner_->ConvSameBackward(x, w, dy, dx, dw, db, n, cin, h, width, cout, kernel);
-  }
-  void MaxPool2x2Forward(const float* x, float* y, uint8_t* argmax, int64_t n, int64_t c, int64_t h,
-                         int64_t width) override {
-    inner_->MaxPool2x2Forward(x, y, argmax, n, c, h, width);
-  }
-  void MaxPool2x2Backward(const uint8_t* argmax, const float* dy, float* dx, int64_t n, int64_t c,
-                          int64_t h, int64_t width) override {
-    inner_->MaxPool2x2Backward(argmax, dy, dx, n, c, h, width);
+    ForwardingBackend::ConvSameBackward(x, w, dy, dx, dw, db, n, cin, h, width, cout, kernel);
   }
 
  private:
-  std::unique_ptr<Backend> inner_;
   Mutation mutation_;
   int64_t calls_ = 0;
 };
