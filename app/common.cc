@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/openblas_kernel.h"
 #include "core/safetensors.h"
 #include "core/threads.h"
 #include "datasets/dataset.h"
@@ -97,6 +98,7 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
   if (!DatasetInputShape(dataset, &shape, &error)) return fail(2, "--dataset: " + error);
   backend = MakeBackend(backend_name, &error);
   if (!backend) return fail(2, "--backend: " + error);
+  if (backend_name == "blas") WarnAboutOpenBlasKernel(command);
   model = CreateModel(model_name, shape, backend.get(), &error);
   if (!model) return fail(2, "--model: " + error);
 
@@ -113,6 +115,11 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
     model->Initialize(seed);
   }
   return true;
+}
+
+void WarnAboutOpenBlasKernel(const std::string& command) {
+  const std::string warning = CurrentOpenBlasKernel().Warning();
+  if (!warning.empty()) std::fprintf(stderr, "twophase %s: %s\n", command.c_str(), warning.c_str());
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {

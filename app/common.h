@@ -50,6 +50,10 @@ struct ModelAndData {
   bool Build(const std::string& command, int* exit_code);
 };
 
+// Prints OpenBLAS's kernel warning (core/openblas_kernel.h), if any, to
+// stderr: for the commands that run the blas backend.
+void WarnAboutOpenBlasKernel(const std::string& command);
+
 // "a, b, c"
 std::string JoinNames(const std::vector<std::string>& names);
 

@@ -30,7 +30,7 @@ void PrintUsage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  twophase::EnsureBoundedOpenMpSpinning(argv);
+  twophase::EnsureRuntimeSettings(argv);
   if (argc < 2) {
     PrintUsage(stderr);
     return 2;

@@ -6,6 +6,7 @@
 // or the result directory is unusable; 2 for a bad command line or suite.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -40,16 +41,16 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads)
               "est. time");
   double total = 0.0;
   for (const CellEstimate& e : estimates) {
-    std::printf("%5lld  %-52s %7lld %8lld %8lld %10s\n",
-                static_cast<long long>(e.cell.index + 1), e.cell.id.c_str(),
-                static_cast<long long>(e.cell.train.epochs),
+    std::printf("%5lld  %-52s %7lld %8lld %8lld %10s\n", static_cast<long long>(e.cell.index + 1),
+                e.cell.id.c_str(), static_cast<long long>(e.cell.train.epochs),
                 static_cast<long long>(e.train_samples), static_cast<long long>(e.test_samples),
                 Progress::FormatDuration(e.seconds).c_str());
     total += e.seconds;
   }
-  std::printf("# estimated total %s (from a timed forward/backward probe of each model on this "
-              "machine; CG epochs assumed 1.5 gradients + 1 value probe)\n",
-              Progress::FormatDuration(total).c_str());
+  std::printf(
+      "# estimated total %s (from a timed forward/backward probe of each model on this "
+      "machine; CG epochs assumed 1.5 gradients + 1 value probe)\n",
+      Progress::FormatDuration(total).c_str());
   return 0;
 }
 
@@ -111,6 +112,9 @@ int RunCommand(const std::vector<std::string>& args) {
   run.live = isatty(fileno(stderr)) && std::getenv("CI") == nullptr;
   std::fprintf(stderr, "# suite %s: %zu cells into %s, threads %d\n", suite.name.c_str(),
                cells.size(), run.out_dir.c_str(), effective_threads);
+  const bool blas =
+      std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return c.backend == "blas"; });
+  if (blas) WarnAboutOpenBlasKernel("run");
   RunSummary summary;
   if (!RunSuite(suite, run, &summary, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());

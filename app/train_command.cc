@@ -6,6 +6,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/atomic_file.h"
+#include "core/openblas_kernel.h"
 #include "core/safetensors.h"
 #include "core/threads.h"
 #include "training/trainer.h"
@@ -127,12 +128,14 @@ int TrainCommand(const std::vector<std::string>& args) {
   }
   std::printf(
       "# model %s (%lld parameters), dataset %s (%lld train, %lld test), optimizer %s%s, loss "
-      "%s, seed %llu, threads %d (OpenMP waiting: %s), micro-batch %lld, backend %s\n",
+      "%s, seed %llu, threads %d (OpenMP waiting: %s), micro-batch %lld, backend %s, OpenBLAS "
+      "kernel %s\n",
       run.model_name.c_str(), static_cast<long long>(run.model->params().size()),
       run.dataset.c_str(), static_cast<long long>(run.data.train.count),
       static_cast<long long>(run.data.test.count), optimizer.c_str(), settings.c_str(),
       run.loss_name.c_str(), static_cast<unsigned long long>(run.seed), run.threads,
-      OpenMpWaiting().c_str(), static_cast<long long>(run.micro_batch), run.backend_name.c_str());
+      OpenMpWaiting().c_str(), static_cast<long long>(run.micro_batch), run.backend_name.c_str(),
+      CurrentOpenBlasKernel().Describe().c_str());
   std::printf("%5s %5s %12s %9s %12s %9s %11s %10s %6s %6s %8s %8s\n", "epoch", "phase",
               "train_loss", "train_acc", "test_loss", "test_acc", "grad_norm", "step", "f_evals",
               "g_evals", "seconds", "eval_s");

@@ -21,6 +21,7 @@
 #include "bench/benchmarks.h"
 #include "bench/model_flops.h"
 #include "core/backend.h"
+#include "core/openblas_kernel.h"
 #include "core/threads.h"
 #include "models/model.h"
 
@@ -139,6 +140,7 @@ int Main(int argc, char** argv) {
   benchmark::AddCustomContext("twophase_micro_batch", std::to_string(options.settings.micro_batch));
   benchmark::AddCustomContext("twophase_slowdown", std::to_string(options.settings.slowdown));
   benchmark::AddCustomContext("openblas", OpenBlasVersion());
+  benchmark::AddCustomContext("openblas_kernel", CurrentOpenBlasKernel().Describe());
   // The analytic counts behind the models' GFLOP/s (bench/model_flops.h).
   for (const std::string& model : ModelNames()) {
     ModelFlops flops;
@@ -163,8 +165,8 @@ int Main(int argc, char** argv) {
 }  // namespace twophase::bench
 
 int main(int argc, char** argv) {
-  // The trainer's OpenMP waiting (core/threads.h), so that a training step
-  // measures as it runs.
-  twophase::EnsureBoundedOpenMpSpinning(argv);
+  // The trainer's OpenMP waiting and OpenBLAS kernel (core/threads.h), so
+  // that a training step measures as it runs.
+  twophase::EnsureRuntimeSettings(argv);
   return twophase::bench::Main(argc, argv);
 }

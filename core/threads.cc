@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 
+#include "core/openblas_kernel.h"
+
 extern "C" {
 // From OpenBLAS's cblas.h; declared here so that this file does not depend
 // on which cblas.h (reference or OpenBLAS) the include path finds first.
@@ -35,13 +37,24 @@ int Threads() {
 ScopedThreads::ScopedThreads(int n) : saved_(omp_get_max_threads()) { SetThreads(n); }
 ScopedThreads::~ScopedThreads() { SetThreads(saved_); }
 
-void EnsureBoundedOpenMpSpinning(char** argv) {
+namespace {
+// Sets GOMP_SPINCOUNT unless the user chose the waiting; true if it did.
+bool RequestBoundedOpenMpSpinning() {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) {
-    return;
+    return false;
   }
   setenv("GOMP_SPINCOUNT", std::to_string(kOpenMpSpinCount).c_str(), 1);
-  execv("/proc/self/exe", argv);
-  // exec failed (no /proc?): go on with libgomp's default.
+  return true;
+}
+}  // namespace
+
+void EnsureRuntimeSettings(char** argv) {
+  // Both requests run: each sets its variables, so the process re-executes
+  // at most once, and the new process finds nothing left to change.
+  const bool spinning = RequestBoundedOpenMpSpinning();
+  const bool kernel = RequestBetterOpenBlasKernel();
+  if (spinning || kernel) execv("/proc/self/exe", argv);
+  // exec failed (no /proc?): go on with the libraries' defaults.
 }
 
 std::string OpenMpWaiting() {

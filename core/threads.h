@@ -17,9 +17,8 @@ std::string OpenBlasVersion();
 
 // How long idle OpenMP workers spin before they sleep, for our executables
 // (twophase, twophase_bench): unless the user has set OMP_WAIT_POLICY or
-// GOMP_SPINCOUNT, sets GOMP_SPINCOUNT=kOpenMpSpinCount and re-executes the
-// process once (libgomp reads its settings only when it loads). Never
-// changes results, only speed. Why bounded spinning, measured on the 2-core
+// GOMP_SPINCOUNT, GOMP_SPINCOUNT=kOpenMpSpinCount (EnsureRuntimeSettings
+// below). Never changes results, only speed. Why bounded spinning, measured on the 2-core
 // VM (vit-mlp, oneDNN, seconds per quick-suite epoch of 2,000 images):
 //  - libgomp's default (300,000 spins, milliseconds) holds a core another
 //    process needs, and on a loaded machine every barrier then waits for a
@@ -34,7 +33,13 @@ std::string OpenBlasVersion();
 //    two busy loops pinning both cores 1.6-1.8 s, against passive's
 //    1.1-1.3 s.
 inline constexpr int kOpenMpSpinCount = 3000;
-void EnsureBoundedOpenMpSpinning(char** argv);
+
+// What our executables set up before anything runs, in one re-execution of
+// the process (libgomp and OpenBLAS read their settings only when they
+// load): the bounded spinning above, and OpenBLAS's kernel where it fell
+// back to a generic one (RequestBetterOpenBlasKernel, core/openblas_kernel.h).
+// A user's own OMP_WAIT_POLICY, GOMP_SPINCOUNT or OPENBLAS_CORETYPE wins.
+void EnsureRuntimeSettings(char** argv);
 // This process's OpenMP waiting, for run metadata: "GOMP_SPINCOUNT=3000",
 // "OMP_WAIT_POLICY=passive" (both when both are set) or "libgomp default".
 std::string OpenMpWaiting();

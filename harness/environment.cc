@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/onednn_backend.h"
+#include "core/openblas_kernel.h"
 #include "core/threads.h"
 
 #ifndef TWOPHASE_BUILD_TYPE
@@ -60,6 +61,11 @@ nlohmann::json Collect() {
   env["flags"] = TWOPHASE_COMPILE_FLAGS;
   env["build_type"] = TWOPHASE_BUILD_TYPE;
   env["openblas"] = OpenBlasVersion();
+  // The kernel changes the blas backend's last bits (core/openblas_kernel.h).
+  const OpenBlasKernel kernel = CurrentOpenBlasKernel();
+  env["openblas_kernel"] = {{"name", kernel.name},
+                            {"chosen_by", KernelSourceName(kernel.source)},
+                            {"description", kernel.Describe()}};
   env["openmp_waiting"] = OpenMpWaiting();  // speed only, never results
   env["onednn"] = OnednnVersion();
   env["onednn_settings"] = OnednnSettingsDescription();
