@@ -64,6 +64,8 @@ TEST(CliTest, OpenMpWaitingIsBoundedSpinningUnlessTheUserChose) {
       "--epochs 1 --threads 2";
   CommandResult r = RunTwophase(train, "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT");
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // oneDNN is train's default backend (README: faster everywhere, own CPU dispatch).
+  EXPECT_TRUE(Contains(r.output, ", backend onednn,")) << r.output;
   EXPECT_TRUE(Contains(r.output,
                        "(OpenMP waiting: GOMP_SPINCOUNT=" + std::to_string(kOpenMpSpinCount) + ")"))
       << r.output;

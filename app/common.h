@@ -29,7 +29,7 @@ bool ParseCommandLine(const std::string& command, const std::string& synopsis,
 // build: --model, --dataset, --subset, --subset-mode, --seed, --threads,
 // --micro-batch, --backend, --data-dir, --init, --loss.
 struct ModelAndData {
-  std::string model_name, dataset, subset_mode = "first", backend_name = "blas";
+  std::string model_name, dataset, subset_mode = "first", backend_name = "onednn";
   std::string data_dir, init, loss_name = "mse";
   int64_t subset = 0;
   int64_t test_subset = 0;
