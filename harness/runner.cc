@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
+#include "core/file_lock.h"
 #include "core/threads.h"
 #include "harness/environment.h"
 #include "harness/progress.h"
@@ -254,6 +255,22 @@ bool ProbeModelSpeed(const std::string& model_name, const DatasetShape& shape,
   return true;
 }
 
+// Takes the result directory's lock (results/README.md, "Concurrency"):
+// a second run into the same folder is refused with the holder's pid, host
+// and start, instead of both running every cell into the same files.
+bool LockOutDir(const std::string& out_dir, FileLock* lock, std::string* error) {
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) {
+    *error = out_dir + ": cannot create: " + ec.message();
+    return false;
+  }
+  if (lock->Acquire(out_dir + "/run.lock", error)) return true;
+  *error = out_dir + " is in use: " + *error +
+           "; wait for that run to end (the lock goes with its process), or choose another --out";
+  return false;
+}
+
 // The result directory must hold this suite (or nothing).
 bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* error) {
   std::error_code ec;
@@ -302,6 +319,8 @@ std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_i
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error) {
   *summary = RunSummary();
+  FileLock lock;  // held until every cell is written
+  if (!LockOutDir(options.out_dir, &lock, error)) return false;
   if (!PrepareOutDir(suite, options, error)) return false;
   const int threads = options.threads > 0 ? options.threads : suite.threads;
   std::vector<Cell> cells;

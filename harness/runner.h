@@ -8,6 +8,9 @@
 // final status and reruns the others from scratch; completed cells' files
 // are never rewritten. A diverged or failed cell is recorded and the suite
 // goes on with the next.
+//
+// Concurrency: a run holds an flock on DIR/run.lock from start to end, so a
+// second run into the same folder is refused (results/README.md).
 #ifndef TWOPHASE_HARNESS_RUNNER_H_
 #define TWOPHASE_HARNESS_RUNNER_H_
 
@@ -44,9 +47,10 @@ struct RunSummary {
 };
 
 // Runs the cells of `suite` that match the filter. False + *error only for
-// problems with the result directory itself (cannot create it, it holds a
-// different suite, or results without --resume); a cell's own failure is
-// recorded in its metadata and counted in the summary.
+// problems with the result directory itself (cannot create it, another run
+// holds its lock, it holds a different suite, or results without --resume);
+// a cell's own failure is recorded in its metadata and counted in the
+// summary.
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error);
 
