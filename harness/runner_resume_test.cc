@@ -1,5 +1,6 @@
 // The result directory under hostile conditions: a second run into a folder
-// in use, a holder killed mid-run.
+// in use, a holder killed mid-run, cells whose files disagree, failed cells
+// and a failed retry.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -102,6 +103,86 @@ TEST_F(RunnerResumeTest, ARunningRunRefusesASecondAndItsDeathFreesTheFolder) {
     EXPECT_TRUE(ReadCell(out + "/cells/" + id, &cell, &error)) << error;
     EXPECT_TRUE(cell.Finished()) << id << ": " << CellStatusName(cell.status);
   }
+}
+
+// "completed" beside a curve cut short (or any other disagreement) is no
+// result: --resume says so and runs the cell again.
+TEST_F(RunnerResumeTest, ResumeRerunsCellsWhoseFilesDisagree) {
+  std::string error;
+  std::string curve = Slurp(Cell(0) + "/curve.csv");
+  curve.erase(curve.rfind('\n', curve.size() - 2) + 1);  // the last row
+  ASSERT_TRUE(WriteFileAtomically(Cell(0) + "/curve.csv", curve, &error));
+  json meta = json::parse(Slurp(Cell(2) + "/metadata.json"));
+  meta["final"]["train_loss"] = meta["final"]["train_loss"].get<double>() * 2;
+  ASSERT_TRUE(WriteFileAtomically(Cell(2) + "/metadata.json", meta.dump(2), &error));
+  const CommandResult resumed = Run("--resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(Contains(resumed.output, "cells=3 ran=2 already_done=1")) << resumed.output;
+  EXPECT_TRUE(Contains(resumed.output, std::string(kIds[0]) + ": " + Cell(0) +
+                                           "/curve.csv: ends at epoch 2, but metadata.json's "
+                                           "final.epoch is 3 (truncated curve?); running it "
+                                           "again (--resume)"))
+      << resumed.output;
+  EXPECT_TRUE(Contains(resumed.output, Cell(2) + "/metadata.json: final.train_loss: "))
+      << resumed.output;
+  for (const char* id : kIds) ExpectSameResults(*reference_, out_, id);
+}
+
+// A failure such as a full disk is transient: --resume retries it, and a
+// run exits 0 only when no cell failed.
+TEST_F(RunnerResumeTest, ResumeRetriesFailedCellsAndExitsNonZeroWhileOneFails) {
+  fs::remove_all(out_);
+  const std::string corrupt = CorruptMnistCopy(dir_);
+  const CommandResult failed = Run("--data-dir " + corrupt);
+  EXPECT_EQ(failed.exit_code, 1) << failed.output;
+  EXPECT_TRUE(Contains(failed.output, "failed=3")) << failed.output;
+  const CommandResult again = Run("--resume --data-dir " + corrupt);
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_TRUE(Contains(again.output, "cells=3 ran=3 already_done=0")) << again.output;
+  EXPECT_TRUE(Contains(again.output, std::string(kIds[1]) + ": failed before (")) << again.output;
+  const CommandResult fixed = Run("--resume");
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.output;
+  EXPECT_TRUE(Contains(fixed.output, "failed=0")) << fixed.output;
+  for (const char* id : kIds) ExpectSameResults(*reference_, out_, id);
+}
+
+// A retry whose very first write fails (here: metadata.json's temporary
+// file cannot be created) must leave the earlier attempt's files as they
+// were: its status and "final" still agree with its curve.
+TEST_F(RunnerResumeTest, ARetryThatCannotWriteLeavesTheEarlierAttemptConsistent) {
+  std::string error;
+  json meta = json::parse(Slurp(Cell(0) + "/metadata.json"));
+  meta["status"] = "failed";
+  meta["message"] = "writing events.json: No space left on device";
+  ASSERT_TRUE(WriteFileAtomically(Cell(0) + "/metadata.json", meta.dump(2), &error));
+  fs::create_directories(Cell(0) + "/metadata.json.tmp." + std::to_string(getpid()));
+  RunSummary summary;
+  ASSERT_TRUE(RunTiny(TinySuite(), out_, /*resume=*/true, &summary, &error)) << error;
+  EXPECT_EQ(summary.rerun, 1);
+  EXPECT_EQ(summary.failed, 1);
+  EXPECT_EQ(summary.already_done, 2);
+  CellResult cell;
+  EXPECT_TRUE(ReadCell(Cell(0), &cell, &error)) << error;
+  EXPECT_EQ(cell.status, CellStatus::kFailed);
+  EXPECT_EQ(Slurp(Cell(0) + "/curve.csv"), Slurp(*reference_ + "/cells/" + kIds[0] + "/curve.csv"));
+}
+
+// A curve that cannot be written (a full disk) fails the cell, and its
+// "final" stays the curve's last row on disk, so the failed cell is still
+// readable.
+TEST_F(RunnerResumeTest, AFailedCurveWriteLeavesFinalAgreeingWithTheCurve) {
+  const std::string out = dir_ + "/fresh";
+  const std::string cell = out + "/cells/" + kIds[0];
+  fs::create_directories(cell + "/curve.csv.tmp." + std::to_string(getpid()));
+  RunSummary summary;
+  std::string error;
+  ASSERT_TRUE(RunTiny(TinySuite(), out, /*resume=*/false, &summary, &error)) << error;
+  EXPECT_EQ(summary.failed, 1);
+  CellResult read;
+  EXPECT_TRUE(ReadCell(cell, &read, &error)) << error;
+  EXPECT_EQ(read.status, CellStatus::kFailed);
+  EXPECT_EQ(read.message.rfind("writing curve.csv: cannot write", 0), 0u) << read.message;
+  EXPECT_FALSE(read.last.has_value());
 }
 
 }  // namespace
