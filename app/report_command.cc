@@ -5,8 +5,11 @@
 // Exit codes: 0 when the report was written (cells that are still running,
 // diverged or failed are listed in it and are no error; missing python3 or
 // matplotlib only leaves out the plots), 1 when DIR is no result directory, a
-// file could not be written, a cell's files could not be read (the report is
-// still written and lists them) or the plot script failed, 2 for usage errors.
+// file could not be written, a cell's files could not be read or are
+// inconsistent (final values that are not the curve's last row, a NaN loss
+// in a finished cell, an accuracy outside [0, 1]: the report is still
+// written, leaves them out of its tables and lists them with the file and
+// field) or the plot script failed, 2 for usage errors.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -60,7 +63,7 @@ int ReportCommand(const std::vector<std::string>& args) {
     return 1;
   }
   for (const std::string& message : summary.unreadable_errors) {
-    std::fprintf(stderr, "twophase report: unreadable cell: %s\n", message.c_str());
+    std::fprintf(stderr, "twophase report: cell left out of the tables: %s\n", message.c_str());
   }
   if (report_options.plots && !summary.plots_drawn) {
     std::fprintf(stderr, "twophase report: no plots: %s\n", summary.plot_note.c_str());
@@ -70,9 +73,9 @@ int ReportCommand(const std::vector<std::string>& args) {
     if (file.rfind("plots/", 0) == 0) continue;
     std::printf("wrote %s\n", (std::filesystem::path(dir) / file).string().c_str());
   }
-  std::printf("%d cells: %d finished, %d not finished, %d unreadable\n", summary.cells,
-              summary.finished, summary.cells - summary.finished - summary.unreadable,
-              summary.unreadable);
+  std::printf("%d cells: %d finished, %d not finished, %d unreadable or inconsistent\n",
+              summary.cells, summary.finished,
+              summary.cells - summary.finished - summary.unreadable, summary.unreadable);
   return (summary.unreadable > 0 || summary.plot_failed) ? 1 : 0;
 }
 

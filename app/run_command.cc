@@ -1,9 +1,11 @@
 // twophase run: runs a suite's cells into a result directory.
 // twophase list: the models, data sets, algorithms, backends and suites.
 //
-// Exit codes (run): 0 when every cell ran to a final status -- a diverged,
-// stalled or skipped cell is a result, not an error; 1 when a cell failed
-// or the result directory is unusable; 2 for a bad command line or suite.
+// Exit codes (run): 0 when every cell has a result -- a diverged, stalled or
+// skipped cell is a result, not an error; 1 when a cell failed (--resume
+// retries the cells that failed before, so a resumed run exits 0 only when
+// none fails again), or the result directory is unusable or in use by
+// another run; 2 for a bad command line or suite.
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,7 +69,8 @@ int RunCommand(const std::vector<std::string>& args) {
       "out", po::value(&out_dir),
       "result directory (default: out/<suite name> in the current directory)")(
       "resume", po::bool_switch(&resume),
-      "continue a run: skip completed cells, rerun the interrupted one")(
+      "continue a run: keep the cells with a result, rerun the interrupted, failed, skipped "
+      "and inconsistent ones")(
       "filter", po::value(&filter_expr),
       "run only matching cells: comma-separated terms, each key=glob (model, dataset, "
       "algorithm, backend, seed; | for alternatives) or a glob on the cell id")(

@@ -130,7 +130,8 @@ std::string NotCompletedSection(const ResultDir& results) {
   }
   for (const UnreadableCell& cell : results.unreadable) {
     any = true;
-    md += "- `" + cell.folder + "`: unreadable — " + MdEscape(cell.error) + "\n";
+    md += "- `" + cell.folder + "`: unreadable or inconsistent, not in the tables — " +
+          MdEscape(cell.error) + "\n";
   }
   if (!any) md += "None: every cell completed or converged.\n";
   return md;
@@ -236,7 +237,8 @@ std::string ReportMarkdown(const ResultDir& results, const std::vector<ResultGro
   md += n(results.cells.size() + results.unreadable.size()) + " cells: " + n(finished) +
         " finished (" + n(stalled) + " of them stalled), " + n(diverged) + " diverged, " +
         n(failed) + " failed, " + n(skipped) + " skipped, " + n(running) +
-        " running or interrupted, " + n(results.unreadable.size()) + " unreadable.\n\n";
+        " running or interrupted, " + n(results.unreadable.size()) +
+        " unreadable or inconsistent.\n\n";
   md += EnvironmentSection(results);
   md += "## Results\n\n" + ResultsMarkdown(groups) + "\n";
   md += "## Adam against two-phase\n\n" + ComparisonMarkdown(comparisons) + "\n";

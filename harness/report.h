@@ -4,7 +4,8 @@
 // two-phase comparison, and the report (tables/, plots/, report.md).
 //
 // Nothing here throws: readers return false with an error naming the file
-// and the field, and a cell that cannot be read is listed as unreadable
+// and the field, and a cell that cannot be read, or whose files disagree or
+// hold impossible numbers, is listed as unreadable (left out of the tables)
 // while the others are still reported.
 #ifndef TWOPHASE_HARNESS_REPORT_H_
 #define TWOPHASE_HARNESS_REPORT_H_
@@ -99,11 +100,16 @@ bool ParseCellMetadata(const std::string& text, const std::string& path, CellRes
                        std::string* error);
 
 // Reads cells/<folder>/metadata.json and curve.csv and checks that they
-// agree (the folder is the cell's id; the curve's last epoch is "final"'s).
+// agree and hold possible numbers: the folder is the cell's id; the curve
+// has epochs 1..n and its last row is "final" (epoch, losses, accuracies,
+// passes, wall seconds); accuracies lie in [0, 1], losses are >= 0 and, but
+// for a diverged or unfinished cell, finite. False + *error naming the file
+// (and line) and the field otherwise: the runner's --resume reruns such a
+// cell, the report leaves it out of its tables.
 bool ReadCell(const std::string& cell_dir, CellResult* cell, std::string* error);
 
 // Reads every cell of a result directory. False only when `dir` is not a
-// result directory; a cell that cannot be read goes to unreadable.
+// result directory; a cell ReadCell rejects goes to unreadable.
 bool ReadResultDir(const std::string& dir, ResultDir* result, std::string* error);
 
 // --- Aggregation ---

@@ -11,6 +11,7 @@
 
 #include "core/enum_names.h"
 #include "harness/report.h"
+#include "harness/report_consistency.h"
 
 #include "core/atomic_file.h"
 
@@ -403,7 +404,7 @@ bool ReadCell(const std::string& cell_dir, CellResult* cell, std::string* error)
       return false;
     }
   }
-  return true;
+  return CheckCellConsistency(*cell, metadata, curve, error);
 }
 
 bool ReadResultDir(const std::string& dir, ResultDir* result, std::string* error) {

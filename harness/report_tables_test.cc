@@ -181,7 +181,7 @@ TEST(ReportTablesStatusTest, StalledAggregatedSkippedNotTargetZeroIsNone) {
       << report;
   EXPECT_TRUE(Contains(report,
                        "3 cells: 2 finished (1 of them stalled), 0 diverged, 0 failed, "
-                       "1 skipped, 0 running or interrupted, 0 unreadable."))
+                       "1 skipped, 0 running or interrupted, 0 unreadable or inconsistent."))
       << report;
   fs::remove_all(dir);
 }

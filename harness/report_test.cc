@@ -48,7 +48,7 @@ TEST(ReportTest, WritesTablesAndReport) {
   const std::string report = ReadText(dir / "report.md");
   EXPECT_EQ(report.rfind("# twophase report: suite `unit`\n\n7 cells: 4 finished (0 of them "
                          "stalled), 1 diverged, 1 failed, 0 skipped, 1 running or interrupted, 0 "
-                         "unreadable.\n",
+                         "unreadable or inconsistent.\n",
                          0),
             0u)
       << report;
@@ -95,7 +95,8 @@ TEST(ReportTest, IdenticalInputsGiveIdenticalReports) {
     EXPECT_EQ(ReadText(b / kReportFiles[i]), first[i]) << kReportFiles[i];
   }
   // The unreadable cell is listed with its path relative to the result directory.
-  EXPECT_NE(first.back().find("- `x`: unreadable — cells/x/metadata.json: not valid JSON"),
+  EXPECT_NE(first.back().find("- `x`: unreadable or inconsistent, not in the tables — "
+                              "cells/x/metadata.json: not valid JSON"),
             std::string::npos)
       << first.back();
   fs::remove_all(a);
@@ -177,8 +178,8 @@ TEST(ReportCliTest, WritesTheReport) {
   WriteText(dir / "cells/x/metadata.json", "{\"format\": \"twophase-run/1\",");
   r = RunTwophase("report --no-plots " + dir.string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(Contains(r.output, "unreadable cell: " + (dir / "cells/x/metadata.json").string() +
-                                     ": not valid JSON"))
+  EXPECT_TRUE(Contains(r.output, "cell left out of the tables: " +
+                                     (dir / "cells/x/metadata.json").string() + ": not valid JSON"))
       << r.output;
   EXPECT_TRUE(Contains(r.output, "8 cells: 4 finished, 3 not finished, 1 unreadable")) << r.output;
   fs::remove_all(dir);

@@ -8,9 +8,11 @@
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
+#include "core/file_lock.h"
 #include "core/threads.h"
 #include "harness/environment.h"
 #include "harness/progress.h"
+#include "harness/report.h"
 #include "models/model.h"
 #include "training/trainer.h"
 
@@ -144,10 +146,15 @@ class CellRunner {
              {"settings", cell.settings},
              {"target_loss", suite_.target_loss}};
     if (ec) return Finish("failed", "cannot create " + dir_ + ": " + ec.message());
-    // Stale files of an interrupted attempt must not mix with this one.
-    fs::remove(dir_ + "/curve.csv", ec);
-    fs::remove(dir_ + "/events.json", ec);
+    // "running" goes first, then the stale files of an earlier attempt: the
+    // other order let a kill (or a failed write) in between leave that
+    // attempt's final status beside a removed curve.
     if (!WriteMetadata()) return "failed";
+    for (const char* stale : {"/curve.csv", "/events.json"}) {
+      if (!fs::remove(dir_ + stale, ec) && ec) {
+        return Finish("failed", "cannot remove " + dir_ + stale + ": " + ec.message());
+      }
+    }
 
     std::string error;
     const DataSplit* data = data_.Get(cell.dataset, cell.seed, &error);
@@ -179,7 +186,8 @@ class CellRunner {
     const TrainSummary summary = Train(model.get(), *data, cell.train, [&](const EpochRecord& r) {
       csv += EpochCsvRow(r) + "\n";
       if (write_ok && !WriteFileAtomically(dir_ + "/curve.csv", csv, &error)) write_ok = false;
-      meta_["final"] = RecordJson(r);
+      // "final" is the curve's last row on disk, also when a write failed.
+      if (write_ok) meta_["final"] = RecordJson(r);
       progress_->Epoch(r, cell.train.epochs);
     });
     if (!write_ok) return Finish("failed", "writing curve.csv: " + error);
@@ -254,6 +262,51 @@ bool ProbeModelSpeed(const std::string& model_name, const DatasetShape& shape,
   return true;
 }
 
+// Takes the result directory's lock (results/README.md, "Concurrency"):
+// a second run into the same folder is refused with the holder's pid, host
+// and start, instead of both running every cell into the same files.
+bool LockOutDir(const std::string& out_dir, FileLock* lock, std::string* error) {
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) {
+    *error = out_dir + ": cannot create: " + ec.message();
+    return false;
+  }
+  if (lock->Acquire(out_dir + "/run.lock", error)) return true;
+  *error = out_dir + " is in use: " + *error +
+           "; wait for that run to end (the lock goes with its process), or choose another --out";
+  return false;
+}
+
+// Whether --resume keeps a cell: only a training outcome (completed,
+// converged, stalled or diverged) whose files are whole and agree
+// (ReadCell's checks). Otherwise *why says why the cell runs again; it
+// stays empty for a cell that never started.
+bool KeepOnResume(const std::string& out_dir, const std::string& id, std::string* status,
+                  std::string* why) {
+  const std::string dir = CellDir(out_dir, id);
+  std::error_code ec;
+  if (!fs::exists(dir + "/metadata.json", ec)) return false;
+  CellResult cell;
+  if (!ReadCell(dir, &cell, why)) return false;
+  *status = CellStatusName(cell.status);
+  if (cell.status == CellStatus::kRunning) {
+    *why = "interrupted (metadata.json says running)";
+    return false;
+  }
+  if (cell.status == CellStatus::kFailed || cell.status == CellStatus::kSkipped) {
+    // A full disk or data supplied since: retried, so that a resumed run
+    // exiting 0 means every cell has its result.
+    *why = *status + " before (" + cell.message + ")";
+    return false;
+  }
+  if (!fs::exists(dir + "/events.json", ec)) {
+    *why = *status + ", but " + dir + "/events.json is missing";
+    return false;
+  }
+  return true;
+}
+
 // The result directory must hold this suite (or nothing).
 bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* error) {
   std::error_code ec;
@@ -302,6 +355,8 @@ std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_i
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error) {
   *summary = RunSummary();
+  FileLock lock;  // held until every cell is written
+  if (!LockOutDir(options.out_dir, &lock, error)) return false;
   if (!PrepareOutDir(suite, options, error)) return false;
   const int threads = options.threads > 0 ? options.threads : suite.threads;
   std::vector<Cell> cells;
@@ -315,11 +370,16 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   CellRunner runner(suite, options, threads, &progress);
   for (size_t i = 0; i < cells.size(); ++i) {
     const Cell& cell = cells[i];
-    const std::string status = ReadCellStatus(options.out_dir, cell.id);
-    if (options.resume && !status.empty() && status != "running" && status != "unreadable") {
+    std::string status, why;
+    if (options.resume && KeepOnResume(options.out_dir, cell.id, &status, &why)) {
       ++summary->already_done;
       progress.SkipCell(cell, static_cast<int64_t>(i), summary->cells, status);
       continue;
+    }
+    if (!why.empty()) {
+      std::fprintf(options.log, "[%zu/%lld] %s: %s; running it again (--resume)\n", i + 1,
+                   static_cast<long long>(summary->cells), cell.id.c_str(), why.c_str());
+      ++summary->rerun;
     }
     const std::string result = runner.Run(cell, static_cast<int64_t>(i), summary->cells);
     ++summary->ran;

@@ -3,11 +3,16 @@
 // plain log lines.
 //
 // Faults: every file is written atomically, and a cell's metadata.json says
-// "running" while it trains, so killing the process at any moment loses at
-// most the cell in flight. --resume skips the cells whose metadata has a
-// final status and reruns the others from scratch; completed cells' files
-// are never rewritten. A diverged or failed cell is recorded and the suite
-// goes on with the next.
+// "running" before anything else of the cell is touched and until its
+// curve and events are whole, so killing the process at any moment loses at
+// most the cell in flight. --resume keeps the cells with a training outcome
+// (completed, converged, stalled, diverged) whose files agree, and reruns
+// the others from scratch -- interrupted, failed, skipped and inconsistent
+// cells, saying why; kept cells' files are never rewritten. A diverged or
+// failed cell is recorded and the suite goes on with the next.
+//
+// Concurrency: a run holds an flock on DIR/run.lock from start to end, so a
+// second run into the same folder is refused (results/README.md).
 #ifndef TWOPHASE_HARNESS_RUNNER_H_
 #define TWOPHASE_HARNESS_RUNNER_H_
 
@@ -35,7 +40,8 @@ struct RunOptions {
 struct RunSummary {
   int64_t cells = 0;        // after the filter
   int64_t ran = 0;          // run in this call
-  int64_t already_done = 0; // skipped by --resume
+  int64_t already_done = 0; // kept by --resume
+  int64_t rerun = 0;        // of ran: had metadata that --resume did not keep
   int64_t completed = 0;    // completed or converged (this call)
   int64_t stalled = 0;
   int64_t diverged = 0;
@@ -44,9 +50,10 @@ struct RunSummary {
 };
 
 // Runs the cells of `suite` that match the filter. False + *error only for
-// problems with the result directory itself (cannot create it, it holds a
-// different suite, or results without --resume); a cell's own failure is
-// recorded in its metadata and counted in the summary.
+// problems with the result directory itself (cannot create it, another run
+// holds its lock, it holds a different suite, or results without --resume);
+// a cell's own failure is recorded in its metadata and counted in the
+// summary.
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error);
 

@@ -15,116 +15,14 @@
 
 #include "app/cli_test_util.h"
 #include "core/atomic_file.h"
+#include "harness/runner_test_util.h"
 
 namespace twophase {
 namespace {
 
-namespace fs = std::filesystem;
-using nlohmann::json;
+using namespace runner_test;  // NOLINT: the shared helpers of the runner's tests
 
-// Three cells of a tiny model on 64 MNIST images: quick, and every
-// algorithm and the swap are exercised.
-std::string TinySuite(int epochs = 3, const std::string& extra_algorithm = "") {
-  return R"({
-  "name": "tiny",
-  "models": ["vit-nomlp-wkewq-wvwo"],
-  "datasets": ["mnist"],
-  "subset": 64,
-  "test_subset": 32,
-  "algorithms": [
-    {"optimizer": "adam", "lr": 0.003, "batch": 16},
-    {"optimizer": "two-phase", "lr": 0.003, "batch": 16, "swap_epoch": 1},
-    {"optimizer": "cg"})" +
-         extra_algorithm + R"(
-  ],
-  "threads": 1,
-  "micro_batch": 8,
-  "budget": {"epochs": )" +
-         std::to_string(epochs) + R"(},
-  "target_loss": 0.09
-})";
-}
-
-std::string TempDir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("twophase_runner_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// curve.csv without its three wall-time columns (the last three).
-std::string WithoutWallTimes(const std::string& csv) {
-  std::istringstream in(csv);
-  std::string line, out;
-  while (std::getline(in, line)) {
-    for (int i = 0; i < 3; ++i) line = line.substr(0, line.rfind(','));
-    out += line + "\n";
-  }
-  return out;
-}
-
-// metadata.json without what legitimately differs between reruns (and the
-// git state: a test may race a commit).
-json StableMetadata(const std::string& path) {
-  json m = json::parse(Slurp(path));
-  m.erase("start");
-  m.erase("end");
-  m["suite"].erase("file");  // the same suite may be read from another path
-  if (m.contains("final")) m["final"].erase("wall_seconds");
-  m["environment"].erase("git_dirty");
-  // Speed only: this test process and a `twophase` child wait differently.
-  m["environment"].erase("openmp_waiting");
-  return m;
-}
-
-void ExpectSameResults(const std::string& a, const std::string& b, const std::string& id) {
-  const std::string da = a + "/cells/" + id, db = b + "/cells/" + id;
-  EXPECT_EQ(WithoutWallTimes(Slurp(da + "/curve.csv")), WithoutWallTimes(Slurp(db + "/curve.csv")))
-      << id;
-  EXPECT_EQ(Slurp(da + "/events.json"), Slurp(db + "/events.json")) << id;
-  EXPECT_EQ(StableMetadata(da + "/metadata.json"), StableMetadata(db + "/metadata.json")) << id;
-}
-
-bool RunTiny(const std::string& text, const std::string& out, bool resume, RunSummary* summary,
-             std::string* error) {
-  Suite suite;
-  if (!ParseSuite(text, "tiny.json", &suite, error)) return false;
-  RunOptions options;
-  options.out_dir = out;
-  options.resume = resume;
-  options.log = stdout;
-  return RunSuite(suite, options, summary, error);
-}
-
-const char* kIds[] = {"mnist.vit-nomlp-wkewq-wvwo.adam.blas.s0",
-                      "mnist.vit-nomlp-wkewq-wvwo.two-phase.blas.s0",
-                      "mnist.vit-nomlp-wkewq-wvwo.cg.blas.s0"};
-
-// One reference run shared by the tests (each cell takes a moment).
-class RunnerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    reference_ = new std::string(TempDir("reference"));
-    RunSummary summary;
-    std::string error;
-    ASSERT_TRUE(RunTiny(TinySuite(), *reference_, false, &summary, &error)) << error;
-    ASSERT_EQ(summary.completed + summary.stalled, 3) << "cells did not all finish";
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*reference_);
-    delete reference_;
-  }
-  static std::string* reference_;
-};
-std::string* RunnerTest::reference_ = nullptr;
+class RunnerTest : public TinyReferenceTest {};
 
 TEST_F(RunnerTest, WritesCurveEventsAndMetadataForEveryCell) {
   EXPECT_EQ(Slurp(*reference_ + "/suite.json"), TinySuite());
@@ -276,23 +174,8 @@ TEST_F(RunnerTest, KilledRunResumesToTheSameResults) {
 
 TEST(RunnerFaultsTest, DivergedFailedAndSkippedCellsAreRecordedAndTheSuiteGoesOn) {
   const std::string dir = TempDir("faults");
-  // A corrupt MNIST: every file present, the training images truncated.
-  const std::string data = dir + "/data";
-  fs::create_directories(data + "/mnist");
-  const fs::path mnist = fs::path(TWOPHASE_SOURCE_DIR) / "data" / "mnist";
-  for (const auto& entry : fs::directory_iterator(mnist)) {
-    fs::copy(entry.path(), data + "/mnist/" + entry.path().filename().string());
-  }
   std::string error;
-  std::string images_name;
-  for (const auto& entry : fs::directory_iterator(data + "/mnist")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find("train-images") != std::string::npos) images_name = entry.path().string();
-  }
-  ASSERT_FALSE(images_name.empty());
-  const std::string bytes = Slurp(images_name);
-  ASSERT_TRUE(WriteFileAtomically(images_name, bytes.substr(0, bytes.size() / 2), &error));
-
+  const std::string data = CorruptMnistCopy(dir);
   const std::string text = R"({
     "name": "faults",
     "models": ["vit-nomlp-wkewq-wvwo"],

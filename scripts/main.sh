@@ -4,8 +4,9 @@
 # two-phase; about 15 minutes on 2 cores) into out/quick, and write its
 # tables, plots and report (out/quick/report.md).
 #
-# Interrupted? Run it again: --resume keeps the finished cells and reruns
-# the one in flight. Extra arguments go to `twophase run` (e.g.
+# Interrupted, or a cell failed? Run it again: --resume keeps the finished
+# cells and reruns the one in flight and the failed ones (results/README.md).
+# Extra arguments go to `twophase run` (e.g.
 # --filter model=vgg5, or --suite smoke --out out/smoke).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

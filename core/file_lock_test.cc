@@ -1,0 +1,81 @@
+#include "core/file_lock.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace twophase {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FileLockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("twophase_lock_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    path_ = (dir_ / "run.lock").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(FileLockTest, SecondHolderIsRefusedWithTheFirstOnesPidUntilItReleases) {
+  FileLock first, second;
+  std::string error;
+  ASSERT_TRUE(first.Acquire(path_, &error)) << error;
+  EXPECT_FALSE(second.Acquire(path_, &error));
+  EXPECT_FALSE(second.held());
+  EXPECT_NE(error.find(path_ + ": locked by another process (pid " + std::to_string(getpid())),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find(" on host "), std::string::npos) << error;
+  first.Release();
+  EXPECT_TRUE(second.Acquire(path_, &error)) << error;
+}
+
+// A holder killed with SIGKILL never releases anything itself: the kernel
+// does, so the next run is not blocked by a stale lock file.
+TEST_F(FileLockTest, LockOfAKilledProcessIsFree) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Raw calls only: the parent may have threads, so no malloc after fork.
+    const int fd = open(path_.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) _exit(1);
+    (void)!write(ready[1], "x", 1);
+    for (;;) pause();
+  }
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  FileLock lock;
+  std::string error;
+  EXPECT_FALSE(lock.Acquire(path_, &error));
+  EXPECT_NE(error.find("locked by another process"), std::string::npos) << error;
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(fs::exists(path_));                     // the stale file is still there ...
+  EXPECT_TRUE(lock.Acquire(path_, &error)) << error;  // ... and no obstacle
+}
+
+TEST_F(FileLockTest, UnopenableLockFileIsAnErrorNamingIt) {
+  FileLock lock;
+  std::string error;
+  const std::string missing = (dir_ / "no" / "such" / "run.lock").string();
+  EXPECT_FALSE(lock.Acquire(missing, &error));
+  EXPECT_NE(error.find(missing + ": cannot open the lock file"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace twophase

@@ -1,0 +1,152 @@
+// Helpers of the runner's tests: a tiny three-cell suite, temporary
+// folders, and comparisons of result directories that ignore wall times.
+#ifndef TWOPHASE_HARNESS_RUNNER_TEST_UTIL_H_
+#define TWOPHASE_HARNESS_RUNNER_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "core/atomic_file.h"
+#include "harness/runner.h"
+
+namespace twophase {
+namespace runner_test {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Three cells of a tiny model on 64 MNIST images: quick, and every
+// algorithm and the swap are exercised.
+inline std::string TinySuite(int epochs = 3, const std::string& extra_algorithm = "") {
+  return R"({
+  "name": "tiny",
+  "models": ["vit-nomlp-wkewq-wvwo"],
+  "datasets": ["mnist"],
+  "subset": 64,
+  "test_subset": 32,
+  "algorithms": [
+    {"optimizer": "adam", "lr": 0.003, "batch": 16},
+    {"optimizer": "two-phase", "lr": 0.003, "batch": 16, "swap_epoch": 1},
+    {"optimizer": "cg"})" +
+         extra_algorithm + R"(
+  ],
+  "threads": 1,
+  "micro_batch": 8,
+  "budget": {"epochs": )" +
+         std::to_string(epochs) + R"(},
+  "target_loss": 0.09
+})";
+}
+
+inline std::string TempDir(const std::string& name) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("twophase_runner_" + name + "_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+inline std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// curve.csv without its three wall-time columns (the last three).
+inline std::string WithoutWallTimes(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    for (int i = 0; i < 3; ++i) line = line.substr(0, line.rfind(','));
+    out += line + "\n";
+  }
+  return out;
+}
+
+// metadata.json without what legitimately differs between reruns (and the
+// git state: a test may race a commit).
+inline json StableMetadata(const std::string& path) {
+  json m = json::parse(Slurp(path));
+  m.erase("start");
+  m.erase("end");
+  m["suite"].erase("file");  // the same suite may be read from another path
+  if (m.contains("final")) m["final"].erase("wall_seconds");
+  m["environment"].erase("git_dirty");
+  // Speed only: this test process and a `twophase` child wait differently.
+  m["environment"].erase("openmp_waiting");
+  return m;
+}
+
+inline void ExpectSameResults(const std::string& a, const std::string& b, const std::string& id) {
+  const std::string da = a + "/cells/" + id, db = b + "/cells/" + id;
+  EXPECT_EQ(WithoutWallTimes(Slurp(da + "/curve.csv")), WithoutWallTimes(Slurp(db + "/curve.csv")))
+      << id;
+  EXPECT_EQ(Slurp(da + "/events.json"), Slurp(db + "/events.json")) << id;
+  EXPECT_EQ(StableMetadata(da + "/metadata.json"), StableMetadata(db + "/metadata.json")) << id;
+}
+
+inline bool RunTiny(const std::string& text, const std::string& out, bool resume,
+                    RunSummary* summary, std::string* error) {
+  Suite suite;
+  if (!ParseSuite(text, "tiny.json", &suite, error)) return false;
+  RunOptions options;
+  options.out_dir = out;
+  options.resume = resume;
+  options.log = stdout;
+  return RunSuite(suite, options, summary, error);
+}
+
+inline const char* kIds[] = {"mnist.vit-nomlp-wkewq-wvwo.adam.blas.s0",
+                             "mnist.vit-nomlp-wkewq-wvwo.two-phase.blas.s0",
+                             "mnist.vit-nomlp-wkewq-wvwo.cg.blas.s0"};
+
+// One reference run of TinySuite() shared by a test suite's tests (each cell
+// takes a moment).
+class TinyReferenceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    reference_ = new std::string(TempDir("reference"));
+    RunSummary summary;
+    std::string error;
+    ASSERT_TRUE(RunTiny(TinySuite(), *reference_, false, &summary, &error)) << error;
+    ASSERT_EQ(summary.completed + summary.stalled, 3) << "cells did not all finish";
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*reference_);
+    delete reference_;
+  }
+  static inline std::string* reference_ = nullptr;
+};
+
+// A copy of MNIST under dir/data with every file present and the training
+// images cut in half: loading it fails, as with a disk that filled up.
+// Returns the data folder ("" after a failed assertion).
+inline std::string CorruptMnistCopy(const std::string& dir) {
+  const std::string data = dir + "/data";
+  fs::create_directories(data + "/mnist");
+  const fs::path mnist = fs::path(TWOPHASE_SOURCE_DIR) / "data" / "mnist";
+  std::string images_name;
+  for (const auto& entry : fs::directory_iterator(mnist)) {
+    const std::string copy = data + "/mnist/" + entry.path().filename().string();
+    fs::copy(entry.path(), copy);
+    if (copy.find("train-images") != std::string::npos) images_name = copy;
+  }
+  EXPECT_FALSE(images_name.empty());
+  if (images_name.empty()) return "";
+  const std::string bytes = Slurp(images_name);
+  std::string error;
+  EXPECT_TRUE(WriteFileAtomically(images_name, bytes.substr(0, bytes.size() / 2), &error)) << error;
+  return data;
+}
+
+}  // namespace runner_test
+}  // namespace twophase
+
+#endif  // TWOPHASE_HARNESS_RUNNER_TEST_UTIL_H_
