@@ -13,6 +13,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/backend.h"
+#include "core/threads.h"
 #include "datasets/dataset.h"
 #include "harness/progress.h"
 #include "harness/runner.h"
@@ -40,16 +41,16 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads)
               "est. time");
   double total = 0.0;
   for (const CellEstimate& e : estimates) {
-    std::printf("%5lld  %-52s %7lld %8lld %8lld %10s\n",
-                static_cast<long long>(e.cell.index + 1), e.cell.id.c_str(),
-                static_cast<long long>(e.cell.train.epochs),
+    std::printf("%5lld  %-52s %7lld %8lld %8lld %10s\n", static_cast<long long>(e.cell.index + 1),
+                e.cell.id.c_str(), static_cast<long long>(e.cell.train.epochs),
                 static_cast<long long>(e.train_samples), static_cast<long long>(e.test_samples),
                 Progress::FormatDuration(e.seconds).c_str());
     total += e.seconds;
   }
-  std::printf("# estimated total %s (from a timed forward/backward probe of each model on this "
-              "machine; CG epochs assumed 1.5 gradients + 1 value probe)\n",
-              Progress::FormatDuration(total).c_str());
+  std::printf(
+      "# estimated total %s (from a timed forward/backward probe of each model on this "
+      "machine; CG epochs assumed 1.5 gradients + 1 value probe)\n",
+      Progress::FormatDuration(total).c_str());
   return 0;
 }
 
@@ -76,12 +77,14 @@ int RunCommand(const std::vector<std::string>& args) {
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine("run", "--suite FILE [options]", options, args, &vm, &code)) return code;
-  if (threads < 0) {
-    std::fprintf(stderr, "twophase run: --threads must be >= 0, got %d\n", threads);
-    return 2;
-  }
   Suite suite;
   std::string error;
+  // 0 means the suite's (checked with the suite); anything else overrides
+  // it and must meet the same limit.
+  if (threads != 0 && !CheckThreadCount(threads, "--threads", &error)) {
+    std::fprintf(stderr, "twophase run: %s (0: the suite's)\n", error.c_str());
+    return 2;
+  }
   if (!LoadSuite(suite_path, &suite, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 2;
