@@ -3,14 +3,19 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
 #include "app/cli_test_util.h"
+#include "core/backend.h"
+#include "core/safetensors.h"
 #include "core/threads.h"
+#include "models/model.h"
 
 namespace twophase {
 namespace {
@@ -48,6 +53,23 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
       {"train --model vgg5 --dataset mnist --optimizer cg --beta newton",
        "--beta: unknown beta rule 'newton'"},
       {"frobnicate", "unknown command 'frobnicate'"},
+      // Unsigned options refuse a sign (boost would read -1 as 2^64 - 1).
+      // The tail keeps a run short should the check ever let one through.
+      {"train --model vgg5 --dataset mnist --seed -1 --subset 64 --test-subset 32 --epochs 1",
+       "--seed must be an integer in [0, 18446744073709551615], got '-1'"},
+      {"evaluate --model vgg5 --dataset mnist --seed=-7 --subset 64 --test-subset 32",
+       "--seed must be an integer in [0, 18446744073709551615], got '-7'"},
+      {"train --model vgg5 --dataset mnist --seed 18446744073709551616",
+       "--seed must be an integer in [0, 18446744073709551615], got '18446744073709551616'"},
+      {"minimize --problem quadratic --seed -1",
+       "--seed must be an integer in [0, 18446744073709551615], got '-1'"},
+      // One thread limit (core/threads.h) for the command line and suites.
+      {"train --model vgg5 --dataset mnist --threads 2000 --subset 64 --test-subset 32 "
+       "--epochs 1",
+       "--threads must be in [1, 1024], got 2000"},
+      {"run --suite smoke --dry-run --threads 2000",
+       "--threads must be in [1, 1024], got 2000 (0: the suite's)"},
+      {"run --suite smoke --dry-run --threads -1", "--threads must be in [1, 1024], got -1"},
   };
   for (const auto& c : cases) {
     const CommandResult r = RunTwophase(c.args);
@@ -80,6 +102,78 @@ TEST(CliTest, MissingDataFolderIsAClearError) {
       "/nonexistent/twophase-data");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(Contains(r.output, "/nonexistent/twophase-data")) << r.output;
+}
+
+// A batch beyond the training set is the whole set, sized by the samples
+// that exist: --batch 10^8 on 64 images died of bad_alloc (rc 134).
+TEST(CliTest, BatchBeyondTheTrainingSetTrainsOnTheWholeSet) {
+  const CommandResult r = RunTwophase(
+      "train --model vit-nomlp-wkewq-wvwo --dataset mnist --subset 64 --test-subset 32 "
+      "--epochs 1 --threads 2 --batch 100000000");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Contains(r.output, "completed 1 epochs")) << r.output;
+}
+
+// --save's and --csv's folders are checked before the data is even loaded,
+// not after the training (nothing is printed of a run).
+TEST(CliTest, UnwritableOutputsAreRefusedBeforeTraining) {
+  const std::string train =
+      "train --model vit-nomlp-wkewq-wvwo --dataset mnist --subset 64 --test-subset 32 "
+      "--epochs 1 --threads 2 ";
+  CommandResult r = RunTwophase(train + "--save /nonexistent/twophase/w.safetensors");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(Contains(r.output,
+                       "--save: cannot write '/nonexistent/twophase/w.safetensors': No such file "
+                       "or directory (in folder '/nonexistent/twophase')"))
+      << r.output;
+  EXPECT_FALSE(Contains(r.output, "# model")) << r.output;
+  const std::string folder = std::filesystem::temp_directory_path().string();
+  r = RunTwophase(train + "--csv " + folder);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(Contains(r.output, "--csv: cannot write '" + folder + "': it is a folder"))
+      << r.output;
+  EXPECT_FALSE(Contains(r.output, "# model")) << r.output;
+}
+
+// NaN or Inf in --init's parameters is the file's fault, named with the
+// tensor: it made train report "diverged, try a smaller learning rate",
+// evaluate print NaN with exit 0, and -inf in a bias train to "completed".
+TEST(CliTest, NonFiniteInitIsRefusedNamingTheTensor) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("twophase_cli_nan_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string model = "vit-nomlp-wkewq-wvwo";
+  std::string error;
+  auto backend = MakeBackend("blas", &error);
+  ASSERT_NE(backend, nullptr) << error;
+  auto net = CreateModel(model, InputShape{1, 28, 28, 10}, backend.get(), &error);
+  ASSERT_NE(net, nullptr) << error;
+  net->Initialize(1);
+  ParameterBuffer& params = net->params();
+  const ParameterView& bias = *std::find_if(
+      params.views().begin(), params.views().end(),
+      [](const ParameterView& v) { return v.name.find("bias") != std::string::npos; });
+  const struct {
+    const char* command;
+    float value;
+    const char* what;
+  } cases[] = {{"evaluate", std::numeric_limits<float>::quiet_NaN(), "NaN"},
+               {"train", -std::numeric_limits<float>::infinity(), "-inf"}};
+  for (const auto& c : cases) {
+    const std::string weights = (dir / (std::string(c.command) + ".safetensors")).string();
+    const float saved = *params.value(bias.offset + 1);
+    *params.value(bias.offset + 1) = c.value;
+    ASSERT_TRUE(SaveSafetensors(weights, params, {}, &error)) << error;
+    *params.value(bias.offset + 1) = saved;
+    const CommandResult r =
+        RunTwophase(std::string(c.command) + " --model " + model +
+                    " --dataset mnist --subset 64 --test-subset 32 --threads 2 --init " + weights);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(Contains(r.output, "--init: " + weights + ": tensor '" + bias.name +
+                                       "': element 1 is " + c.what + ": parameters must be finite"))
+        << r.output;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CliTest, TrainWritesCsvAndSafetensorsThatLoadBack) {

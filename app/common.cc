@@ -1,5 +1,6 @@
 #include "app/common.h"
 
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
@@ -39,6 +40,34 @@ bool ParseCommandLine(const std::string& command, const std::string& synopsis,
   return true;
 }
 
+namespace {
+
+class UnsignedValueSemantic : public po::typed_value<uint64_t> {
+ public:
+  explicit UnsignedValueSemantic(uint64_t* out) : po::typed_value<uint64_t>(out) {}
+
+  void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
+    for (const std::string& token : tokens) {
+      uint64_t value = 0;
+      const char* begin = token.data() + (token.size() > 1 && token[0] == '+' ? 1 : 0);
+      const char* end = token.data() + token.size();
+      // from_chars takes no sign: "-1" stops it at once, where strtoull wraps.
+      const auto [ptr, ec] = std::from_chars(begin, end, value);
+      if (token.empty() || ec != std::errc() || ptr != end) {
+        po::error_with_option_name e("%canonical_option% must be an integer in [0, " +
+                                     std::to_string(UINT64_MAX) + "], got '%value%'");
+        e.set_substitute("value", token);
+        throw e;
+      }
+    }
+    po::typed_value<uint64_t>::xparse(store, tokens);
+  }
+};
+
+}  // namespace
+
+po::typed_value<uint64_t>* UnsignedValue(uint64_t* out) { return new UnsignedValueSemantic(out); }
+
 void ModelAndData::AddOptions(po::options_description* options) {
   options->add_options()("model", po::value(&model_name)->required(),
                          ("model: " + JoinNames(ModelNames())).c_str())(
@@ -49,7 +78,7 @@ void ModelAndData::AddOptions(po::options_description* options) {
       "evaluate on the first K test images (0: all)")(
       "subset-mode", po::value(&subset_mode)->default_value(subset_mode),
       "which K images: first (file order) or stratified (seeded sample keeping class shares)")(
-      "seed", po::value(&seed)->default_value(seed),
+      "seed", UnsignedValue(&seed)->default_value(seed),
       "seed for initialisation, batch order and stratified subsets")(
       "threads", po::value(&threads)->default_value(threads),
       "threads for OpenMP and OpenBLAS (results depend on it; the machine's core count does "
@@ -74,7 +103,7 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
     return false;
   };
   std::string error;
-  if (threads < 1) return fail(2, "--threads must be >= 1, got " + std::to_string(threads));
+  if (!CheckThreadCount(threads, "--threads", &error)) return fail(2, error);
   if (micro_batch < 1) {
     return fail(2, "--micro-batch must be >= 1, got " + std::to_string(micro_batch));
   }
@@ -111,6 +140,8 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
     if (!LoadSafetensors(init, &model->params(), nullptr, &error)) {
       return fail(1, "--init: " + error);
     }
+    // The file format holds any float; a starting point must be finite.
+    if (!model->params().CheckFinite(&error)) return fail(1, "--init: " + init + ": " + error);
   } else {
     model->Initialize(seed);
   }

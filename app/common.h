@@ -3,6 +3,7 @@
 #define TWOPHASE_APP_COMMON_H_
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ bool ParseCommandLine(const std::string& command, const std::string& synopsis,
                       const boost::program_options::options_description& options,
                       const std::vector<std::string>& args,
                       boost::program_options::variables_map* vm, int* exit_code);
+
+// po::value for an unsigned option: only digits, within uint64_t. Boost
+// reads "--seed -1" as 2^64 - 1 (strtoull's wrap); this refuses it with
+// "--seed must be an integer in [0, 18446744073709551615], got '-1'".
+boost::program_options::typed_value<uint64_t>* UnsignedValue(uint64_t* out);
 
 // The options every command that runs a model on data shares, and what they
 // build: --model, --dataset, --subset, --subset-mode, --seed, --threads,

@@ -72,7 +72,7 @@ int MinimizeCommand(const std::vector<std::string>& args) {
       "condition",
       po::value(&problem_options.condition_number)->default_value(problem_options.condition_number),
       "condition number of the quadratic")(
-      "seed", po::value(&problem_options.seed)->default_value(problem_options.seed),
+      "seed", UnsignedValue(&problem_options.seed)->default_value(problem_options.seed),
       "seed of the quadratic's random eigenbasis")(
       "beta", po::value(&beta_name)->default_value(beta_name),
       "beta rule: fletcher-reeves, polak-ribiere, polak-ribiere+, hestenes-stiefel, dai-yuan, "

@@ -16,6 +16,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/backend.h"
+#include "core/threads.h"
 #include "datasets/dataset.h"
 #include "harness/progress.h"
 #include "harness/runner.h"
@@ -80,12 +81,14 @@ int RunCommand(const std::vector<std::string>& args) {
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine("run", "--suite FILE [options]", options, args, &vm, &code)) return code;
-  if (threads < 0) {
-    std::fprintf(stderr, "twophase run: --threads must be >= 0, got %d\n", threads);
-    return 2;
-  }
   Suite suite;
   std::string error;
+  // 0 means the suite's (checked with the suite); anything else overrides
+  // it and must meet the same limit.
+  if (threads != 0 && !CheckThreadCount(threads, "--threads", &error)) {
+    std::fprintf(stderr, "twophase run: %s (0: the suite's)\n", error.c_str());
+    return 2;
+  }
   if (!LoadSuite(suite_path, &suite, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 2;

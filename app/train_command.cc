@@ -2,6 +2,7 @@
 // CSV) one line per epoch.
 #include <cstdio>
 #include <map>
+#include <utility>
 
 #include "app/commands.h"
 #include "app/common.h"
@@ -98,6 +99,16 @@ int TrainCommand(const std::vector<std::string>& args) {
   train.seed = run.seed;
   train.micro_batch = run.micro_batch;
   if (!train.IsValid(&error)) return usage(error);
+  // The outputs are written after the training (and the CSV after each
+  // epoch): a folder that does not exist must not cost the whole run.
+  const std::pair<const char*, const std::string*> outputs[] = {{"--csv", &csv_path},
+                                                                {"--save", &save_path}};
+  for (const auto& [option, path] : outputs) {
+    if (!path->empty() && !CheckWritable(*path, &error)) {
+      std::fprintf(stderr, "twophase train: %s: %s\n", option, error.c_str());
+      return 1;
+    }
+  }
   if (!run.Build("train", &code)) return code;
   train.loss = run.loss;
 

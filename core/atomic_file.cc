@@ -1,6 +1,7 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,9 +12,40 @@
 
 namespace twophase {
 
-bool WriteFileAtomically(const std::string& path, std::string_view content,
-                         std::string* error) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+namespace {
+
+// Written first, then renamed over the target.
+std::string TemporaryPath(const std::string& path) {
+  return path + ".tmp." + std::to_string(getpid());
+}
+
+std::string FolderOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+}  // namespace
+
+bool CheckWritable(const std::string& path, std::string* error) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    *error = "cannot write '" + path + "': it is a folder";
+    return false;
+  }
+  const std::string tmp = TemporaryPath(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = "cannot write '" + path + "': " + std::strerror(errno) + " (in folder '" +
+             FolderOf(path) + "')";
+    return false;
+  }
+  ::close(fd);
+  ::unlink(tmp.c_str());
+  return true;
+}
+
+bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* error) {
+  const std::string tmp = TemporaryPath(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     *error = "cannot write '" + path + "': " + std::strerror(errno);
@@ -41,24 +73,19 @@ bool WriteFileAtomically(const std::string& path, std::string_view content,
     return false;
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = "cannot rename '" + tmp + "' to '" + path +
-             "': " + std::strerror(errno);
+    *error = "cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno);
     ::unlink(tmp.c_str());
     return false;
   }
   // Make the rename itself durable (best effort: not every file system
   // allows fsync on a folder).
-  const size_t slash = path.find_last_of('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int dir_fd = ::open(FolderOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
   return true;
 }
-
 
 bool ReadWholeFile(const std::string& path, std::string* text, std::string* error) {
   std::ifstream in(path, std::ios::binary);

@@ -66,5 +66,33 @@ TEST_F(AtomicFileTest, FailureNamesTheFileAndLeavesTheTargetAlone) {
   EXPECT_EQ(files, 1);
 }
 
+// What WriteFileAtomically would refuse, CheckWritable refuses up front,
+// naming the path; what it would do, CheckWritable allows without leaving
+// anything behind or touching an existing target.
+TEST_F(AtomicFileTest, CheckWritableAgreesWithTheWrite) {
+  std::string error;
+  const std::string missing = (dir_ / "no-such-folder" / "x.csv").string();
+  EXPECT_FALSE(CheckWritable(missing, &error));
+  EXPECT_NE(error.find("cannot write '" + missing + "': No such file or directory"),
+            std::string::npos)
+      << error;
+  fs::create_directories(dir_ / "folder");
+  EXPECT_FALSE(CheckWritable((dir_ / "folder").string(), &error));
+  EXPECT_NE(error.find("it is a folder"), std::string::npos) << error;
+
+  const std::string target = (dir_ / "a.csv").string();
+  EXPECT_TRUE(CheckWritable(target, &error)) << error;
+  EXPECT_FALSE(fs::exists(target));
+  ASSERT_TRUE(WriteFileAtomically(target, std::string("keep"), &error)) << error;
+  EXPECT_TRUE(CheckWritable(target, &error)) << error;
+  EXPECT_EQ(Read(target), "keep");
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    (void)entry;
+    ++files;
+  }
+  EXPECT_EQ(files, 2);  // the folder and a.csv: no probe file left
+}
+
 }  // namespace
 }  // namespace twophase

@@ -1,6 +1,7 @@
 #include "core/parameter_buffer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -21,11 +22,9 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-int64_t ParameterBuffer::Add(const std::string& name,
-                             std::vector<int64_t> shape) {
+int64_t ParameterBuffer::Add(const std::string& name, std::vector<int64_t> shape) {
   if (Find(name) != nullptr) {
-    std::fprintf(stderr, "ParameterBuffer: duplicate parameter name '%s'\n",
-                 name.c_str());
+    std::fprintf(stderr, "ParameterBuffer: duplicate parameter name '%s'\n", name.c_str());
     std::abort();
   }
   ParameterView view;
@@ -45,8 +44,21 @@ const ParameterView* ParameterBuffer::Find(std::string_view name) const {
   return it == views_.end() ? nullptr : &*it;
 }
 
-void ParameterBuffer::ZeroGrads() {
-  std::fill(grads_.begin(), grads_.end(), 0.0f);
+void ParameterBuffer::ZeroGrads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+
+bool ParameterBuffer::CheckFinite(std::string* error) const {
+  for (const ParameterView& view : views_) {
+    const float* first = value(view.offset);
+    const float* bad =
+        std::find_if(first, first + view.size, [](float v) { return !std::isfinite(v); });
+    if (bad != first + view.size) {
+      const char* what = std::isnan(*bad) ? "NaN" : (*bad > 0 ? "+inf" : "-inf");
+      *error = "tensor '" + view.name + "': element " + std::to_string(bad - first) + " is " +
+               what + ": parameters must be finite";
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace twophase

@@ -50,6 +50,12 @@ class ParameterBuffer {
 
   void ZeroGrads();
 
+  // True if every value is finite; else false and *error = "tensor 'name':
+  // element 3 is NaN: parameters must be finite" for the first one. For
+  // parameters from outside (--init): a NaN or Inf poisons every output, so
+  // training would call it divergence and evaluation would print NaN.
+  bool CheckFinite(std::string* error) const;
+
  private:
   std::vector<ParameterView> views_;
   std::vector<float> values_;

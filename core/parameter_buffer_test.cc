@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 namespace twophase {
 namespace {
 
@@ -18,6 +21,20 @@ TEST(ParameterBufferTest, ViewsAreContiguousAndNamed) {
   p.ZeroGrads();
   EXPECT_EQ(p.grads()[5], 0.0f);
   EXPECT_EQ(ShapeToString({64, 16}), "[64, 16]");
+}
+
+TEST(ParameterBufferTest, CheckFiniteNamesTheTensorAndTheElement) {
+  ParameterBuffer p;
+  p.Add("fc.weight", {2, 2});
+  p.Add("fc.bias", {3});
+  std::string error;
+  EXPECT_TRUE(p.CheckFinite(&error)) << error;
+  p.values()[6] = -std::numeric_limits<float>::infinity();  // fc.bias[2]
+  EXPECT_FALSE(p.CheckFinite(&error));
+  EXPECT_EQ(error, "tensor 'fc.bias': element 2 is -inf: parameters must be finite");
+  p.values()[1] = std::numeric_limits<float>::quiet_NaN();  // the first one is named
+  EXPECT_FALSE(p.CheckFinite(&error));
+  EXPECT_EQ(error, "tensor 'fc.weight': element 1 is NaN: parameters must be finite");
 }
 
 TEST(ParameterBufferDeathTest, DuplicateNameAborts) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/openblas_kernel.h"
+#include "core/option_check.h"
 
 extern "C" {
 // From OpenBLAS's cblas.h; declared here so that this file does not depend
@@ -19,6 +20,15 @@ namespace {
 int g_threads = 1;
 bool g_set = false;
 }  // namespace
+
+bool IsValidThreadCount(int64_t n) { return n >= 1 && n <= kMaxThreads; }
+
+std::string ThreadCountConstraint() { return "in [1, " + std::to_string(kMaxThreads) + "]"; }
+
+bool CheckThreadCount(int64_t n, const char* name, std::string* error) {
+  return CheckOption(IsValidThreadCount(n), name, ThreadCountConstraint().c_str(),
+                     static_cast<double>(n), error);
+}
 
 void SetThreads(int n) {
   if (n < 1) n = 1;

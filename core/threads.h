@@ -4,9 +4,20 @@
 #ifndef TWOPHASE_CORE_THREADS_H_
 #define TWOPHASE_CORE_THREADS_H_
 
+#include <cstdint>
 #include <string>
 
 namespace twophase {
+
+// The thread counts a run accepts: the one limit behind the command line's
+// --threads and a suite's "threads" (more than kMaxThreads is a typo, not a
+// machine, and would start that many OpenMP workers per region).
+inline constexpr int kMaxThreads = 1024;
+bool IsValidThreadCount(int64_t n);
+// "in [1, 1024]": the constraint as error messages state it.
+std::string ThreadCountConstraint();
+// True if valid; else *error = "<name> must be in [1, 1024], got <n>".
+bool CheckThreadCount(int64_t n, const char* name, std::string* error);
 
 // Sets OpenMP's and OpenBLAS's thread counts to n (n >= 1).
 void SetThreads(int n);

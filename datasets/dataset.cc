@@ -118,10 +118,13 @@ std::vector<std::string> IdxFileNames(const std::string& stem) {
   return {stem, stem + ".gz", dotted, dotted + ".gz"};
 }
 
-std::string FindIdxFile(const std::string& dir, const std::string& stem) {
+// The first spelling of `stem` in `dir` that is a regular file, or "" (with
+// *problem set if a spelling is there but unusable, e.g. a link loop).
+std::string FindIdxFile(const std::string& dir, const std::string& stem, std::string* problem) {
   for (const std::string& name : IdxFileNames(stem)) {
     const std::string path = JoinPath(dir, name);
-    if (internal::IsRegularFile(path)) return path;
+    if (internal::IsRegularFile(path, problem)) return path;
+    if (!problem->empty()) return "";
   }
   return "";
 }
@@ -129,11 +132,15 @@ std::string FindIdxFile(const std::string& dir, const std::string& stem) {
 bool LoadIdxDataset(const DatasetSpec& spec, const DataOptions& options, DataSplit* out,
                     std::string* error) {
   const std::vector<std::string> dirs = CandidateDirs(spec, options);
-  std::string dir;
+  std::string dir, problem;
   for (const std::string& d : dirs) {
-    if (!FindIdxFile(d, kIdxStems[0]).empty()) {
+    if (!FindIdxFile(d, kIdxStems[0], &problem).empty()) {
       dir = d;
       break;
+    }
+    if (!problem.empty()) {
+      *error = std::string(spec.name) + ": " + problem;
+      return false;
     }
   }
   if (dir.empty()) {
@@ -146,10 +153,11 @@ bool LoadIdxDataset(const DatasetSpec& spec, const DataOptions& options, DataSpl
   std::string paths[4];
   std::vector<uint8_t> files[4];
   for (int i = 0; i < 4; ++i) {
-    paths[i] = FindIdxFile(dir, kIdxStems[i]);
+    paths[i] = FindIdxFile(dir, kIdxStems[i], &problem);
     if (paths[i].empty()) {
-      *error = JoinPath(dir, kIdxStems[i]) + ": missing file (also tried " +
-               JoinList(IdxFileNames(kIdxStems[i])) + ") for " + spec.name;
+      *error = !problem.empty() ? std::string(spec.name) + ": " + problem
+                                : JoinPath(dir, kIdxStems[i]) + ": missing file (also tried " +
+                                      JoinList(IdxFileNames(kIdxStems[i])) + ") for " + spec.name;
       return false;
     }
     if (!internal::ReadFileBytes(paths[i], &files[i], error)) return false;
@@ -195,15 +203,21 @@ bool LoadCifarDataset(const DatasetSpec& spec, const DataOptions& options, DataS
   const std::string test_name = c100 ? "test.bin" : "test_batch.bin";
 
   const std::vector<std::string> dirs = CandidateDirs(spec, options);
-  std::string dir;
+  std::string dir, problem;
   std::vector<std::string> tried;
   for (const std::string& d : dirs) {
     for (const std::string& candidate : {d, JoinPath(d, subfolder)}) {
       tried.push_back(candidate);
-      if (dir.empty() && internal::IsRegularFile(JoinPath(candidate, train_names[0]))) {
+      if (dir.empty() && problem.empty() &&
+          internal::IsRegularFile(JoinPath(candidate, train_names[0]), &problem)) {
         dir = candidate;
       }
     }
+  }
+  // Not "was not found" (which skips a CIFAR cell): there is something, broken.
+  if (dir.empty() && !problem.empty()) {
+    *error = std::string(spec.name) + ": " + problem;
+    return false;
   }
   if (dir.empty()) {
     const std::string title = c100 ? "CIFAR-100" : "CIFAR-10";

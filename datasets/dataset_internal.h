@@ -36,8 +36,11 @@ bool IdxBytesToDataset(const std::string& images_path, const std::vector<uint8_t
 // Converts bytes to floats in [0, 1] (byte / 255).
 void BytesToUnitFloats(const uint8_t* bytes, size_t n, float* out);
 
-// True if `path` names an existing regular file (or a link to one).
-bool IsRegularFile(const std::string& path);
+// True if `path` names an existing regular file (or a link to one). When it
+// is not one for a reason other than absence -- a symbolic-link loop, no
+// permission -- *problem (if given) says so, naming the path: a data folder
+// that is there but unusable must not be reported as "cannot find".
+bool IsRegularFile(const std::string& path, std::string* problem = nullptr);
 
 }  // namespace twophase::internal
 

@@ -216,6 +216,38 @@ TEST(DatasetTest, MissingFilesAreNamed) {
   EXPECT_TRUE(Contains(error, dir.path() + "/t10k-labels-idx1-ubyte: missing file"));
 }
 
+// A symbolic-link loop is no missing folder: the error says what it is and
+// names the path, for the data folder and for a file in it alike.
+TEST(DatasetTest, SymbolicLinkLoopIsNamedNotCannotFind) {
+  ScratchDir dir;
+  DataOptions options;
+  options.data_dir = dir.path();
+  options.verify_checksums = false;
+  std::filesystem::create_directory_symlink(dir.path() + "/mnist", dir.path() + "/mnist");
+  DataSplit split;
+  std::string error;
+  EXPECT_FALSE(LoadDataset("mnist", options, &split, &error));
+  EXPECT_TRUE(Contains(
+      error, "mnist: " + dir.path() + "/mnist/train-images-idx3-ubyte: symbolic-link loop"))
+      << error;
+  EXPECT_FALSE(Contains(error, "cannot find")) << error;
+
+  std::filesystem::remove(dir.path() + "/mnist");
+  WriteIdxSet(dir.path(), 20, 10, 28, /*gzip=*/false);
+  const std::string labels = dir.path() + "/t10k-labels-idx1-ubyte";
+  std::filesystem::remove(labels);
+  std::filesystem::create_symlink(labels, labels);
+  EXPECT_FALSE(LoadDataset("mnist", options, &split, &error));
+  EXPECT_TRUE(Contains(error, labels + ": symbolic-link loop")) << error;
+
+  // CIFAR: a loop fails (it is not "was not found", which skips a cell).
+  std::filesystem::create_directory_symlink(dir.path() + "/cifar10", dir.path() + "/cifar10");
+  EXPECT_FALSE(LoadDataset("cifar10", options, &split, &error));
+  EXPECT_TRUE(Contains(error, dir.path() + "/cifar10/data_batch_1.bin: symbolic-link loop"))
+      << error;
+  EXPECT_FALSE(Contains(error, "was not found")) << error;
+}
+
 // --- Subsets. ---
 
 // 100 images; class c has 10 * (c + 1) of them for c < 4, interleaved;

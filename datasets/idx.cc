@@ -4,6 +4,7 @@
 // Every size in a header is checked against the actual file size before
 // anything is allocated or read, so a corrupt or hostile header can cause
 // neither an out-of-bounds read nor a huge allocation.
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -52,14 +53,12 @@ std::string DimsToString(const std::vector<int64_t>& dims) {
 }
 
 bool ReadRawFile(const std::string& path, std::vector<uint8_t>* bytes, std::string* error) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    *error = path + ": missing file (no such file)";
-    return false;
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    *error = path + ": not a regular file";
+  std::string problem;
+  if (!IsRegularFile(path, &problem)) {
+    std::error_code ec;
+    *error = !problem.empty()                    ? problem
+             : std::filesystem::exists(path, ec) ? path + ": not a regular file"
+                                                 : path + ": missing file (no such file)";
     return false;
   }
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -166,9 +165,15 @@ bool Gunzip(const std::string& path, const std::vector<uint8_t>& in, std::vector
 
 }  // namespace
 
-bool IsRegularFile(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::is_regular_file(path, ec);
+bool IsRegularFile(const std::string& path, std::string* problem) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return S_ISREG(st.st_mode);
+  // Absent, or a file where a folder was expected: simply not there.
+  if (problem == nullptr || errno == ENOENT || errno == ENOTDIR) return false;
+  const bool loop = errno == ELOOP;
+  const std::string why = std::strerror(errno);
+  *problem = path + ": " + (loop ? "symbolic-link loop in the path (" + why + ")" : why);
+  return false;
 }
 
 bool ReadFileBytes(const std::string& path, std::vector<uint8_t>* bytes, std::string* error) {

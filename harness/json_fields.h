@@ -3,6 +3,8 @@
 #ifndef TWOPHASE_HARNESS_JSON_FIELDS_H_
 #define TWOPHASE_HARNESS_JSON_FIELDS_H_
 
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -47,6 +49,7 @@ class FieldReader {
     const json& v = Get(key);
     bool valid = v.is_number();
     if (valid && std::is_integral_v<T>) valid = v.is_number_integer() || v.is_number_unsigned();
+    if (valid && std::is_integral_v<T>) valid = FitsIn<T>(v);
     T value{};
     if (valid) {
       value = v.get<T>();
@@ -103,6 +106,21 @@ class FieldReader {
   }
 
  private:
+  // get<T>() converts with a cast: 4294967298 would read as an int 2.
+  template <typename T>
+  static bool FitsIn(const json& v) {
+    if constexpr (std::is_integral_v<T>) {
+      if (v.is_number_unsigned()) {
+        return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+      }
+      const int64_t i = v.get<int64_t>();
+      return i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+             (i < 0 ||
+              static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+    }
+    return true;
+  }
+
   const json& object_;
   std::string path_;
   std::string* error_;

@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
+#include "core/threads.h"
 #include "harness/json_fields.h"
 #include "models/model.h"
 
@@ -191,6 +193,29 @@ bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a, s
   return true;
 }
 
+// The cells are the product of five lists; the message names each factor.
+// Models, data sets and backends are lists of distinct known names, so the
+// product fits easily in 64 bits.
+// Checked before the algorithm entries are parsed (`algorithms` is their
+// count), so that a million of them is refused at once.
+bool CheckCellCount(const Suite& suite, size_t algorithms, std::string* error) {
+  const std::pair<const char*, size_t> factors[] = {{"datasets", suite.datasets.size()},
+                                                    {"models", suite.models.size()},
+                                                    {"algorithms", algorithms},
+                                                    {"backends", suite.backends.size()},
+                                                    {"seeds", suite.seeds.size()}};
+  uint64_t cells = 1;
+  std::string product;
+  for (const auto& [field, n] : factors) {
+    cells *= n;
+    product += (product.empty() ? "" : " x ") + std::string(field) + " (" + std::to_string(n) + ")";
+  }
+  if (cells <= static_cast<uint64_t>(kMaxSuiteCells)) return true;
+  *error = product + " = " + std::to_string(cells) + " cells, more than the limit of " +
+           std::to_string(kMaxSuiteCells) + " per suite (split it into several suites)";
+  return false;
+}
+
 // "line 3, column 7" of a byte offset, for JSON syntax errors.
 std::string LineColumn(const std::string& text, size_t offset) {
   offset = std::min(offset, text.size());
@@ -241,10 +266,11 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
       r.Fail("seeds", "must be a non-empty array of integers >= 0", v);
     } else {
       suite->seeds.clear();
+      std::set<uint64_t> seen;  // O(n log n): a list of 10^6 seeds must not hang
       for (size_t i = 0; i < v.size() && r.ok(); ++i) {
         if (!v[i].is_number_unsigned()) {
           r.Fail("seeds[" + std::to_string(i) + "]", "must be an integer >= 0", v[i]);
-        } else if (std::count(suite->seeds.begin(), suite->seeds.end(), v[i].get<uint64_t>())) {
+        } else if (!seen.insert(v[i].get<uint64_t>()).second) {
           r.Fail("seeds[" + std::to_string(i) + "]", "is listed twice", v[i]);
         } else {
           suite->seeds.push_back(v[i].get<uint64_t>());
@@ -252,8 +278,7 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
       }
     }
   }
-  r.Number(
-      "threads", &suite->threads, [](int t) { return t >= 1 && t <= 1024; }, "in [1, 1024]");
+  r.Number("threads", &suite->threads, IsValidThreadCount, ThreadCountConstraint().c_str());
   r.Number("micro_batch", &suite->micro_batch, Positive, ">= 1");
   r.String("loss", &suite->loss_name);
   if (r.ok()) {
@@ -291,16 +316,16 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
     r.Fail("algorithms", "must be a non-empty array", algorithms);
     return fail();
   }
+  if (!CheckCellCount(*suite, algorithms.size(), &why)) return fail();
+  std::set<std::string> labels;
   for (size_t i = 0; i < algorithms.size(); ++i) {
     const std::string where = "algorithms[" + std::to_string(i) + "]";
     AlgorithmSpec a;
     if (!ParseAlgorithm(algorithms[i], where, &a, &why)) return fail();
-    for (const AlgorithmSpec& other : suite->algorithms) {
-      if (other.label == a.label) {
-        why = where + ".label: '" + a.label +
-              "' is used twice (give each entry of one optimizer its own label)";
-        return fail();
-      }
+    if (!labels.insert(a.label).second) {
+      why = where + ".label: '" + a.label +
+            "' is used twice (give each entry of one optimizer its own label)";
+      return fail();
     }
     suite->algorithms.push_back(std::move(a));
   }

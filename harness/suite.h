@@ -76,6 +76,11 @@ struct Cell {
   nlohmann::json settings;
 };
 
+// The most cells a suite may expand to. Each cell is a training run (the
+// paper suite's 60 take weeks of CPU time): more is a typo or a generator
+// gone wrong, such as 10^6 seeds, and is refused before anything expands.
+inline constexpr int64_t kMaxSuiteCells = 10000;
+
 // Parses and validates a suite. `file` names it in error messages.
 bool ParseSuite(const std::string& text, const std::string& file, Suite* suite, std::string* error);
 // Reads `path`; a bare name ("quick") means suites/<name>.json in the

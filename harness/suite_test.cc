@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,8 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
       {"/seeds/1", -1, "seeds[1]: must be an integer >= 0, got -1"},
       {"/seeds/1", 0, "seeds[1]: is listed twice"},
       {"/threads", 0, "threads: must be an integer in [1, 1024], got 0"},
+      // 2^32 + 2 is no int: read with a cast it would be 2 threads.
+      {"/threads", 4294967298u, "threads: must be an integer in [1, 1024], got 4294967298"},
       {"/micro_batch", 0, "micro_batch: must be an integer >= 1, got 0"},
       {"/micro_batch", 2.5, "micro_batch: must be an integer >= 1, got 2.5"},
       {"/budget/epochs", 0, "budget.epochs: must be an integer >= 1, got 0"},
@@ -138,6 +141,45 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
     EXPECT_NE(error.find(c.expected), std::string::npos)
         << c.pointer << " = " << c.value.dump() << "\n  expected: " << c.expected
         << "\n  got:      " << error;
+  }
+}
+
+// The cells are capped (suite.h, kMaxSuiteCells); the message names the
+// fields whose lengths multiply.
+TEST(SuiteTest, RefusesMoreCellsThanTheLimitNamingTheFactors) {
+  json j = ValidSuite();  // 2 data sets x 2 models x 3 algorithms x 1 backend
+  j["seeds"] = json::array();
+  for (int s = 0; s < 833; ++s) j["seeds"].push_back(s);
+  Suite suite;
+  ASSERT_EQ(Parse(j, &suite), "");  // 9996 cells
+  EXPECT_EQ(ExpandCells(suite).size(), 9996u);
+  j["seeds"].push_back(833);
+  EXPECT_EQ(Parse(j, &suite),
+            "s.json: datasets (2) x models (2) x algorithms (3) x backends (1) x seeds (834) = "
+            "10008 cells, more than the limit of 10000 per suite (split it into several suites)");
+}
+
+// A million seeds are refused in about a second: their duplicate check is
+// O(n log n), not O(n^2) (which took minutes). A million algorithms are
+// refused before their entries are parsed.
+TEST(SuiteTest, HugeListsAreRefusedQuickly) {
+  for (const char* list : {"seeds", "algorithms"}) {
+    json j = ValidSuite();
+    j[list] = json::array();
+    const int n = list == std::string("seeds") ? 1000000 : 100000;
+    for (int i = 0; i < n; ++i) {
+      j[list].push_back(list == std::string("seeds")
+                            ? json(i)
+                            : json{{"optimizer", "adam"}, {"label", std::to_string(i)}});
+    }
+    const auto start = std::chrono::steady_clock::now();
+    Suite suite;
+    const std::string error = Parse(j, &suite);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_NE(error.find(std::string(list) + " (" + std::to_string(n) + ")"), std::string::npos)
+        << error;
+    EXPECT_LT(seconds, 30.0) << list;
   }
 }
 

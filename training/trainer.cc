@@ -46,6 +46,11 @@ struct AdamEpochResult {
   double mean_of_norms = 0.0;       // mean of |mini-batch gradient|
 };
 
+// The most samples one mini-batch of `train` holds.
+int64_t BatchCapacity(const TrainOptions& options, const Dataset& train) {
+  return std::min(options.batch_size, std::max<int64_t>(train.count, 1));
+}
+
 // Mini-batch Adam, one epoch at a time, with the free gradient-norm signals
 // of the swap detector summed along the way.
 class AdamPhase {
@@ -57,8 +62,11 @@ class AdamPhase {
         adam_(model->params().size(), options.adam),
         rng_(options.seed ^ kShuffleStream),
         order_(train.count),
-        images_(options.batch_size * train.image_size()),
-        labels_(options.batch_size),
+        // Sized by the samples a batch can hold: a batch larger than the
+        // training set is the whole set (as PyTorch's DataLoader), and
+        // --batch 10^8 on 64 images must not ask for 10^8 images' memory.
+        images_(BatchCapacity(options, train) * train.image_size()),
+        labels_(BatchCapacity(options, train)),
         gradient_sum_(model->params().size()) {}
 
   const Adam& adam() const { return adam_; }

@@ -176,6 +176,35 @@ TEST(TrainerTest, MicroBatchesTakeTheMiniBatchStep) {
   }
 }
 
+// A batch larger than the training set is the whole set, as PyTorch's
+// DataLoader yields it: one step per epoch, bit-identical to a batch of
+// exactly the set's size, and with buffers sized by the samples that exist
+// (a batch of 10^12 asked for 10^12 images' memory and died of bad_alloc).
+TEST(TrainerTest, BatchBeyondTheTrainingSetIsTheWholeSet) {
+  SetThreads(2);
+  const DataSplit data = FashionSubset(64, 32);
+  auto backend = MakeBlasBackend();
+  TrainOptions options;
+  options.epochs = 2;
+  options.seed = 5;
+  auto run = [&](int64_t batch_size) {
+    options.batch_size = batch_size;
+    auto model = MakeModel("vit-nomlp", backend.get(), 5);
+    const TrainSummary summary = Train(model.get(), data, options, nullptr);
+    EXPECT_EQ(summary.adam_steps, 2) << batch_size;
+    return summary.epochs.back();
+  };
+  const EpochRecord exact = run(64);
+  const EpochRecord huge = run(int64_t{1} << 40);
+  EXPECT_EQ(huge.train_loss, exact.train_loss);
+  EXPECT_EQ(huge.gradient_norm, exact.gradient_norm);
+  // drop_last keeps its meaning: no full batch, no step.
+  options.drop_last = true;
+  options.batch_size = int64_t{1} << 40;
+  auto model = MakeModel("vit-nomlp", backend.get(), 5);
+  EXPECT_EQ(Train(model.get(), data, options, nullptr).adam_steps, 0);
+}
+
 TEST(TrainerTest, OptionsAreValidated) {
   TrainOptions options;
   std::string error;
