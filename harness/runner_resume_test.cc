@@ -70,16 +70,8 @@ TEST_F(RunnerResumeTest, ARunningRunRefusesASecondAndItsDeathFreesTheFolder) {
   std::string error;
   const std::string long_suite = dir_ + "/long.json";
   ASSERT_TRUE(WriteFileAtomically(long_suite, TinySuite(/*epochs=*/8), &error));
-  const pid_t pid = fork();
+  const pid_t pid = StartTwophaseRun(long_suite, out);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string binary = TwophaseBinary();
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execl(binary.c_str(), binary.c_str(), "run", "--suite", long_suite.c_str(), "--out",
-          out.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   const std::string holder = "pid " + std::to_string(pid) + " on host ";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!Contains(Slurp(out + "/run.lock"), holder) &&

@@ -126,16 +126,8 @@ TEST_F(RunnerTest, KilledRunResumesToTheSameResults) {
   std::string error;
   ASSERT_TRUE(WriteFileAtomically(suite_path, TinySuite(), &error));
   const std::string out = dir + "/out";
-  const pid_t pid = fork();
+  const pid_t pid = StartTwophaseRun(suite_path, out);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string binary = TwophaseBinary();
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execl(binary.c_str(), binary.c_str(), "run", "--suite", suite_path.c_str(), "--out",
-          out.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   // Wait until cell 1 is final and cell 2 has begun: then kill, mid-cell.
   const std::string first = out + "/cells/" + kIds[0] + "/metadata.json";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);

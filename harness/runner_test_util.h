@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "app/cli_test_util.h"
 #include "core/atomic_file.h"
 #include "harness/runner.h"
 
@@ -124,6 +125,22 @@ class TinyReferenceTest : public ::testing::Test {
   }
   static inline std::string* reference_ = nullptr;
 };
+
+// Starts `twophase run --suite <suite> --out <out>` as a user would, in a
+// child process whose output is discarded; returns its pid (-1 if fork
+// failed), for the tests that kill a run.
+inline pid_t StartTwophaseRun(const std::string& suite, const std::string& out) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string binary = TwophaseBinary();
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(binary.c_str(), binary.c_str(), "run", "--suite", suite.c_str(), "--out", out.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
 
 // A copy of MNIST under dir/data with every file present and the training
 // images cut in half: loading it fails, as with a disk that filled up.
