@@ -353,9 +353,25 @@ TEST_F(SafetensorsTest, RejectsGarbageJson) {
   ExpectLoadFails(Path("h"), {"not valid JSON"});
   WriteBytes(Path("i"), MakeFile(std::string("{") + kGoodA + "," + kGoodA + "}",
                                  Raw<float>({1, 2})));
-  ExpectLoadFails(Path("i"), {"'a' twice"});
+  ExpectLoadFails(Path("i"), {"key \"a\" appears twice"});
   WriteBytes(Path("j"), MakeFile(R"({"a":[0,8]})", Raw<float>({1, 2})));
   ExpectLoadFails(Path("j"), {"'a'", "not a JSON object"});
+}
+
+// 100,000 nested arrays in a shape overflowed the stack (rc 139) when the
+// error message printed the shape; duplicate keys inside an entry were kept
+// silently (the last one won).
+TEST_F(SafetensorsTest, RejectsDeepNestingAndNestedDuplicateKeys) {
+  const std::string deep = std::string(R"({"a":{"dtype":"F32","shape":)") +
+                           std::string(100000, '[') + std::string(100000, ']') +
+                           R"(,"data_offsets":[0,8]}})";
+  WriteBytes(Path("f"), MakeFile(deep, Raw<float>({1, 2})));
+  ExpectLoadFails(Path("f"),
+                  {"header: arrays and objects nest deeper than 64 levels", "a.shape[0][0]"});
+  WriteBytes(Path("g"),
+             MakeFile(R"({"a":{"dtype":"F32","shape":[2],"shape":[1],"data_offsets":[0,8]}})",
+                      Raw<float>({1, 2})));
+  ExpectLoadFails(Path("g"), {"key \"shape\" appears twice in the object at a"});
 }
 
 TEST_F(SafetensorsTest, RejectsBadMetadata) {

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
+#include "core/bounded_json.h"
 #include "harness/json_fields.h"
 #include "models/model.h"
 
@@ -208,13 +209,15 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   suite->file = file;
   suite->text = text;
   json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    const size_t p = what.find("syntax error");
-    *error = file + ": not valid JSON at " + LineColumn(text, e.byte == 0 ? 0 : e.byte - 1) + ": " +
-             (p == std::string::npos ? what : what.substr(p));
+  JsonReadError bad;
+  if (!ParseBoundedJson(text, &root, &bad)) {
+    if (!bad.syntax) {
+      *error = file + ": " + bad.message;
+      return false;
+    }
+    const size_t p = bad.message.find("syntax error");
+    *error = file + ": not valid JSON at " + LineColumn(text, bad.byte) + ": " +
+             (p == std::string::npos ? bad.message : bad.message.substr(p));
     return false;
   }
   std::string why;
