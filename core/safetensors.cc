@@ -19,6 +19,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/atomic_file.h"
@@ -203,6 +205,36 @@ bool ParseEntry(const std::string& path, const std::string& name,
   return true;
 }
 
+// The tensors' byte ranges must tile the data section: sorted by offset,
+// each starts where the previous one ended, the first at 0, the last at the
+// end -- as the reference reader demands. Overlapping ranges would load one
+// file region into two parameters; a gap is bytes no tensor accounts for.
+bool CheckTiling(const std::string& path, const std::map<std::string, Entry>& entries,
+                 uint64_t data_size, std::string* error) {
+  std::vector<std::pair<const std::string*, const Entry*>> sorted;
+  for (const auto& [name, entry] : entries) sorted.emplace_back(&name, &entry);
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second->begin, a.second->end) < std::tie(b.second->begin, b.second->end);
+  });
+  uint64_t expected = 0;
+  for (const auto& [name, entry] : sorted) {
+    if (entry->begin != expected) {
+      return Fail(error, TensorErr(path, *name) + "data_offsets [" + std::to_string(entry->begin) +
+                             ", " + std::to_string(entry->end) + "] must start at " +
+                             std::to_string(expected) +
+                             (entry->begin < expected ? ", where the previous tensor ends (overlap)"
+                                                      : " (a gap in the data section)"));
+    }
+    expected = entry->end;
+  }
+  if (expected != data_size) {
+    return Fail(error, FileErr(path) + "the tensors cover " + std::to_string(expected) +
+                           " bytes of the " + std::to_string(data_size) +
+                           "-byte data section; the rest belongs to no tensor");
+  }
+  return true;
+}
+
 bool LoadImpl(const std::string& path, ParameterBuffer* params,
               std::map<std::string, std::string>* metadata,
               std::string* error) {
@@ -321,6 +353,8 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
                              std::to_string(want));
     }
   }
+
+  if (!CheckTiling(path, entries, data_size, error)) return false;
 
   // All checks passed: read into a staging copy, so that an I/O error
   // half-way still leaves `params` untouched.
