@@ -201,6 +201,25 @@ std::string LineColumn(const std::string& text, size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
+// The matrix's size, checked before ExpandCells builds it. Each factor is
+// below the file size, so the running product never overflows before it
+// exceeds the limit.
+bool CheckCellCount(const Suite& suite, std::string* why) {
+  const size_t factors[] = {suite.datasets.size(), suite.models.size(), suite.algorithms.size(),
+                            suite.backends.size(), suite.seeds.size()};
+  uint64_t cells = 1;
+  for (size_t f : factors) {
+    cells *= f;
+    if (cells > static_cast<uint64_t>(kMaxSuiteCells)) break;
+  }
+  if (cells <= static_cast<uint64_t>(kMaxSuiteCells)) return true;
+  *why = "the suite expands to more than " + std::to_string(kMaxSuiteCells) + " cells (" +
+         std::to_string(factors[0]) + " datasets x " + std::to_string(factors[1]) + " models x " +
+         std::to_string(factors[2]) + " algorithms x " + std::to_string(factors[3]) +
+         " backends x " + std::to_string(factors[4]) + " seeds)";
+  return false;
+}
+
 }  // namespace
 
 bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
@@ -309,6 +328,8 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   }
   r.RejectUnknown();
   if (!r.ok()) return fail();
+
+  if (!CheckCellCount(*suite, &why)) return fail();
 
   // Whole-run checks, with the per-cell values filled in: each algorithm's
   // options must be valid for every model's budget.

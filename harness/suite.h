@@ -76,6 +76,11 @@ struct Cell {
   nlohmann::json settings;
 };
 
+// The most cells a suite may expand to. The paper's suite has 60, each a
+// training run of hours; the bound keeps a hostile file of 100,000 seeds
+// from expanding into millions of cells (gigabytes) before anything runs.
+constexpr int64_t kMaxSuiteCells = 10000;
+
 // Parses and validates a suite. `file` names it in error messages.
 bool ParseSuite(const std::string& text, const std::string& file, Suite* suite, std::string* error);
 // Reads `path`; a bare name ("quick") means suites/<name>.json in the

@@ -203,6 +203,24 @@ TEST(SuiteTest, DuplicateKeysAreErrorsAtEveryLevel) {
   }
 }
 
+// 100,000 seeds made ExpandCells build millions of cells (gigabytes) while
+// validating; the matrix's size is checked first.
+TEST(SuiteTest, RejectsAMatrixOfMoreThanTheCellLimit) {
+  json j = ValidSuite();  // 2 datasets x 2 models x 3 algorithms x 1 backend
+  j["seeds"] = json::array();
+  for (int s = 0; s < 100000; ++s) j["seeds"].push_back(s);
+  Suite suite;
+  EXPECT_EQ(Parse(j, &suite),
+            "s.json: the suite expands to more than 10000 cells (2 datasets x 2 models x 3 "
+            "algorithms x 1 backends x 100000 seeds)");
+  // The limit itself: 834 seeds make 10008 cells, 833 make 9996.
+  j["seeds"].get_ref<json::array_t&>().resize(834);
+  EXPECT_NE(Parse(j, &suite), "");
+  j["seeds"].get_ref<json::array_t&>().resize(833);
+  EXPECT_EQ(Parse(j, &suite), "");
+  EXPECT_EQ(ExpandCells(suite).size(), 9996u);
+}
+
 TEST(SuiteTest, ShippedSuitesAreValid) {
   const std::vector<std::string> names = ShippedSuites();
   for (const char* required : {"smoke", "quick", "paper"}) {
