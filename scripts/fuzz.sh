@@ -3,10 +3,11 @@
 # N seconds (default 20) on a copy of its committed seed corpus; fails on any
 # crash, leak, sanitizer report or timeout. Needs scripts/setup.sh's packages
 # (clang, libclang-rt-14-dev, libomp-dev).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     (or FUZZ_SECONDS=N)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     (or FUZZ_SECONDS=N;
+#                                              FUZZ_BUILD_DIR, default build-fuzz)
 # Prints per target the executions, the coverage (libFuzzer's cov: edges and
 # ft: features) and the time taken. A crashing input is kept as
-# build-fuzz/artifacts/<target>/crash-*; add it as a regression test of the
+# <build dir>/artifacts/<target>/crash-*; add it as a regression test of the
 # reader (see fuzz/README.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,7 +16,7 @@ seconds=${1:-${FUZZ_SECONDS:-20}}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(idx cifar safetensors suite metadata curve)
-build=build-fuzz
+build=${FUZZ_BUILD_DIR:-build-fuzz}
 
 start=$SECONDS
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
