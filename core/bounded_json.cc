@@ -1,6 +1,8 @@
 #include "core/bounded_json.h"
 
+#include <cstdint>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace twophase {
