@@ -6,8 +6,6 @@
 //                    are byte offsets into it, row-major, little-endian.
 #include "core/safetensors.h"
 
-#include "core/atomic_file.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,9 +18,13 @@
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
+
+#include "core/atomic_file.h"
+#include "core/bounded_json.h"
 
 namespace twophase {
 namespace {
@@ -172,13 +174,15 @@ bool ParseEntry(const std::string& path, const std::string& name,
     if (!d.is_number_unsigned() ||
         d.get<uint64_t>() >
             static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return Fail(error, where + "field 'shape' must hold non-negative "
-                                 "integers, got " + shape->dump());
+      return Fail(error, where +
+                             "field 'shape' must hold non-negative "
+                             "integers, got " +
+                             ShowJson(*shape, 60));
     }
     const int64_t dim = static_cast<int64_t>(d.get<uint64_t>());
     if (dim != 0 && elements > std::numeric_limits<int64_t>::max() / 8 / dim) {
-      return Fail(error, where + "field 'shape' " + shape->dump() +
-                             " has too many elements");
+      return Fail(error,
+                  where + "field 'shape' " + ShowJson(*shape, 60) + " has too many elements");
     }
     elements *= dim;
     out->shape.push_back(dim);
@@ -194,29 +198,41 @@ bool ParseEntry(const std::string& path, const std::string& name,
   out->begin = (*offsets)[0].get<uint64_t>();
   out->end = (*offsets)[1].get<uint64_t>();
   if (out->begin > out->end || out->end > data_size) {
-    return Fail(error, where + "field 'data_offsets' " + offsets->dump() +
-                           " must satisfy begin <= end <= " +
-                           std::to_string(data_size) +
+    return Fail(error, where + "field 'data_offsets' " + ShowJson(*offsets, 60) +
+                           " must satisfy begin <= end <= " + std::to_string(data_size) +
                            " (the data section's size; file truncated?)");
   }
   return true;
 }
 
-// Parses the header, rejecting duplicate top-level keys (nlohmann would keep
-// the last one silently). Throws nlohmann::json::parse_error on bad JSON.
-nlohmann::json ParseHeader(const std::string& text, std::string* duplicate) {
-  std::set<std::string> seen;
-  nlohmann::json::parser_callback_t callback =
-      [&](int depth, nlohmann::json::parse_event_t event,
-          nlohmann::json& parsed) {
-        if (depth == 1 && event == nlohmann::json::parse_event_t::key &&
-            !seen.insert(parsed.get<std::string>()).second &&
-            duplicate->empty()) {
-          *duplicate = parsed.get<std::string>();
-        }
-        return true;
-      };
-  return nlohmann::json::parse(text, callback);
+// The tensors' byte ranges must tile the data section: sorted by offset,
+// each starts where the previous one ended, the first at 0, the last at the
+// end -- as the reference reader demands. Overlapping ranges would load one
+// file region into two parameters; a gap is bytes no tensor accounts for.
+bool CheckTiling(const std::string& path, const std::map<std::string, Entry>& entries,
+                 uint64_t data_size, std::string* error) {
+  std::vector<std::pair<const std::string*, const Entry*>> sorted;
+  for (const auto& [name, entry] : entries) sorted.emplace_back(&name, &entry);
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second->begin, a.second->end) < std::tie(b.second->begin, b.second->end);
+  });
+  uint64_t expected = 0;
+  for (const auto& [name, entry] : sorted) {
+    if (entry->begin != expected) {
+      return Fail(error, TensorErr(path, *name) + "data_offsets [" + std::to_string(entry->begin) +
+                             ", " + std::to_string(entry->end) + "] must start at " +
+                             std::to_string(expected) +
+                             (entry->begin < expected ? ", where the previous tensor ends (overlap)"
+                                                      : " (a gap in the data section)"));
+    }
+    expected = entry->end;
+  }
+  if (expected != data_size) {
+    return Fail(error, FileErr(path) + "the tensors cover " + std::to_string(expected) +
+                           " bytes of the " + std::to_string(data_size) +
+                           "-byte data section; the rest belongs to no tensor");
+  }
+  return true;
 }
 
 bool LoadImpl(const std::string& path, ParameterBuffer* params,
@@ -266,18 +282,16 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_size = file_size - data_start;
 
+  // Bounded depth (a nested `shape` overflowed the stack) and no duplicate
+  // keys at any level (nlohmann would keep the last one silently).
   nlohmann::json header;
-  std::string duplicate;
-  try {
-    header = ParseHeader(header_text, &duplicate);
-  } catch (const nlohmann::json::exception& e) {
-    return Fail(error, where + "header is not valid JSON: " + e.what());
+  JsonReadError bad;
+  if (!ParseBoundedJson(header_text, &header, &bad)) {
+    return Fail(error,
+                where + (bad.syntax ? "header is not valid JSON: " : "header: ") + bad.message);
   }
   if (!header.is_object()) {
     return Fail(error, where + "header is not a JSON object");
-  }
-  if (!duplicate.empty()) {
-    return Fail(error, where + "header has key '" + duplicate + "' twice");
   }
 
   // Metadata: an object of string to string, as the reference requires.
@@ -339,6 +353,8 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
                              std::to_string(want));
     }
   }
+
+  if (!CheckTiling(path, entries, data_size, error)) return false;
 
   // All checks passed: read into a staging copy, so that an I/O error
   // half-way still leaves `params` untouched.

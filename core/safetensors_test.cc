@@ -353,9 +353,67 @@ TEST_F(SafetensorsTest, RejectsGarbageJson) {
   ExpectLoadFails(Path("h"), {"not valid JSON"});
   WriteBytes(Path("i"), MakeFile(std::string("{") + kGoodA + "," + kGoodA + "}",
                                  Raw<float>({1, 2})));
-  ExpectLoadFails(Path("i"), {"'a' twice"});
+  ExpectLoadFails(Path("i"), {"key \"a\" appears twice"});
   WriteBytes(Path("j"), MakeFile(R"({"a":[0,8]})", Raw<float>({1, 2})));
   ExpectLoadFails(Path("j"), {"'a'", "not a JSON object"});
+}
+
+// The reference reader demands that the tensors tile the data section.
+// Overlapping ranges loaded one region into two parameters, and a gap or
+// trailing bytes went unnoticed.
+TEST_F(SafetensorsTest, RejectsOverlapsGapsAndTrailingBytes) {
+  ParameterBuffer p;
+  p.Add("a", {2});
+  p.Add("b", {1});
+  std::string error;
+  auto load = [&](const std::string& header, const std::string& data) {
+    WriteBytes(Path("f"), MakeFile(header, data));
+    return LoadSafetensors(Path("f"), &p, nullptr, &error);
+  };
+  const std::string overlap = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})";
+  EXPECT_FALSE(load(overlap, Raw<float>({1, 2})));
+  EXPECT_NE(error.find("tensor 'b': data_offsets [4, 8] must start at 8"), std::string::npos)
+      << error;
+  EXPECT_NE(error.find("overlap"), std::string::npos) << error;
+  const std::string gap = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                          R"("b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})";
+  EXPECT_FALSE(load(gap, Raw<float>({1, 2, 3, 4})));
+  EXPECT_NE(error.find("'b': data_offsets [12, 16] must start at 8 (a gap"), std::string::npos)
+      << error;
+  const std::string late = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},)"
+                           R"("b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})";
+  EXPECT_FALSE(load(late, Raw<float>({1, 2, 3, 4})));
+  EXPECT_NE(error.find("'a': data_offsets [4, 12] must start at 0"), std::string::npos) << error;
+  const std::string tiled = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                            R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})";
+  EXPECT_FALSE(load(tiled, Raw<float>({1, 2, 3, 4})));
+  EXPECT_NE(error.find("cover 12 bytes of the 16-byte data section"), std::string::npos) << error;
+  EXPECT_TRUE(load(tiled, Raw<float>({1, 2, 3}))) << error;
+  // Zero-size tensors tile too: an empty range anywhere in the order.
+  ParameterBuffer z;
+  z.Add("a", {2});
+  z.Add("e", {0});
+  WriteBytes(Path("z"), MakeFile(R"({"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},)"
+                                 R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                                 Raw<float>({1, 2})));
+  EXPECT_TRUE(LoadSafetensors(Path("z"), &z, nullptr, &error)) << error;
+}
+
+// 100,000 nested arrays in a shape overflowed the stack (rc 139) when the
+// error message printed the shape; duplicate keys inside an entry were kept
+// silently (the last one won).
+TEST_F(SafetensorsTest, RejectsDeepNestingAndNestedDuplicateKeys) {
+  const std::string deep = std::string(R"({"a":{"dtype":"F32","shape":)") +
+                           std::string(100000, '[') + std::string(100000, ']') +
+                           R"(,"data_offsets":[0,8]}})";
+  WriteBytes(Path("f"), MakeFile(deep, Raw<float>({1, 2})));
+  ExpectLoadFails(Path("f"),
+                  {"header: arrays and objects nest deeper than 64 levels", "a.shape[0][0]"});
+  WriteBytes(Path("g"),
+             MakeFile(R"({"a":{"dtype":"F32","shape":[2],"shape":[1],"data_offsets":[0,8]}})",
+                      Raw<float>({1, 2})));
+  ExpectLoadFails(Path("g"), {"key \"shape\" appears twice in the object at a"});
 }
 
 TEST_F(SafetensorsTest, RejectsBadMetadata) {

@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/bounded_json.h"
+
 namespace twophase {
 
 // Reads the fields of one JSON object, each with its constraint, and
@@ -95,9 +97,7 @@ class FieldReader {
   void FailedInside() { ok_ = false; }
 
   void Fail(const std::string& where, const std::string& what, const json& got) {
-    std::string shown = got.dump();
-    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-    Fail(where, what + ", got " + shown);
+    Fail(where, what + ", got " + ShowJson(got, 60));
   }
   void Fail(const std::string& where, const std::string& what) {
     if (!ok_) return;

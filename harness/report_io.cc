@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "core/atomic_file.h"
+#include "core/bounded_json.h"
 #include "core/enum_names.h"
 #include "harness/report.h"
 #include "harness/report_consistency.h"
-
-#include "core/atomic_file.h"
 
 namespace twophase {
 namespace {
@@ -31,11 +31,7 @@ constexpr EnumName<CellStatus> kCellStatuses[] = {
 constexpr char kFormat[] = "twophase-run/1";
 
 // A value as it appears in the file, shortened for messages.
-std::string Shown(const json& value) {
-  std::string s = value.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return s;
-}
+std::string Shown(const json& value) { return ShowJson(value, 40); }
 
 // Field access with errors "<file>: <parent>.<key>: <what>".
 class FieldReader {
@@ -304,14 +300,10 @@ bool ReadCurveCsv(const std::string& path, std::vector<CurveRow>* rows, std::str
 bool ParseCellMetadata(const std::string& text, const std::string& path, CellResult* cell,
                        std::string* error) {
   json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    // what() reads "[json.exception.parse_error.101] parse error at ...".
-    std::string what = e.what();
-    const size_t bracket = what.find("] ");
-    if (bracket != std::string::npos) what = what.substr(bracket + 2);
-    *error = path + ": not valid JSON (truncated or corrupt file?): " + what;
+  JsonReadError bad;
+  if (!ParseBoundedJson(text, &doc, &bad)) {
+    *error = path + (bad.syntax ? ": not valid JSON (truncated or corrupt file?): " : ": ") +
+             bad.message;
     return false;
   }
   if (!doc.is_object()) {

@@ -94,6 +94,25 @@ TEST(ReportIoTest, CorruptAndTruncatedFilesMakeTheirCellUnreadable) {
   fs::remove_all(dir);
 }
 
+// `report` crashed (stack overflow, rc 139) on a metadata.json with 100,000
+// nested arrays in a field, printing the value in its error message.
+TEST(ReportIoTest, DeepNestingAndDuplicateKeysAreErrors) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CellResult cell;
+  std::string error;
+  EXPECT_FALSE(ParseCellMetadata(R"({"format": )" + deep + "}", "m.json", &cell, &error));
+  EXPECT_EQ(error.rfind("m.json: arrays and objects nest deeper than 64 levels (at format[0]", 0),
+            0u)
+      << error;
+  EXPECT_FALSE(
+      ParseCellMetadata(R"({"format": "twophase-run/1", "format": "x"})", "m.json", &cell, &error));
+  EXPECT_EQ(error, "m.json: key \"format\" appears twice in the object at the top level");
+  // Values in messages stay short, however long the value.
+  EXPECT_FALSE(ParseCellMetadata(R"({"format": [")" + std::string(100000, 'x') + "\"]}", "m.json",
+                                 &cell, &error));
+  EXPECT_EQ(error, "m.json: format: expected a string, got [\"" + std::string(35, 'x') + "...");
+}
+
 TEST(ReportIoTest, NotAResultDirectory) {
   ResultDir results;
   std::string error;

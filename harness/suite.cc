@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/backend.h"
 #include "core/threads.h"
+#include "core/bounded_json.h"
 #include "harness/json_fields.h"
 #include "models/model.h"
 
@@ -194,8 +195,7 @@ bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a, s
 }
 
 // The cells are the product of five lists; the message names each factor.
-// Models, data sets and backends are lists of distinct known names, so the
-// product fits easily in 64 bits.
+// The product saturates: it must not wrap below the limit.
 // Checked before the algorithm entries are parsed (`algorithms` is their
 // count), so that a million of them is refused at once.
 bool CheckCellCount(const Suite& suite, size_t algorithms, std::string* error) {
@@ -207,7 +207,7 @@ bool CheckCellCount(const Suite& suite, size_t algorithms, std::string* error) {
   uint64_t cells = 1;
   std::string product;
   for (const auto& [field, n] : factors) {
-    cells *= n;
+    if (__builtin_mul_overflow(cells, n, &cells)) cells = UINT64_MAX;
     product += (product.empty() ? "" : " x ") + std::string(field) + " (" + std::to_string(n) + ")";
   }
   if (cells <= static_cast<uint64_t>(kMaxSuiteCells)) return true;
@@ -233,13 +233,15 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   suite->file = file;
   suite->text = text;
   json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    const size_t p = what.find("syntax error");
-    *error = file + ": not valid JSON at " + LineColumn(text, e.byte == 0 ? 0 : e.byte - 1) + ": " +
-             (p == std::string::npos ? what : what.substr(p));
+  JsonReadError bad;
+  if (!ParseBoundedJson(text, &root, &bad)) {
+    if (!bad.syntax) {
+      *error = file + ": " + bad.message;
+      return false;
+    }
+    const size_t p = bad.message.find("syntax error");
+    *error = file + ": not valid JSON at " + LineColumn(text, bad.byte) + ": " +
+             (p == std::string::npos ? bad.message : bad.message.substr(p));
     return false;
   }
   std::string why;
@@ -331,6 +333,7 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   }
   r.RejectUnknown();
   if (!r.ok()) return fail();
+
 
   // Whole-run checks, with the per-cell values filled in: each algorithm's
   // options must be valid for every model's budget.

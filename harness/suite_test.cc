@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace twophase {
@@ -202,6 +203,46 @@ TEST(SuiteTest, SyntaxErrorsNameTheLine) {
   EXPECT_NE(error.find("bad.json: not valid JSON at line 3"), std::string::npos) << error;
   EXPECT_FALSE(ParseSuite("[1, 2]", "arr.json", &suite, &error));
   EXPECT_NE(error.find("arr.json: : must be an object"), std::string::npos) << error;
+}
+
+// 100,000 nested arrays in a field overflowed the stack (rc 139) when the
+// error message printed the value.
+TEST(SuiteTest, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  Suite suite;
+  std::string error;
+  EXPECT_FALSE(ParseSuite(R"({"name": "x", "models": )" + deep + "}", "deep.json", &suite, &error));
+  EXPECT_EQ(error,
+            "deep.json: arrays and objects nest deeper than 64 levels (at "
+            "models[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+            "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+            "[0][0][0][0][0][0][0][0][0][0][0][0])");
+}
+
+// A repeated key used to be accepted silently, the last one winning; at any
+// level it is now an error naming the object.
+TEST(SuiteTest, DuplicateKeysAreErrorsAtEveryLevel) {
+  const std::string valid = ValidSuite().dump();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"("name":"t")", R"("name":"t","name":"u")"},
+      {R"("epochs":10)", R"("epochs":10,"epochs":3)"},
+      {R"("lr":0.002)", R"("lr":0.002,"lr":1)"},
+  };
+  const std::vector<std::string> expected = {
+      "s.json: key \"name\" appears twice in the object at the top level",
+      "s.json: key \"epochs\" appears twice in the object at budget",
+      "s.json: key \"lr\" appears twice in the object at algorithms[0]",
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::string text = valid;
+    const size_t at = text.find(cases[i].first);
+    ASSERT_NE(at, std::string::npos) << cases[i].first << " in " << text;
+    text.replace(at, cases[i].first.size(), cases[i].second);
+    Suite suite;
+    std::string error;
+    EXPECT_FALSE(ParseSuite(text, "s.json", &suite, &error)) << text;
+    EXPECT_EQ(error, expected[i]);
+  }
 }
 
 TEST(SuiteTest, ShippedSuitesAreValid) {

@@ -124,6 +124,21 @@ inline Vec Exp(const Vec& x) {
 
 inline int64_t Padded(int64_t t) { return (t + kVec - 1) / kVec * kVec; }
 
+// GCC's two-source shuffle with a mask vector. Clang has no such form (its
+// __builtin_shufflevector wants literal indices); it only compiles this file
+// for the fuzz build (scripts/fuzz.sh), which never runs attention, so a
+// plain lane loop serves there.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TWOPHASE_SHUFFLE2 __builtin_shuffle
+#else
+inline Vec Shuffle2Lanes(const Vec& a, const Vec& b, const IVec& mask) {
+  Vec out;
+  for (int j = 0; j < kVec; ++j) out[j] = mask[j] < kVec ? a[mask[j]] : b[mask[j] - kVec];
+  return out;
+}
+#define TWOPHASE_SHUFFLE2 Shuffle2Lanes
+#endif
+
 // The 16 x 16 transpose of rows[0..15] in place, as the usual ladder of
 // two-source shuffles: pairs of rows interleaved by floats, then by float
 // pairs, so that in 128-bit lane L rows[4g + m] holds column 4L + m of rows
@@ -142,24 +157,24 @@ inline void Transpose16(Vec rows[16]) {
   constexpr IVec kLanesOdd = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
   Vec t[16];
   for (int i = 0; i < 16; i += 2) {
-    t[i] = __builtin_shuffle(rows[i], rows[i + 1], kLoPs);
-    t[i + 1] = __builtin_shuffle(rows[i], rows[i + 1], kHiPs);
+    t[i] = TWOPHASE_SHUFFLE2(rows[i], rows[i + 1], kLoPs);
+    t[i + 1] = TWOPHASE_SHUFFLE2(rows[i], rows[i + 1], kHiPs);
   }
   for (int i = 0; i < 16; i += 4) {
     for (int k = 0; k < 2; ++k) {
-      rows[i + 2 * k] = __builtin_shuffle(t[i + k], t[i + 2 + k], kLoPd);
-      rows[i + 2 * k + 1] = __builtin_shuffle(t[i + k], t[i + 2 + k], kHiPd);
+      rows[i + 2 * k] = TWOPHASE_SHUFFLE2(t[i + k], t[i + 2 + k], kLoPd);
+      rows[i + 2 * k + 1] = TWOPHASE_SHUFFLE2(t[i + k], t[i + 2 + k], kHiPd);
     }
   }
   for (int m = 0; m < 4; ++m) {
-    const Vec lo01 = __builtin_shuffle(rows[m], rows[4 + m], kLanes01);
-    const Vec hi01 = __builtin_shuffle(rows[m], rows[4 + m], kLanes23);
-    const Vec lo23 = __builtin_shuffle(rows[8 + m], rows[12 + m], kLanes01);
-    const Vec hi23 = __builtin_shuffle(rows[8 + m], rows[12 + m], kLanes23);
-    t[m] = __builtin_shuffle(lo01, lo23, kLanesEven);
-    t[4 + m] = __builtin_shuffle(lo01, lo23, kLanesOdd);
-    t[8 + m] = __builtin_shuffle(hi01, hi23, kLanesEven);
-    t[12 + m] = __builtin_shuffle(hi01, hi23, kLanesOdd);
+    const Vec lo01 = TWOPHASE_SHUFFLE2(rows[m], rows[4 + m], kLanes01);
+    const Vec hi01 = TWOPHASE_SHUFFLE2(rows[m], rows[4 + m], kLanes23);
+    const Vec lo23 = TWOPHASE_SHUFFLE2(rows[8 + m], rows[12 + m], kLanes01);
+    const Vec hi23 = TWOPHASE_SHUFFLE2(rows[8 + m], rows[12 + m], kLanes23);
+    t[m] = TWOPHASE_SHUFFLE2(lo01, lo23, kLanesEven);
+    t[4 + m] = TWOPHASE_SHUFFLE2(lo01, lo23, kLanesOdd);
+    t[8 + m] = TWOPHASE_SHUFFLE2(hi01, hi23, kLanesEven);
+    t[12 + m] = TWOPHASE_SHUFFLE2(hi01, hi23, kLanesOdd);
   }
   for (int i = 0; i < 16; ++i) rows[i] = t[i];
 }

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
   python3-matplotlib python3-numpy
+  clang libclang-rt-14-dev libomp-dev  # scripts/fuzz.sh: libFuzzer, sanitizers, clang's OpenMP
 )
 # npm: Debian's npm conflicts with a nodejs that already bundles it; install it only when absent.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
