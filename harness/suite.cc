@@ -9,8 +9,8 @@
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
-#include "core/threads.h"
 #include "core/bounded_json.h"
+#include "core/threads.h"
 #include "harness/json_fields.h"
 #include "models/model.h"
 
@@ -333,7 +333,6 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   }
   r.RejectUnknown();
   if (!r.ok()) return fail();
-
 
   // Whole-run checks, with the per-cell values filled in: each algorithm's
   // options must be valid for every model's budget.
