@@ -6,11 +6,11 @@
 #include <string>
 
 #include "core/enum_names.h"
+#include "core/threads.h"
 
 extern "C" {
 // From OpenBLAS's cblas.h (see core/threads.cc for why it is declared here).
 char* openblas_get_corename(void);
-char* openblas_get_config(void);
 }
 
 namespace twophase {
@@ -57,10 +57,7 @@ const char* EnvOrNull(const char* name) {
   return value != nullptr && *value != '\0' ? value : nullptr;
 }
 
-bool IsDynamicArch() {
-  const char* config = openblas_get_config();
-  return config != nullptr && std::string(config).find("DYNAMIC_ARCH") != std::string::npos;
-}
+bool IsDynamicArch() { return OpenBlasVersion().find("DYNAMIC_ARCH") != std::string::npos; }
 
 std::string Corename() {
   const char* name = openblas_get_corename();
