@@ -5,10 +5,12 @@
 // skipped cell is a result, not an error; 1 when a cell failed (--resume
 // retries the cells that failed before, so a resumed run exits 0 only when
 // none fails again), or the result directory is unusable or in use by
-// another run; 2 for a bad command line or suite.
+// another run; 2 for a bad command line or suite; 3 when the run paused (a
+// stop signal or --stop-after) with cells left for --resume.
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/backend.h"
+#include "core/stop_signal.h"
 #include "core/threads.h"
 #include "datasets/dataset.h"
 #include "harness/progress.h"
@@ -61,8 +64,10 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads)
 
 int RunCommand(const std::vector<std::string>& args) {
   std::string suite_path, out_dir, filter_expr, data_dir;
-  bool resume = false, dry_run = false;
+  bool resume = false, dry_run = false, allow_other_commit = false;
   int threads = 0;
+  int64_t checkpoint_epochs = -1;
+  double checkpoint_seconds = -1.0, stop_after = 0.0;
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
       "suite", po::value(&suite_path)->required(),
@@ -70,14 +75,28 @@ int RunCommand(const std::vector<std::string>& args) {
       "out", po::value(&out_dir),
       "result directory (default: out/<suite name> in the current directory)")(
       "resume", po::bool_switch(&resume),
-      "continue a run: keep the cells with a result, rerun the interrupted, failed, skipped "
-      "and inconsistent ones")(
+      "continue a run: keep the cells with a result, continue paused and interrupted ones from "
+      "their last checkpoint, rerun the failed, skipped and inconsistent ones")(
       "filter", po::value(&filter_expr),
       "run only matching cells: comma-separated terms, each key=glob (model, dataset, "
       "algorithm, backend, seed; | for alternatives) or a glob on the cell id")(
       "threads", po::value(&threads)->default_value(0), "threads (0: the suite's)")(
       "data-dir", po::value(&data_dir), "data folder (default: $TWOPHASE_DATA_DIR, built-ins)")(
       "dry-run", po::bool_switch(&dry_run), "print the cells and an estimate of their cost");
+  po::options_description long_runs("long runs (checkpoints and pausing)");
+  long_runs.add_options()(
+      "checkpoint-epochs", po::value(&checkpoint_epochs),
+      "save a cell's state every N epochs (0: not by epochs; default: the suite's "
+      "checkpoint_epochs)")(
+      "checkpoint-seconds", po::value(&checkpoint_seconds),
+      "save a cell's state at the first epoch end S seconds after the last save (0: not by "
+      "time; default: the suite's checkpoint_seconds, 600)")(
+      "stop-after", po::value(&stop_after),
+      "pause at the first epoch end after SECONDS: checkpoint, status paused, exit 3 "
+      "(SIGTERM, SIGINT and SIGUSR1 do the same)")(
+      "allow-other-commit", po::bool_switch(&allow_other_commit),
+      "with --resume: continue from checkpoints written by another commit");
+  options.add(long_runs);
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine("run", "--suite FILE [options]", options, args, &vm, &code)) return code;
@@ -91,6 +110,23 @@ int RunCommand(const std::vector<std::string>& args) {
   }
   if (!LoadSuite(suite_path, &suite, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
+    return 2;
+  }
+  if (!(checkpoint_seconds < 0 || std::isfinite(checkpoint_seconds)) ||
+      !(std::isfinite(stop_after) && stop_after >= 0)) {
+    std::fprintf(stderr,
+                 "twophase run: --checkpoint-seconds and --stop-after must be finite "
+                 "and >= 0\n");
+    return 2;
+  }
+  if (vm.count("checkpoint-epochs") && checkpoint_epochs < 0) {
+    std::fprintf(stderr, "twophase run: --checkpoint-epochs must be >= 0, got %lld\n",
+                 static_cast<long long>(checkpoint_epochs));
+    return 2;
+  }
+  if (vm.count("checkpoint-seconds") && checkpoint_seconds < 0) {
+    std::fprintf(stderr, "twophase run: --checkpoint-seconds must be >= 0, got %g\n",
+                 checkpoint_seconds);
     return 2;
   }
   RunOptions run;
@@ -116,6 +152,11 @@ int RunCommand(const std::vector<std::string>& args) {
   run.data_dir = data_dir;
   run.log = stderr;
   run.live = isatty(fileno(stderr)) && std::getenv("CI") == nullptr;
+  run.checkpoint_epochs = checkpoint_epochs;
+  run.checkpoint_seconds = checkpoint_seconds;
+  run.stop_after_seconds = stop_after;
+  run.allow_other_commit = allow_other_commit;
+  InstallStopSignals("twophase run");
   std::fprintf(stderr, "# suite %s: %zu cells into %s, threads %d\n", suite.name.c_str(),
                cells.size(), run.out_dir.c_str(), effective_threads);
   const bool blas =
@@ -128,13 +169,19 @@ int RunCommand(const std::vector<std::string>& args) {
   }
   std::printf(
       "cells=%lld ran=%lld already_done=%lld completed=%lld stalled=%lld diverged=%lld "
-      "skipped=%lld failed=%lld out=%s\n",
+      "skipped=%lld failed=%lld paused=%lld not_started=%lld out=%s\n",
       static_cast<long long>(summary.cells), static_cast<long long>(summary.ran),
       static_cast<long long>(summary.already_done), static_cast<long long>(summary.completed),
       static_cast<long long>(summary.stalled), static_cast<long long>(summary.diverged),
       static_cast<long long>(summary.skipped), static_cast<long long>(summary.failed),
+      static_cast<long long>(summary.paused), static_cast<long long>(summary.not_started),
       run.out_dir.c_str());
-  return summary.failed > 0 ? 1 : 0;
+  if (summary.failed > 0) return 1;
+  if (summary.paused > 0 || summary.not_started > 0) {
+    std::fprintf(stderr, "twophase run: paused, run again with --resume to continue\n");
+    return 3;
+  }
+  return 0;
 }
 
 int ListCommand(const std::vector<std::string>& args) {

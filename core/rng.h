@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "core/state_io.h"
+
 namespace twophase {
 
 class Rng {
@@ -74,6 +76,18 @@ class Rng {
       const int64_t j = static_cast<int64_t>(Below(static_cast<uint64_t>(i) + 1));
       std::swap(first[i], first[j]);
     }
+  }
+
+  // The generator's whole state, for checkpoints.
+  void SaveState(StateWriter* w) const {
+    for (const uint64_t s : state_) w->U64(s);
+    w->F64(spare_);
+    w->Bool(has_spare_);
+  }
+  bool LoadState(StateReader* r) {
+    for (uint64_t& s : state_) r->U64("rng.state", &s);
+    r->F64("rng.spare", &spare_);
+    return r->Bool("rng.has_spare", &has_spare_);
   }
 
  private:

@@ -222,7 +222,7 @@ void MakePathsRelative(const std::string& dir, ResultDir* results) {
 std::string ReportMarkdown(const ResultDir& results, const std::vector<ResultGroup>& groups,
                            const std::vector<Comparison>& comparisons,
                            const std::vector<std::string>& plots, const std::string& plot_note) {
-  int finished = 0, stalled = 0, diverged = 0, failed = 0, skipped = 0, running = 0;
+  int finished = 0, stalled = 0, diverged = 0, failed = 0, skipped = 0, running = 0, paused = 0;
   for (const CellResult& cell : results.cells) {
     finished += cell.Finished();
     stalled += cell.status == CellStatus::kStalled;
@@ -230,13 +230,14 @@ std::string ReportMarkdown(const ResultDir& results, const std::vector<ResultGro
     failed += cell.status == CellStatus::kFailed;
     skipped += cell.status == CellStatus::kSkipped;
     running += cell.status == CellStatus::kRunning;
+    paused += cell.status == CellStatus::kPaused;
   }
   const std::string suite = results.suite_name.empty() ? "(unnamed)" : results.suite_name;
   std::string md = "# twophase report: suite `" + suite + "`\n\n";
   auto n = [](size_t count) { return std::to_string(count); };
   md += n(results.cells.size() + results.unreadable.size()) + " cells: " + n(finished) +
         " finished (" + n(stalled) + " of them stalled), " + n(diverged) + " diverged, " +
-        n(failed) + " failed, " + n(skipped) + " skipped, " + n(running) +
+        n(failed) + " failed, " + n(skipped) + " skipped, " + n(paused) + " paused, " + n(running) +
         " running or interrupted, " + n(results.unreadable.size()) +
         " unreadable or inconsistent.\n\n";
   md += EnvironmentSection(results);

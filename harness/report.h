@@ -35,7 +35,18 @@ struct CurveRow {
 // results/README.md's statuses, plus the runner's `stalled` (CG stopped early
 // on a line-search failure; its numbers are a finished run's) and `skipped`
 // (CIFAR data not supplied).
-enum class CellStatus { kRunning, kCompleted, kConverged, kStalled, kDiverged, kFailed, kSkipped };
+// kPaused: stopped with a checkpoint, to be continued by --resume; never
+// aggregated.
+enum class CellStatus {
+  kRunning,
+  kCompleted,
+  kConverged,
+  kStalled,
+  kDiverged,
+  kFailed,
+  kSkipped,
+  kPaused
+};
 std::string CellStatusName(CellStatus status);
 
 // metadata.json's "final": the last finished epoch. Non-finite numbers of a
@@ -138,7 +149,7 @@ struct ResultGroup {
   std::optional<double> target_loss;
   std::map<std::string, std::string> settings;
   int cells = 0, finished = 0;  // finished includes stalled
-  int stalled = 0, diverged = 0, failed = 0, skipped = 0, running = 0;
+  int stalled = 0, diverged = 0, failed = 0, skipped = 0, running = 0, paused = 0;
   Stat train_loss, train_accuracy, test_loss, test_accuracy;
   double q = kReportNaN;  // train_samples * outputs / parameters
   Stat swap_epoch;        // over the finished cells that swapped

@@ -25,7 +25,7 @@ constexpr EnumName<CellStatus> kCellStatuses[] = {
     {CellStatus::kRunning, "running"},     {CellStatus::kCompleted, "completed"},
     {CellStatus::kConverged, "converged"}, {CellStatus::kStalled, "stalled"},
     {CellStatus::kDiverged, "diverged"},   {CellStatus::kFailed, "failed"},
-    {CellStatus::kSkipped, "skipped"},
+    {CellStatus::kSkipped, "skipped"},     {CellStatus::kPaused, "paused"},
 };
 
 constexpr char kFormat[] = "twophase-run/1";

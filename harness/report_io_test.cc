@@ -140,7 +140,7 @@ TEST(ReportIoTest, MetadataErrorsNameTheFieldAndTheConstraint) {
   doc["status"] = "done";
   EXPECT_EQ(MetadataError(doc),
             "m.json: status: unknown status 'done' (known: running, completed, converged, "
-            "stalled, diverged, failed, skipped)");
+            "stalled, diverged, failed, skipped, paused)");
   doc = good;
   doc["cell"].erase("train_samples");
   EXPECT_EQ(MetadataError(doc), "m.json: cell.train_samples: missing");

@@ -82,6 +82,7 @@ std::string Runs(const ResultGroup& g) {
   if (g.failed > 0) others.push_back(std::to_string(g.failed) + " failed");
   if (g.skipped > 0) others.push_back(std::to_string(g.skipped) + " skipped");
   if (g.running > 0) others.push_back(std::to_string(g.running) + " running");
+  if (g.paused > 0) others.push_back(std::to_string(g.paused) + " paused");
   if (!others.empty()) text += " (" + JoinRow(others, ", ") + ")";
   return text;
 }
@@ -173,6 +174,7 @@ std::vector<ResultGroup> AggregateResults(const ResultDir& results) {
       g.failed += cell->status == CellStatus::kFailed;
       g.skipped += cell->status == CellStatus::kSkipped;
       g.running += cell->status == CellStatus::kRunning;
+      g.paused += cell->status == CellStatus::kPaused;
       if (!cell->Finished() || !cell->last.has_value()) continue;
       // Seeds that disagree on the protocol are still averaged, but said so.
       if (cell->train_samples != g.train_samples || cell->test_samples != g.test_samples ||
@@ -250,7 +252,7 @@ std::string ResultsMarkdown(const std::vector<ResultGroup>& groups) {
 std::string ResultsCsv(const std::vector<ResultGroup>& groups) {
   std::string csv =
       "dataset,model,algorithm,optimizer,backend,train_samples,test_samples,epochs,cells,"
-      "finished,stalled,diverged,failed,skipped,running,train_loss_mean,train_loss_sd,train_"
+      "finished,stalled,diverged,failed,skipped,running,paused,train_loss_mean,train_loss_sd,train_"
       "accuracy_mean,"
       "train_accuracy_sd,test_loss_mean,test_loss_sd,test_accuracy_mean,test_accuracy_sd,q,"
       "swap_runs,swap_epoch_mean,swap_epoch_sd,wall_seconds_mean,wall_seconds_sd,"
@@ -273,6 +275,7 @@ std::string ResultsCsv(const std::vector<ResultGroup>& groups) {
                     std::to_string(g.failed),
                     std::to_string(g.skipped),
                     std::to_string(g.running),
+                    std::to_string(g.paused),
                     CsvMean(g.train_loss),
                     CsvSd(g.train_loss),
                     CsvMean(g.train_accuracy),

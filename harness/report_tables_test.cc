@@ -120,12 +120,12 @@ TEST_F(ReportTablesTest, ResultsTables) {
   EXPECT_TRUE(Contains(md, "| 0/1 (1 failed) |")) << md;
   const std::string csv = ResultsCsv(groups_);
   EXPECT_TRUE(Contains(csv,
-                       "\nmnist,vgg5,adam,adam,blas,2000,1000,3,2,2,0,0,0,0,0,0.2,"
+                       "\nmnist,vgg5,adam,adam,blas,2000,1000,3,2,2,0,0,0,0,0,0,0.2,"
                        "0.141421356,0.8,0.141421356,0.22,0.141421356,0.7,0.141421356,"
                        "0.119678782,0,,,3.25,0.353553391,3,0,0.15,1,3,,3,\n"))
       << csv;
   EXPECT_TRUE(Contains(csv,
-                       "\nmnist,vgg5,cg,cg,blas,2000,1000,3,2,0,0,1,0,0,1,,,,,,,,,0.119678782,0,"
+                       "\nmnist,vgg5,cg,cg,blas,2000,1000,3,2,0,0,1,0,0,1,0,,,,,,,,,0.119678782,0,"
                        ",,,,,,0.15,0,,,,\n"))
       << csv;
 }
@@ -179,9 +179,10 @@ TEST(ReportTablesStatusTest, StalledAggregatedSkippedNotTargetZeroIsNone) {
                        "- `cifar10.vgg5.adam.blas.s0`: skipped — CIFAR data not "
                        "supplied\n"))
       << report;
-  EXPECT_TRUE(Contains(report,
-                       "3 cells: 2 finished (1 of them stalled), 0 diverged, 0 failed, "
-                       "1 skipped, 0 running or interrupted, 0 unreadable or inconsistent."))
+  EXPECT_TRUE(
+      Contains(report,
+               "3 cells: 2 finished (1 of them stalled), 0 diverged, 0 failed, "
+               "1 skipped, 0 paused, 0 running or interrupted, 0 unreadable or inconsistent."))
       << report;
   fs::remove_all(dir);
 }

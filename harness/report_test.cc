@@ -46,10 +46,11 @@ TEST(ReportTest, WritesTablesAndReport) {
   for (const char* file : kReportFiles) EXPECT_TRUE(fs::exists(dir / file)) << file;
 
   const std::string report = ReadText(dir / "report.md");
-  EXPECT_EQ(report.rfind("# twophase report: suite `unit`\n\n7 cells: 4 finished (0 of them "
-                         "stalled), 1 diverged, 1 failed, 0 skipped, 1 running or interrupted, 0 "
-                         "unreadable or inconsistent.\n",
-                         0),
+  EXPECT_EQ(report.rfind(
+                "# twophase report: suite `unit`\n\n7 cells: 4 finished (0 of them "
+                "stalled), 1 diverged, 1 failed, 0 skipped, 0 paused, 1 running or interrupted, 0 "
+                "unreadable or inconsistent.\n",
+                0),
             0u)
       << report;
   // Environment from metadata: one distinct environment, 2 threads.

@@ -9,11 +9,13 @@
 #include "core/atomic_file.h"
 #include "core/backend.h"
 #include "core/file_lock.h"
+#include "core/stop_signal.h"
 #include "core/threads.h"
 #include "harness/environment.h"
 #include "harness/progress.h"
 #include "harness/report.h"
 #include "models/model.h"
+#include "training/checkpoint.h"
 #include "training/trainer.h"
 
 namespace twophase {
@@ -25,20 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 std::string CellDir(const std::string& out_dir, const std::string& id) {
   return out_dir + "/cells/" + id;
-}
-
-const char* TrainStatusName(TrainStatus status) {
-  switch (status) {
-    case TrainStatus::kCompleted:
-      return "completed";
-    case TrainStatus::kConverged:
-      return "converged";
-    case TrainStatus::kStalled:
-      return "stalled";
-    case TrainStatus::kDiverged:
-      return "diverged";
-  }
-  return "failed";
 }
 
 json RecordJson(const EpochRecord& r) {
@@ -99,18 +87,55 @@ class DataCache {
 
 class CellRunner {
  public:
-  CellRunner(const Suite& suite, const RunOptions& options, int threads, Progress* progress)
+  CellRunner(const Suite& suite, const RunOptions& options, int threads, Progress* progress,
+             std::function<bool()> pause_requested)
       : suite_(suite),
         options_(options),
         threads_(threads),
         progress_(progress),
+        pause_requested_(std::move(pause_requested)),
         data_(options.data_dir) {}
 
   // Runs one cell into its folder; returns its final status.
   std::string Run(const Cell& cell, int64_t position, int64_t count) {
     dir_ = CellDir(options_.out_dir, cell.id);
+    position_ = position;
+    count_ = count;
     std::error_code ec;
     fs::create_directories(dir_, ec);
+    StartMetadata(cell, count);
+    if (ec) return Finish("failed", "cannot create " + dir_ + ": " + ec.message());
+    // "running" goes first, then anything else: a kill in between must not
+    // leave an earlier attempt's final status beside files being replaced.
+    if (!WriteMetadata()) return "failed";
+
+    std::string error;
+    const DataSplit* data = data_.Get(cell.dataset, cell.seed, &error);
+    if (data == nullptr) {
+      // CIFAR is user-supplied: its absence skips the cell, it is no failure.
+      const bool cifar = cell.dataset.name.rfind("cifar", 0) == 0;
+      if (cifar && error.find("was not found") != std::string::npos) {
+        return Finish("skipped", "CIFAR data not supplied (" + error + "); see README, 'Data'");
+      }
+      return Finish("failed", error);
+    }
+    meta_["cell"]["train_samples"] = data->train.count;
+    meta_["cell"]["test_samples"] = data->test.count;
+    meta_["cell"]["outputs"] = data->train.classes;
+
+    std::unique_ptr<Backend> backend = MakeBackend(cell.backend, &error);
+    if (!backend) return Finish("failed", "backend: " + error);
+    const InputShape shape{data->train.channels, data->train.height, data->train.width,
+                           data->train.classes};
+    std::unique_ptr<Model> model = CreateModel(cell.model, shape, backend.get(), &error);
+    if (!model) return Finish("failed", "model: " + error);
+    meta_["cell"]["parameters"] = model->params().size();
+    SetThreads(threads_);
+    return Train(cell, *data, model.get());
+  }
+
+ private:
+  void StartMetadata(const Cell& cell, int64_t count) {
     meta_ = json{{"format", "twophase-run/1"},
                  {"suite",
                   {{"name", suite_.name},
@@ -140,58 +165,112 @@ class CellRunner {
               cell.dataset.subset_mode == SubsetMode::kStratified ? "stratified" : "first"},
              {"test_subset", cell.dataset.test_subset},
              {"epochs", cell.train.epochs},
+             {"eval_every", cell.train.eval_every},
              {"loss", suite_.loss_name},
              {"max_seconds", suite_.max_seconds},
              {"max_passes", suite_.max_passes},
              {"settings", cell.settings},
              {"target_loss", suite_.target_loss}};
-    if (ec) return Finish("failed", "cannot create " + dir_ + ": " + ec.message());
-    // "running" goes first, then the stale files of an earlier attempt: the
-    // other order let a kill (or a failed write) in between leave that
-    // attempt's final status beside a removed curve.
-    if (!WriteMetadata()) return "failed";
-    for (const char* stale : {"/curve.csv", "/events.json"}) {
-      if (!fs::remove(dir_ + stale, ec) && ec) {
-        return Finish("failed", "cannot remove " + dir_ + stale + ": " + ec.message());
+  }
+
+  // What a checkpoint of this cell must match: the cell as the metadata
+  // describes it (but its position in this run's filter), every training
+  // option, the commit and, for the blas backend, the OpenBLAS kernel.
+  json Fingerprint(const Cell& cell) const {
+    json print = meta_["cell"];
+    print.erase("index");
+    print.erase("count");
+    print["options"] = TrainOptionsJson(cell.train);
+    print["commit"] = meta_["environment"]["git_commit"];
+    if (cell.backend == "blas") {
+      print["openblas_kernel"] = meta_["environment"]["openblas_kernel"]["name"];
+    }
+    return print;
+  }
+
+  // The checkpoints --resume may continue from, newest first; refused ones
+  // are logged with the reason.
+  std::vector<Checkpoint> Candidates(const Cell& cell, const json& fingerprint) {
+    std::vector<Checkpoint> found;
+    if (!options_.resume) return found;
+    for (const char* name : {kCheckpointFile, kPreviousCheckpointFile}) {
+      Checkpoint c;
+      std::string why;
+      const std::string path = dir_ + "/" + name;
+      std::error_code ec;
+      if (!fs::exists(path, ec)) continue;
+      if (!ReadCheckpoint(path, &c, &why)) {
+        Log(cell, why + ": refused");
+      } else if (!FingerprintsMatch(c.fingerprint, fingerprint, options_.allow_other_commit,
+                                    &why)) {
+        Log(cell, path + ": refused, it does not fit this cell: " + why);
+      } else {
+        found.push_back(std::move(c));
       }
     }
+    return found;
+  }
 
-    std::string error;
-    const DataSplit* data = data_.Get(cell.dataset, cell.seed, &error);
-    if (data == nullptr) {
-      // CIFAR is user-supplied: its absence skips the cell, it is no failure.
-      const bool cifar = cell.dataset.name.rfind("cifar", 0) == 0;
-      if (cifar && error.find("was not found") != std::string::npos) {
-        return Finish("skipped", "CIFAR data not supplied (" + error + "); see README, 'Data'");
-      }
-      return Finish("failed", error);
-    }
-    meta_["cell"]["train_samples"] = data->train.count;
-    meta_["cell"]["test_samples"] = data->test.count;
-    meta_["cell"]["outputs"] = data->train.classes;
-
-    std::unique_ptr<Backend> backend = MakeBackend(cell.backend, &error);
-    if (!backend) return Finish("failed", "backend: " + error);
-    const InputShape shape{data->train.channels, data->train.height, data->train.width,
-                           data->train.classes};
-    std::unique_ptr<Model> model = CreateModel(cell.model, shape, backend.get(), &error);
-    if (!model) return Finish("failed", "model: " + error);
-    meta_["cell"]["parameters"] = model->params().size();
-    SetThreads(threads_);
-    model->Initialize(cell.seed);
-
-    std::string csv = EpochCsvHeader() + "\n";
+  std::string Train(const Cell& cell, const DataSplit& data, Model* model) {
+    const json fingerprint = Fingerprint(cell);
+    std::vector<Checkpoint> candidates = Candidates(cell, fingerprint);
+    const bool had_checkpoints = fs::exists(dir_ + "/" + kCheckpointFile) ||
+                                 fs::exists(dir_ + "/" + kPreviousCheckpointFile);
+    CheckpointCadence cadence(
+        options_.checkpoint_epochs >= 0 ? options_.checkpoint_epochs : suite_.checkpoint_epochs,
+        options_.checkpoint_seconds >= 0 ? options_.checkpoint_seconds : suite_.checkpoint_seconds);
+    std::string csv, error;
     bool write_ok = true;
-    progress_->StartCell(cell, position, count);
-    const TrainSummary summary = Train(model.get(), *data, cell.train, [&](const EpochRecord& r) {
+    TrainControl control;
+    control.checkpoint_due = [&](int64_t epoch) { return cadence.Due(epoch); };
+    control.pause_requested = pause_requested_;
+    control.save = [&](int64_t, const std::string& state, std::string* why) {
+      if (!SaveCheckpoint(dir_, fingerprint, state, why)) {
+        Log(cell, "checkpoint not saved: " + *why);
+        return false;
+      }
+      cadence.Saved();
+      return true;
+    };
+    control.on_resume = [&](const TrainSummary& so_far) {
+      for (const EpochRecord& r : so_far.epochs) csv += EpochCsvRow(r) + "\n";
+      if (!so_far.epochs.empty()) meta_["final"] = RecordJson(so_far.epochs.back());
+      meta_["checkpoint"]["epoch"] = so_far.epochs.empty() ? 0 : so_far.epochs.back().epoch;
+    };
+    progress_->StartCell(cell, position_, count_);
+    auto on_epoch = [&](const EpochRecord& r) {
       csv += EpochCsvRow(r) + "\n";
       if (write_ok && !WriteFileAtomically(dir_ + "/curve.csv", csv, &error)) write_ok = false;
       // "final" is the curve's last row on disk, also when a write failed.
       if (write_ok) meta_["final"] = RecordJson(r);
       progress_->Epoch(r, cell.train.epochs);
-    });
+    };
+    TrainSummary summary;
+    for (size_t i = 0; i <= candidates.size(); ++i) {
+      const bool fresh = i == candidates.size();
+      csv = EpochCsvHeader() + "\n";
+      if (fresh) {
+        if (had_checkpoints && options_.resume) Log(cell, "no usable checkpoint: starting afresh");
+        if (!RemoveStaleFiles()) return "failed";
+        control.resume_state = {};
+        model->Initialize(cell.seed);
+      } else {
+        control.resume_state = candidates[i].state;
+        NoteResume(candidates[i]);
+      }
+      summary = twophase::Train(model, data, cell.train, on_epoch, control);
+      if (summary.resume_error.empty()) break;
+      Log(cell, candidates[i].path + ": refused, its state does not fit: " + summary.resume_error);
+      meta_.erase("checkpoint");
+    }
     if (!write_ok) return Finish("failed", "writing curve.csv: " + error);
+    return Conclude(summary);
+  }
 
+  // The outcome: events.json, then the metadata's status; a finished cell's
+  // checkpoints go once its status says so.
+  std::string Conclude(const TrainSummary& summary) {
+    std::string error;
     json events = json::array();
     for (const TrainEvent& e : summary.events) {
       events.push_back(json{{"epoch", e.epoch}, {"kind", e.kind}, {"message", e.message}});
@@ -201,10 +280,37 @@ class CellRunner {
     if (!WriteFileAtomically(dir_ + "/events.json", events_file.dump(2) + "\n", &error)) {
       return Finish("failed", "writing events.json: " + error);
     }
-    return Finish(TrainStatusName(summary.status), summary.message);
+    if (summary.status == TrainStatus::kPaused) {
+      return Finish("paused", summary.message + "; run again with --resume to continue");
+    }
+    const std::string status = Finish(TrainStatusName(summary.status), summary.message);
+    if (status != "failed") RemoveCheckpoints(dir_);
+    return status;
   }
 
- private:
+  // A fresh start replaces an earlier attempt's curve and events.
+  bool RemoveStaleFiles() {
+    std::error_code ec;
+    for (const char* stale : {"/curve.csv", "/events.json"}) {
+      if (!fs::remove(dir_ + stale, ec) && ec) {
+        Finish("failed", "cannot remove " + dir_ + stale + ": " + ec.message());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The metadata says which checkpoint the cell continues from, and that
+  // checkpoint's commit when it is not this one (--allow-other-commit).
+  void NoteResume(const Checkpoint& c) {
+    meta_["checkpoint"] = json{{"file", fs::path(c.path).filename().string()},
+                               {"commit", c.fingerprint.value("commit", "unknown")}};
+  }
+
+  void Log(const Cell& cell, const std::string& message) {
+    std::fprintf(options_.log, "%s: %s\n", cell.id.c_str(), message.c_str());
+  }
+
   bool WriteMetadata() {
     std::string error;
     if (!WriteFileAtomically(dir_ + "/metadata.json", meta_.dump(2) + "\n", &error)) {
@@ -226,9 +332,11 @@ class CellRunner {
   const RunOptions& options_;
   int threads_;
   Progress* progress_;
+  std::function<bool()> pause_requested_;
   DataCache data_;
   std::string dir_;
   json meta_;
+  int64_t position_ = 0, count_ = 0;
 };
 
 // Seconds per sample of a forward pass and of a forward+backward pass of
@@ -290,8 +398,10 @@ bool KeepOnResume(const std::string& out_dir, const std::string& id, std::string
   CellResult cell;
   if (!ReadCell(dir, &cell, why)) return false;
   *status = CellStatusName(cell.status);
-  if (cell.status == CellStatus::kRunning) {
-    *why = "interrupted (metadata.json says running)";
+  if (cell.status == CellStatus::kRunning || cell.status == CellStatus::kPaused) {
+    // Continued from its last good checkpoint, or from scratch without one.
+    *why =
+        cell.status == CellStatus::kPaused ? "paused" : "interrupted (metadata.json says running)";
     return false;
   }
   if (cell.status == CellStatus::kFailed || cell.status == CellStatus::kSkipped) {
@@ -359,6 +469,12 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   if (!LockOutDir(options.out_dir, &lock, error)) return false;
   if (!PrepareOutDir(suite, options, error)) return false;
   const int threads = options.threads > 0 ? options.threads : suite.threads;
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options.stop_after_seconds));
+  auto pause_requested = [&] {
+    return StopRequested() || (options.stop_after_seconds > 0 && Clock::now() >= deadline);
+  };
   std::vector<Cell> cells;
   for (const Cell& c : ExpandCells(suite)) {
     if (CellMatches(options.filter, c)) cells.push_back(c);
@@ -367,9 +483,13 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   int64_t epochs_total = 0;
   for (const Cell& c : cells) epochs_total += c.train.epochs;
   Progress progress(options.log, options.live, options.log_interval_seconds, epochs_total);
-  CellRunner runner(suite, options, threads, &progress);
+  CellRunner runner(suite, options, threads, &progress, pause_requested);
   for (size_t i = 0; i < cells.size(); ++i) {
     const Cell& cell = cells[i];
+    if (pause_requested()) {
+      summary->not_started = static_cast<int64_t>(cells.size() - i);
+      break;
+    }
     std::string status, why;
     if (options.resume && KeepOnResume(options.out_dir, cell.id, &status, &why)) {
       ++summary->already_done;
@@ -377,8 +497,11 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
       continue;
     }
     if (!why.empty()) {
-      std::fprintf(options.log, "[%zu/%lld] %s: %s; running it again (--resume)\n", i + 1,
-                   static_cast<long long>(summary->cells), cell.id.c_str(), why.c_str());
+      // Paused and interrupted cells continue from a checkpoint if they have one.
+      const bool continued = status == "paused" || status == "running";
+      std::fprintf(options.log, "[%zu/%lld] %s: %s; %s (--resume)\n", i + 1,
+                   static_cast<long long>(summary->cells), cell.id.c_str(), why.c_str(),
+                   continued ? "continuing it" : "running it again");
       ++summary->rerun;
     }
     const std::string result = runner.Run(cell, static_cast<int64_t>(i), summary->cells);
@@ -391,6 +514,8 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
       ++summary->diverged;
     else if (result == "skipped")
       ++summary->skipped;
+    else if (result == "paused")
+      ++summary->paused;
     else
       ++summary->failed;
   }

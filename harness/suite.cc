@@ -288,6 +288,12 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
     if (!ParseLossKind(suite->loss_name, &suite->loss, &w)) r.Fail("loss", w);
   }
   r.Number("target_loss", &suite->target_loss, FiniteNonNegative, ">= 0 (0: none)");
+  r.Number("eval_every", &suite->eval_every, Positive, ">= 1");
+  r.Number(
+      "checkpoint_epochs", &suite->checkpoint_epochs, [](int64_t v) { return v >= 0; },
+      ">= 0 (0: not by epochs)");
+  r.Number("checkpoint_seconds", &suite->checkpoint_seconds, FiniteNonNegative,
+           ">= 0 (0: not by time)");
   if (r.Has("budget")) {
     FieldReader b(r.Get("budget"), "budget", &why);
     b.Number("epochs", &suite->epochs, Positive, ">= 1");
@@ -406,6 +412,7 @@ std::vector<Cell> ExpandCells(const Suite& suite) {
             c.train.max_seconds = suite.max_seconds;
             c.train.max_forward_passes = suite.max_passes;
             c.train.micro_batch = suite.micro_batch;
+            c.train.eval_every = suite.eval_every;
             if (algorithm.swap_fraction > 0) {
               c.train.detector.fixed_epoch = std::max<int64_t>(
                   1, std::llround(algorithm.swap_fraction * static_cast<double>(epochs)));

@@ -61,6 +61,13 @@ struct Suite {
   double max_seconds = 0.0;
   double max_passes = 0.0;   // forward passes over the training set
   double target_loss = 0.0;  // for time-to-target in the report; 0: none
+  // The full evaluation after every this many epochs (TrainOptions).
+  int64_t eval_every = 1;
+  // Checkpoints inside a cell (training/checkpoint.h): every this many
+  // epochs (0: not by count) and at the first epoch end this many seconds
+  // after the last one (0: not by time). twophase run's flags override them.
+  int64_t checkpoint_epochs = 0;
+  double checkpoint_seconds = 600.0;
 };
 
 // One run: a point of the suite's matrix.

@@ -36,14 +36,14 @@ bool AdamOptions::IsValid(std::string* error) const {
   // Every comparison below is false for NaN, so NaN fails each check; the
   // isfinite() terms reject the infinities that the ranges alone would let
   // through (lr = +inf, eps = +inf, weight_decay = +inf).
-  return CheckOption(std::isfinite(learning_rate) && learning_rate > 0,
-               "learning_rate", "> 0 and finite", learning_rate, error) &&
+  return CheckOption(std::isfinite(learning_rate) && learning_rate > 0, "learning_rate",
+                     "> 0 and finite", learning_rate, error) &&
          CheckOption(beta1 >= 0 && beta1 < 1, "beta1", "in [0, 1)", beta1, error) &&
          CheckOption(beta2 >= 0 && beta2 < 1, "beta2", "in [0, 1)", beta2, error) &&
-         CheckOption(std::isfinite(epsilon) && epsilon >= 0, "epsilon",
-               ">= 0 and finite", epsilon, error) &&
-         CheckOption(std::isfinite(weight_decay) && weight_decay >= 0,
-               "weight_decay", ">= 0 and finite", weight_decay, error);
+         CheckOption(std::isfinite(epsilon) && epsilon >= 0, "epsilon", ">= 0 and finite", epsilon,
+                     error) &&
+         CheckOption(std::isfinite(weight_decay) && weight_decay >= 0, "weight_decay",
+                     ">= 0 and finite", weight_decay, error);
 }
 
 Adam::Adam(int64_t size, const AdamOptions& options)
@@ -64,8 +64,7 @@ void Adam::Step(float* x, const float* g) {
   const double t = static_cast<double>(t_);
   const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
   const double bias_correction2 = 1.0 - std::pow(options_.beta2, t);
-  const float neg_step_size =
-      static_cast<float>(-(options_.learning_rate / bias_correction1));
+  const float neg_step_size = static_cast<float>(-(options_.learning_rate / bias_correction1));
   const float bc2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
   const float beta1 = static_cast<float>(options_.beta1);
   const float one_minus_beta1 = static_cast<float>(1.0 - options_.beta1);
@@ -98,6 +97,18 @@ void Adam::Step(float* x, const float* g) {
     const float denom = std::sqrt(vi) / bc2_sqrt + eps;
     x[i] = x[i] + neg_step_size * mi / denom;
   }
+}
+
+void Adam::SaveState(StateWriter* w) const {
+  w->I64(t_);
+  w->Floats(m_);
+  w->Floats(v_);
+}
+
+bool Adam::LoadState(StateReader* r) {
+  const int64_t size = static_cast<int64_t>(m_.size());
+  return r->I64("adam.steps", &t_) && r->Floats("adam.m", size, &m_) &&
+         r->Floats("adam.v", size, &v_);
 }
 
 }  // namespace twophase

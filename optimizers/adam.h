@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/state_io.h"
+
 namespace twophase {
 
 struct AdamOptions {
@@ -42,6 +44,10 @@ class Adam {
   const std::vector<float>& second_moment() const { return v_; }
   // Clears the moments and the step count.
   void Reset();
+  // The step count and both moments, for checkpoints; LoadState requires
+  // this object's size.
+  void SaveState(StateWriter* w) const;
+  bool LoadState(StateReader* r);
 
  private:
   AdamOptions options_;

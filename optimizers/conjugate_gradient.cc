@@ -99,21 +99,21 @@ bool ConjugateGradientOptions::IsValid(std::string* error) const {
   // The line search's own check names its option ("line search: c1 ...").
   return line_search.IsValid(error) &&
          CheckOption(std::isfinite(first_step_length) && first_step_length > 0, "first_step_length",
-               "> 0 and finite", first_step_length, error) &&
+                     "> 0 and finite", first_step_length, error) &&
          CheckOption(restart_every >= 0, "restart_every", ">= 0 (0: every n iterations)",
-               static_cast<double>(restart_every), error) &&
+                     static_cast<double>(restart_every), error) &&
          CheckOption(std::isfinite(powell_restart_threshold), "powell_restart_threshold",
-               "finite (<= 0 disables Powell's test)", powell_restart_threshold, error) &&
+                     "finite (<= 0 disables Powell's test)", powell_restart_threshold, error) &&
          CheckOption(std::isfinite(hager_zhang_eta) && hager_zhang_eta > 0, "hager_zhang_eta",
-               "> 0 and finite", hager_zhang_eta, error) &&
-         CheckOption(std::isfinite(gradient_tolerance) && gradient_tolerance >= 0, "gradient_tolerance",
-               ">= 0 and finite", gradient_tolerance, error) &&
-         CheckOption(std::isfinite(function_tolerance) && function_tolerance >= 0, "function_tolerance",
-               ">= 0 and finite", function_tolerance, error) &&
-         CheckOption(max_iterations > 0, "max_iterations", "> 0", static_cast<double>(max_iterations),
-               error) &&
+                     "> 0 and finite", hager_zhang_eta, error) &&
+         CheckOption(std::isfinite(gradient_tolerance) && gradient_tolerance >= 0,
+                     "gradient_tolerance", ">= 0 and finite", gradient_tolerance, error) &&
+         CheckOption(std::isfinite(function_tolerance) && function_tolerance >= 0,
+                     "function_tolerance", ">= 0 and finite", function_tolerance, error) &&
+         CheckOption(max_iterations > 0, "max_iterations", "> 0",
+                     static_cast<double>(max_iterations), error) &&
          CheckOption(max_evaluations >= 0, "max_evaluations", ">= 0 (0: no limit)",
-               static_cast<double>(max_evaluations), error);
+                     static_cast<double>(max_evaluations), error);
 }
 
 ConjugateGradient::ConjugateGradient(const ConjugateGradientOptions& options) : options_(options) {}
@@ -415,5 +415,59 @@ CgIterationRecord ConjugateGradient::Iterate() {
 }
 
 std::string KnownBetaRules() { return KnownEnumNames(kBetaRules); }
+
+void ConjugateGradient::SaveState(StateWriter* w) const {
+  w->Floats(x_);
+  w->Floats(g_);
+  w->Floats(d_);
+  for (const double v : {f_value_, previous_value_, previous_step_, previous_slope_}) w->F64(v);
+  w->I64(since_restart_);
+  w->Bool(last_search_failed_);
+  const ConjugateGradientSummary& s = summary_;
+  w->I64(static_cast<int64_t>(s.termination));
+  w->String(s.message);
+  for (const int64_t v : {s.iterations, s.value_evaluations, s.gradient_evaluations, s.restarts,
+                          s.line_search_failures}) {
+    w->I64(v);
+  }
+  for (const double v : {s.initial_value, s.final_value, s.final_gradient_norm, s.total_seconds,
+                         s.line_search_seconds}) {
+    w->F64(v);
+  }
+}
+
+bool ConjugateGradient::LoadState(Objective* f, StateReader* r) {
+  f_ = f;
+  n_ = f->size();
+  r->Floats("cg.x", n_, &x_);
+  r->Floats("cg.g", n_, &g_);
+  r->Floats("cg.d", n_, &d_);
+  x_new_.assign(n_, 0.0f);
+  g_new_.assign(n_, 0.0f);
+  for (double* v : {&f_value_, &previous_value_, &previous_step_, &previous_slope_}) {
+    r->F64("cg.values", v);
+  }
+  r->I64("cg.since_restart", &since_restart_);
+  r->Bool("cg.last_search_failed", &last_search_failed_);
+  summary_ = ConjugateGradientSummary{};
+  ConjugateGradientSummary& s = summary_;
+  int64_t termination = 0;
+  r->I64("cg.termination", &termination);
+  r->String("cg.message", &s.message);
+  for (int64_t* v : {&s.iterations, &s.value_evaluations, &s.gradient_evaluations, &s.restarts,
+                     &s.line_search_failures}) {
+    r->I64("cg.counts", v);
+  }
+  for (double* v : {&s.initial_value, &s.final_value, &s.final_gradient_norm, &s.total_seconds,
+                    &s.line_search_seconds}) {
+    r->F64("cg.summary", v);
+  }
+  if (!r->ok()) return false;
+  if (termination < 0 || termination > static_cast<int64_t>(TerminationType::kInvalidOptions)) {
+    return r->Fail("cg.termination", "unknown value " + std::to_string(termination));
+  }
+  s.termination = static_cast<TerminationType>(termination);
+  return true;
+}
 
 }  // namespace twophase

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/state_io.h"
 #include "optimizers/line_search.h"
 #include "optimizers/objective.h"
 
@@ -77,8 +78,8 @@ struct ConjugateGradientOptions {
   // The first line search's trial step is first_step_length / |g_0|, a step
   // of that length along -g_0.
   double first_step_length = 1.0;
-  int64_t restart_every = 0;             // 0: every n = size() iterations
-  double powell_restart_threshold = 0.2; // <= 0 disables Powell's test
+  int64_t restart_every = 0;              // 0: every n = size() iterations
+  double powell_restart_threshold = 0.2;  // <= 0 disables Powell's test
   double hager_zhang_eta = 0.01;
   // Stop when |g| <= gradient_tolerance (the paper's "zero gradient").
   double gradient_tolerance = 1e-6;
@@ -106,9 +107,9 @@ struct CgIterationRecord {
   int64_t iteration = 0;  // 1-based
   double value = 0.0;     // f after the iteration
   double gradient_norm = 0.0;
-  double step = 0.0;      // alpha
-  double beta = 0.0;      // beta used for the NEXT direction (0 on restart)
-  bool restarted = false; // the next direction is -g
+  double step = 0.0;           // alpha
+  double beta = 0.0;           // beta used for the NEXT direction (0 on restart)
+  bool restarted = false;      // the next direction is -g
   std::string restart_reason;  // "", "powell", "not-descent", "periodic", "line-search-failure"
   LineSearchStatus line_search_status = LineSearchStatus::kSuccess;
   int value_evaluations = 0;     // this iteration's
@@ -154,6 +155,14 @@ class ConjugateGradient {
   const std::vector<float>& x() const { return x_; }
   const std::vector<float>& gradient() const { return g_; }
   double value() const { return f_value_; }
+
+  // Everything the next Iterate reads (x, g, d, the previous step, slope
+  // and value, the restart and failure counters) and the summary's counts,
+  // for checkpoints. LoadState continues a run on `f` as if Begin and the
+  // saved iterations had run here; summary().records keeps only the
+  // iterations after it.
+  void SaveState(StateWriter* w) const;
+  bool LoadState(Objective* f, StateReader* r);
 
  private:
   ConjugateGradientOptions options_;

@@ -43,6 +43,8 @@ class Objective {
 
   const EvaluationCounts& counts() const { return counts_; }
   void ResetCounts() { counts_ = EvaluationCounts{}; }
+  // A resumed run continues the counts of the run it resumes.
+  void RestoreCounts(const EvaluationCounts& counts) { counts_ = counts; }
 
  protected:
   virtual double DoValue(const float* x) = 0;

@@ -33,9 +33,10 @@ bool SwapDetectorOptions::IsValid(std::string* error) const {
   // Comparisons are false for NaN, so NaN fails each range check.
   return CheckOption(factor > 0 && factor < 1, "factor", "in (0, 1)", factor, error) &&
          CheckOption(smoothing >= 0 && smoothing < 1, "smoothing", "in [0, 1)", smoothing, error) &&
-         CheckOption(min_epochs >= 0, "min_epochs", ">= 0", static_cast<double>(min_epochs), error) &&
+         CheckOption(min_epochs >= 0, "min_epochs", ">= 0", static_cast<double>(min_epochs),
+                     error) &&
          CheckOption(fixed_epoch >= 0, "fixed_epoch", ">= 0 (0: use the norm rule)",
-               static_cast<double>(fixed_epoch), error);
+                     static_cast<double>(fixed_epoch), error);
 }
 
 SwapDetector::SwapDetector(const SwapDetectorOptions& options) : options_(options) {}
@@ -77,6 +78,38 @@ bool SwapDetector::Observe(int64_t epoch, double norm) {
     event_ = SwapEvent{epoch, "peak-fraction", smoothed_, running_max_};
   }
   return event_.has_value();
+}
+
+void SwapDetector::SaveState(StateWriter* w) const {
+  w->F64(running_max_);
+  w->F64(smoothed_);
+  w->Bool(has_smoothed_);
+  w->Bool(event_.has_value());
+  if (event_) SaveSwapEvent(*event_, w);
+}
+
+bool SwapDetector::LoadState(StateReader* r) {
+  bool has_event = false;
+  r->F64("detector.running_max", &running_max_);
+  r->F64("detector.smoothed", &smoothed_);
+  r->Bool("detector.has_smoothed", &has_smoothed_);
+  if (!r->Bool("detector.has_event", &has_event)) return false;
+  event_.reset();
+  if (!has_event) return true;
+  event_.emplace();
+  return LoadSwapEvent(r, &*event_);
+}
+
+void SaveSwapEvent(const SwapEvent& e, StateWriter* w) {
+  w->I64(e.epoch);
+  w->String(e.rule);
+  w->F64(e.norm);
+  w->F64(e.running_max);
+}
+
+bool LoadSwapEvent(StateReader* r, SwapEvent* e) {
+  return r->I64("swap.epoch", &e->epoch) && r->String("swap.rule", &e->rule) &&
+         r->F64("swap.norm", &e->norm) && r->F64("swap.running_max", &e->running_max);
 }
 
 }  // namespace twophase

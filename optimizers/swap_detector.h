@@ -27,6 +27,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/state_io.h"
+
 namespace twophase {
 
 enum class SwapSignal { kMeanGradientNorm, kMeanOfNorms, kFullBatch };
@@ -36,20 +38,23 @@ std::string SwapSignalName(SwapSignal signal);
 
 struct SwapDetectorOptions {
   SwapSignal signal = SwapSignal::kMeanGradientNorm;
-  double factor = 0.9;        // in (0, 1)
-  double smoothing = 0.0;     // EMA weight a in [0, 1)
-  int64_t min_epochs = 1;     // never swap before this many Adam epochs
-  int64_t fixed_epoch = 0;    // > 0: swap after exactly this epoch instead
+  double factor = 0.9;      // in (0, 1)
+  double smoothing = 0.0;   // EMA weight a in [0, 1)
+  int64_t min_epochs = 1;   // never swap before this many Adam epochs
+  int64_t fixed_epoch = 0;  // > 0: swap after exactly this epoch instead
 
   bool IsValid(std::string* error) const;
 };
 
 struct SwapEvent {
-  int64_t epoch = 0;      // the last Adam epoch
-  std::string rule;       // "peak-fraction" or "fixed-epoch"
-  double norm = 0.0;      // the (smoothed) signal at the swap
+  int64_t epoch = 0;  // the last Adam epoch
+  std::string rule;   // "peak-fraction" or "fixed-epoch"
+  double norm = 0.0;  // the (smoothed) signal at the swap
   double running_max = 0.0;
 };
+
+void SaveSwapEvent(const SwapEvent& e, StateWriter* w);
+bool LoadSwapEvent(StateReader* r, SwapEvent* e);
 
 class SwapDetector {
  public:
@@ -63,6 +68,9 @@ class SwapDetector {
   const std::optional<SwapEvent>& event() const { return event_; }
   double running_max() const { return running_max_; }
   double smoothed() const { return smoothed_; }
+  // Everything Observe reads, for checkpoints.
+  void SaveState(StateWriter* w) const;
+  bool LoadState(StateReader* r);
 
  private:
   SwapDetectorOptions options_;

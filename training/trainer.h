@@ -25,8 +25,15 @@
 //
 // Cost accounting: forward/backward passes count what the ALGORITHM spends,
 // in passes over the training set (an Adam epoch is one of each; a CG line
-// search probe is one forward pass). The evaluation after each epoch is
-// measurement, timed separately and not counted.
+// search probe is one forward pass). The evaluation after an epoch is
+// measurement, timed separately and not counted. It runs every eval_every
+// epochs and always after the first and the last epoch, the swap epoch and
+// an epoch whose state is saved; it changes nothing the training computes.
+//
+// Checkpoints (TrainControl): after any epoch Train can hand its whole
+// state to a callback, and a later Train given that state continues the run
+// bit-identically -- the same parameters, curve and events as a run that
+// never stopped, wall times aside.
 #ifndef TWOPHASE_TRAINING_TRAINER_H_
 #define TWOPHASE_TRAINING_TRAINER_H_
 
@@ -94,6 +101,9 @@ struct TrainOptions {
   // of epochs depend on the machine's speed.
   double max_seconds = 0.0;
   double max_forward_passes = 0.0;
+  // The full evaluation runs after every this many epochs (see above);
+  // unevaluated epochs have NaN losses and accuracies in their records.
+  int64_t eval_every = 1;
 
   bool IsValid(std::string* error) const;
 };
@@ -101,8 +111,10 @@ struct TrainOptions {
 // One line of the training log.
 struct EpochRecord {
   int64_t epoch = 0;
-  std::string phase;        // "adam" or "cg"
-  double train_loss = 0.0;  // full pass over the training set after the epoch
+  std::string phase;  // "adam" or "cg"
+  // Full pass over the training set after the epoch; NaN with the three
+  // below on an epoch that was not evaluated (eval_every).
+  double train_loss = 0.0;
   double train_accuracy = 0.0;
   double test_loss = 0.0;
   double test_accuracy = 0.0;
@@ -125,13 +137,20 @@ struct EpochRecord {
 // Something that happened during a run, besides the epochs.
 struct TrainEvent {
   int64_t epoch = 0;
-  std::string kind;  // "swap", "line-search-failure", "converged", "diverged"
+  // "swap", "would-swap" (where Algorithm 1's detector would have fired in
+  // a run that does not swap by it), "line-search-failure", "converged",
+  // "diverged", "budget", "resume", "checkpoint-failed".
+  std::string kind;
   std::string message;
 };
 
 // kStalled: CG could not go on (two failed line searches in a row, usually
 // at float32 resolution of the loss) before the budget was spent.
-enum class TrainStatus { kCompleted, kConverged, kStalled, kDiverged };
+// kPaused: stopped on request after an epoch whose state was saved.
+enum class TrainStatus { kCompleted, kConverged, kStalled, kDiverged, kPaused };
+// "completed", "converged", "stalled", "diverged", "paused": also the cell
+// statuses of a result directory (results/README.md).
+std::string TrainStatusName(TrainStatus status);
 
 struct TrainSummary {
   TrainStatus status = TrainStatus::kCompleted;
@@ -141,6 +160,8 @@ struct TrainSummary {
   std::optional<SwapEvent> swap;
   int64_t adam_steps = 0;
   int64_t cg_iterations = 0;
+  // Set when TrainControl::resume_state could not be used; nothing ran.
+  std::string resume_error;
 };
 
 struct Evaluation {
@@ -151,13 +172,36 @@ struct Evaluation {
 // Forward-only pass over a data set in fixed chunks.
 Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk);
 
+// Checkpoints and pausing; every member is optional.
+struct TrainControl {
+  // A state saved by an earlier Train of the same model, data and options
+  // (the caller checks that; training/checkpoint.h): training continues
+  // after the epoch it was saved at. A state that does not fit (another
+  // parameter count, a truncated stream) makes Train fail before it
+  // changes anything (TrainSummary::resume_error).
+  std::string_view resume_state;
+  // Called once the state is restored, with the run so far (its curve and
+  // events), before the next epoch runs.
+  std::function<void(const TrainSummary& so_far)> on_resume;
+  // Asked after each epoch's training work: save the state after this
+  // epoch? (A cadence of epochs or seconds.)
+  std::function<bool(int64_t epoch)> checkpoint_due;
+  // Asked after each epoch's training work: stop after this epoch with a
+  // saved state (kPaused)? (A signal, a time slice.)
+  std::function<bool()> pause_requested;
+  // Receives the state after `epoch`, after on_epoch saw its record. A
+  // failure is recorded as a "checkpoint-failed" event; training goes on.
+  std::function<bool(int64_t epoch, const std::string& state, std::string* error)> save;
+};
+
 // Trains `model` (already initialised). `on_epoch` (optional) is called
 // after each epoch, e.g. to print and write the CSV. Stops early with
 // kDiverged if a loss or gradient becomes NaN or Inf (the parameters are
 // never updated with a non-finite gradient), and with kConverged when CG
 // meets its tolerances.
 TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& options,
-                   const std::function<void(const EpochRecord&)>& on_epoch);
+                   const std::function<void(const EpochRecord&)>& on_epoch,
+                   const TrainControl& control = {});
 
 // CSV header and one row, the same columns as the printed log.
 std::string EpochCsvHeader();

@@ -1,0 +1,204 @@
+#include "training/checkpoint.h"
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/bounded_json.h"
+#include "core/state_io.h"
+
+namespace twophase {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr char kMagic[] = "twophase-checkpoint";
+constexpr uint64_t kVersion = 1;
+
+uint64_t Checksum(const std::string& fingerprint, const std::string& state) {
+  return Fnv1a64(state, Fnv1a64(fingerprint));
+}
+
+// The first difference between two JSON values, as "path: saved vs wanted".
+bool FirstDifference(const json& saved, const json& wanted, const std::string& path,
+                     std::string* why) {
+  if (saved.is_object() && wanted.is_object()) {
+    for (const auto& [key, value] : wanted.items()) {
+      const std::string field = path.empty() ? key : path + "." + key;
+      if (!saved.contains(key)) {
+        *why = field + ": the checkpoint has no such field, this run " + ShowJson(value, 60);
+        return true;
+      }
+      if (FirstDifference(saved[key], value, field, why)) return true;
+    }
+    for (const auto& [key, value] : saved.items()) {
+      if (!wanted.contains(key)) {
+        *why = (path.empty() ? key : path + "." + key) + ": the checkpoint has " +
+               ShowJson(value, 60) + ", this run has no such field";
+        return true;
+      }
+    }
+    return false;
+  }
+  if (saved == wanted) return false;
+  *why =
+      path + ": the checkpoint has " + ShowJson(saved, 60) + ", this run " + ShowJson(wanted, 60);
+  return true;
+}
+
+}  // namespace
+
+json TrainOptionsJson(const TrainOptions& o) {
+  const LineSearchOptions& ls = o.cg.line_search;
+  return json{
+      {"algorithm", AlgorithmName(o.algorithm)},
+      {"epochs", o.epochs},
+      {"batch_size", o.batch_size},
+      {"drop_last", o.drop_last},
+      {"adam",
+       {{"learning_rate", o.adam.learning_rate},
+        {"beta1", o.adam.beta1},
+        {"beta2", o.adam.beta2},
+        {"epsilon", o.adam.epsilon},
+        {"weight_decay", o.adam.weight_decay}}},
+      {"loss", LossKindName(o.loss)},
+      {"seed", o.seed},
+      {"micro_batch", o.micro_batch},
+      {"cg",
+       {{"beta", BetaRuleName(o.cg.beta)},
+        {"line_search",
+         {{"kind", LineSearchKindName(ls.kind)},
+          {"c1", ls.c1},
+          {"c2", ls.c2},
+          {"hz_delta", ls.hz_delta},
+          {"hz_sigma", ls.hz_sigma},
+          {"hz_epsilon", ls.hz_epsilon},
+          {"hz_theta", ls.hz_theta},
+          {"hz_gamma", ls.hz_gamma},
+          {"golden_tolerance", ls.golden_tolerance},
+          {"max_evaluations", ls.max_evaluations},
+          {"max_step_factor", ls.max_step_factor}}},
+        {"initial_step", InitialStepRuleName(o.cg.initial_step)},
+        {"first_step_length", o.cg.first_step_length},
+        {"restart_every", o.cg.restart_every},
+        {"powell_restart_threshold", o.cg.powell_restart_threshold},
+        {"hager_zhang_eta", o.cg.hager_zhang_eta},
+        {"gradient_tolerance", o.cg.gradient_tolerance},
+        {"function_tolerance", o.cg.function_tolerance}}},
+      {"cg_samples", o.cg_samples},
+      {"cg_preconditioner", CgPreconditionerName(o.cg_preconditioner)},
+      {"cg_preconditioner_epsilon", o.cg_preconditioner_epsilon},
+      {"detector",
+       {{"signal", SwapSignalName(o.detector.signal)},
+        {"factor", o.detector.factor},
+        {"smoothing", o.detector.smoothing},
+        {"min_epochs", o.detector.min_epochs},
+        {"fixed_epoch", o.detector.fixed_epoch}}},
+      {"max_seconds", o.max_seconds},
+      {"max_forward_passes", o.max_forward_passes},
+      {"eval_every", o.eval_every},
+  };
+}
+
+bool SaveCheckpoint(const std::string& dir, const json& fingerprint, const std::string& state,
+                    std::string* error) {
+  const std::string print = fingerprint.dump();
+  StateWriter w;
+  w.String(kMagic);
+  w.U64(kVersion);
+  w.String(print);
+  w.U64(Checksum(print, state));
+  w.String(state);
+  const std::string latest = dir + "/" + kCheckpointFile;
+  std::error_code ec;
+  if (fs::exists(latest, ec)) {
+    fs::rename(latest, dir + "/" + kPreviousCheckpointFile, ec);
+    if (ec) {
+      *error = latest + ": cannot keep it as " + kPreviousCheckpointFile + ": " + ec.message();
+      return false;
+    }
+  }
+  return WriteFileAtomically(latest, w.bytes(), error);
+}
+
+bool ReadCheckpoint(const std::string& path, Checkpoint* checkpoint, std::string* error) {
+  std::string bytes;
+  if (!ReadWholeFile(path, &bytes, error)) return false;
+  StateReader r(bytes);
+  std::string magic, print;
+  uint64_t version = 0, checksum = 0;
+  if (!r.String("magic", &magic) || magic != kMagic) {
+    *error = path + ": not a twophase checkpoint";
+    return false;
+  }
+  if (r.U64("version", &version) && version != kVersion) {
+    r.Fail("version", std::to_string(version) + " (this build reads version " +
+                          std::to_string(kVersion) + ")");
+  }
+  r.String("fingerprint", &print);
+  r.U64("checksum", &checksum);
+  r.String("state", &checkpoint->state);
+  if (r.ok() && !r.AtEnd()) r.Fail("end", "unexpected bytes after the state");
+  if (r.ok() && checksum != Checksum(print, checkpoint->state)) {
+    r.Fail("checksum", "mismatch: the file is corrupted");
+  }
+  if (!r.ok()) {
+    *error = path + ": " + r.error();
+    return false;
+  }
+  JsonReadError why;
+  if (!ParseBoundedJson(print, &checkpoint->fingerprint, &why)) {
+    *error = path + ": fingerprint: " + why.message;
+    return false;
+  }
+  checkpoint->path = path;
+  return true;
+}
+
+bool FingerprintsMatch(const json& saved, const json& wanted, bool allow_other_commit,
+                       std::string* why) {
+  json a = saved, b = wanted;
+  if (allow_other_commit && a.is_object() && b.is_object()) {
+    a.erase("commit");
+    b.erase("commit");
+  }
+  if (!FirstDifference(a, b, "", why)) return true;
+  if (why->rfind("commit:", 0) == 0) {
+    *why += " (another commit's state: --allow-other-commit uses it)";
+  }
+  return false;
+}
+
+bool FindCheckpoint(const std::string& dir, const json& wanted, bool allow_other_commit,
+                    Checkpoint* checkpoint, std::vector<std::string>* refusals) {
+  for (const char* name : {kCheckpointFile, kPreviousCheckpointFile}) {
+    const std::string path = dir + "/" + name;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) continue;
+    std::string why;
+    if (!ReadCheckpoint(path, checkpoint, &why)) {
+      refusals->push_back(why + "; refused");
+      continue;
+    }
+    if (!FingerprintsMatch(checkpoint->fingerprint, wanted, allow_other_commit, &why)) {
+      refusals->push_back(path + ": does not fit this run: " + why + "; refused");
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+void RemoveCheckpoints(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {kCheckpointFile, kPreviousCheckpointFile}) {
+    fs::remove(dir + "/" + name, ec);
+  }
+}
+
+bool CheckpointCadence::Due(int64_t epoch) const {
+  if (epochs_ > 0 && epoch % epochs_ == 0) return true;
+  return seconds_ > 0 && std::chrono::duration<double>(Clock::now() - last_).count() >= seconds_;
+}
+
+}  // namespace twophase
