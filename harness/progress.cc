@@ -61,10 +61,20 @@ void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
 void Progress::Epoch(const EpochRecord& r, int64_t epochs) {
   ++epochs_done_;
   cell_epoch_ = r.epoch;
-  char line[256];
-  std::snprintf(line, sizeof(line), "%s %s: epoch %lld/%lld %s loss %.5g test acc %.4f, elapsed %s, ETA %s",
+  // An epoch eval_every skipped has NaN in all four evaluation fields (as
+  // EpochCsvRow tells them apart): "-", not a "nan" that reads as divergence.
+  // A diverged epoch has a finite accuracy and shows its "nan" loss.
+  const bool evaluated = !(std::isnan(r.train_loss) && std::isnan(r.train_accuracy) &&
+                           std::isnan(r.test_loss) && std::isnan(r.test_accuracy));
+  char evaluation[64] = "loss - test acc -";
+  if (evaluated) {
+    std::snprintf(evaluation, sizeof(evaluation), "loss %.5g test acc %.4f", r.train_loss,
+                  r.test_accuracy);
+  }
+  char line[320];
+  std::snprintf(line, sizeof(line), "%s %s: epoch %lld/%lld %s %s, elapsed %s, ETA %s",
                 cell_label_.c_str(), cell_id_.c_str(), static_cast<long long>(r.epoch),
-                static_cast<long long>(epochs), r.phase.c_str(), r.train_loss, r.test_accuracy,
+                static_cast<long long>(epochs), r.phase.c_str(), evaluation,
                 FormatDuration(Elapsed()).c_str(), Eta().c_str());
   if (live_) {
     // \r and clear-to-end-of-line: one line, rewritten.
@@ -96,8 +106,8 @@ void Progress::SkipCell(const Cell& cell, int64_t position, int64_t count,
                         const std::string& status) {
   epochs_skipped_ += cell.train.epochs;
   std::fprintf(out_, "[%lld/%lld] %s: already %s, skipped (--resume)\n",
-               static_cast<long long>(position + 1), static_cast<long long>(count),
-               cell.id.c_str(), status.c_str());
+               static_cast<long long>(position + 1), static_cast<long long>(count), cell.id.c_str(),
+               status.c_str());
   std::fflush(out_);
 }
 

@@ -21,10 +21,14 @@ namespace twophase {
 
 constexpr double kReportNaN = std::numeric_limits<double>::quiet_NaN();
 
-// One row of curve.csv: the columns the report uses.
+// One row of curve.csv: the columns the report uses. An epoch that
+// eval_every left unevaluated has its four evaluation cells empty: it reads
+// with evaluated false and NaN losses and accuracies, which no aggregate
+// takes in (a diverged run's "nan" is evaluated, and NaN).
 struct CurveRow {
   int64_t epoch = 0;
   std::string phase;
+  bool evaluated = true;
   double train_loss = kReportNaN, train_accuracy = kReportNaN;
   double test_loss = kReportNaN, test_accuracy = kReportNaN;
   double gradient_norm = kReportNaN;
@@ -113,8 +117,8 @@ bool ParseCellMetadata(const std::string& text, const std::string& path, CellRes
 // Reads cells/<folder>/metadata.json and curve.csv and checks that they
 // agree and hold possible numbers: the folder is the cell's id; the curve
 // has epochs 1..n and its last row is "final" (epoch, losses, accuracies,
-// passes, wall seconds); accuracies lie in [0, 1], losses are >= 0 and, but
-// for a diverged or unfinished cell, finite. False + *error naming the file
+// passes, wall seconds); on evaluated rows accuracies lie in [0, 1], losses
+// are >= 0 and, but for a diverged or unfinished cell, finite. False + *error naming the file
 // (and line) and the field otherwise: the runner's --resume reruns such a
 // cell, the report leaves it out of its tables.
 bool ReadCell(const std::string& cell_dir, CellResult* cell, std::string* error);
@@ -132,8 +136,8 @@ struct Stat {
 };
 Stat Summarize(const std::vector<double>& values);
 
-// The first epoch whose train_loss <= target: its cumulative wall seconds
-// and forward passes. nullopt when never reached.
+// The first evaluated epoch whose train_loss <= target: its cumulative wall
+// seconds and forward passes. nullopt when never reached.
 struct TargetHit {
   double wall_seconds = kReportNaN, forward_passes = kReportNaN;
 };

@@ -25,8 +25,9 @@ bool SameValue(double a, double b, double absolute) {
 }
 
 // The curve's numbers must be possible ones: epochs 1, 2, ... without gaps,
-// accuracies in [0, 1], losses >= 0, and losses finite unless the run
-// diverged (a finished cell with a NaN loss would poison the means).
+// and on evaluated rows accuracies in [0, 1], losses >= 0, and losses finite
+// unless the run diverged (a finished cell with a NaN loss would poison the
+// means).
 bool CheckCurveValues(const CellResult& cell, const std::string& path, std::string* error) {
   for (size_t i = 0; i < cell.curve.size(); ++i) {
     const CurveRow& row = cell.curve[i];
@@ -36,6 +37,9 @@ bool CheckCurveValues(const CellResult& cell, const std::string& path, std::stri
                " was expected (rows missing or mixed from two runs?)";
       return false;
     }
+    // An epoch eval_every skipped has nothing to check; a "nan" written
+    // into an evaluated row is still checked below.
+    if (!row.evaluated) continue;
     const std::pair<const char*, double> accuracies[] = {{"train_accuracy", row.train_accuracy},
                                                          {"test_accuracy", row.test_accuracy}};
     for (const auto& [name, value] : accuracies) {

@@ -70,10 +70,36 @@ TEST(ReportConsistencyTest, ADivergedCellMayHaveNonFiniteLossesAndUnknownAccurac
   const fs::path dir = MakeTempDir("consistency_diverged");
   FakeCell cell = SampleCells()[4];                                   // diverged: NaN at epoch 2
   cell.rows[1].train_loss = std::numeric_limits<double>::infinity();  // JSON: null
+  cell.rows[1].train_accuracy = cell.rows[1].test_accuracy = std::nan("");
   WriteCell(dir, cell);
   CellResult read;
   std::string error;
   EXPECT_TRUE(ReadCell((dir / "cells" / cell.Id()).string(), &read, &error)) << error;
+  fs::remove_all(dir);
+}
+
+// eval_every's empty evaluation cells are no divergence: a completed cell
+// may have them. A "nan" written into a completed cell is still refused.
+TEST(ReportConsistencyTest, UnevaluatedEpochsAreNoNonFiniteLosses) {
+  const fs::path dir = MakeTempDir("consistency_unevaluated");
+  FakeCell cell = SampleCells()[0];  // completed, losses 0.5 0.2 0.1
+  FakeRow& r = cell.rows[1];
+  r.train_loss = r.train_accuracy = r.test_loss = r.test_accuracy = std::nan("");
+  WriteCell(dir, cell);
+  const fs::path folder = dir / "cells" / cell.Id();
+  CellResult read;
+  std::string error;
+  ASSERT_TRUE(ReadCell(folder.string(), &read, &error)) << error;
+  EXPECT_FALSE(read.curve[1].evaluated);
+  EXPECT_TRUE(read.curve[2].evaluated);
+  std::string csv = CurveCsv(cell);
+  const std::string empty = "\n2,adam,,,,,";
+  ASSERT_NE(csv.find(empty), std::string::npos) << csv;
+  csv.replace(csv.find(empty), empty.size(), "\n2,adam,nan,nan,nan,nan,");
+  WriteText(folder / "curve.csv", csv);
+  EXPECT_FALSE(ReadCell(folder.string(), &read, &error));
+  EXPECT_EQ(error, (folder / "curve.csv").string() +
+                       ": line 3: column train_accuracy: nan is outside [0, 1]");
   fs::remove_all(dir);
 }
 

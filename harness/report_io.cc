@@ -206,6 +206,45 @@ bool ParseDouble(std::string_view field, double* out) {
   return end == s.c_str() + s.size();
 }
 
+// The curve.csv columns the report needs, in CurveRow's order; kNeeded[2..5]
+// are the evaluation columns, which eval_every may leave empty.
+constexpr const char* kNeeded[] = {
+    "epoch",         "phase",         "train_loss",     "train_accuracy",  "test_loss",
+    "test_accuracy", "gradient_norm", "forward_passes", "backward_passes", "wall_seconds"};
+constexpr size_t kCount = sizeof(kNeeded) / sizeof(kNeeded[0]);
+constexpr size_t kFirstEvaluation = 2, kLastEvaluation = 5;
+
+// The numbers of one row (values[1], the phase, is left alone). The four
+// evaluation cells are all numbers, or all empty for an epoch eval_every
+// skipped (*evaluated false, values NaN); any other empty cell is an error.
+bool ParseCurveNumbers(const std::vector<std::string_view>& fields, const size_t* column,
+                       const std::string& where, double* values, bool* evaluated,
+                       std::string* error) {
+  size_t empty = 0;
+  for (size_t k = kFirstEvaluation; k <= kLastEvaluation; ++k) empty += fields[column[k]].empty();
+  *evaluated = empty < kLastEvaluation - kFirstEvaluation + 1;
+  for (size_t k = 0; k < kCount; ++k) {
+    if (k == 1) continue;  // phase is text
+    const std::string_view field = fields[column[k]];
+    const bool evaluation = k >= kFirstEvaluation && k <= kLastEvaluation;
+    if (evaluation && !*evaluated) {
+      values[k] = kReportNaN;
+      continue;
+    }
+    if (evaluation && field.empty()) {
+      *error = where + "column " + kNeeded[k] +
+               ": empty, but other evaluation columns of this epoch are not (an epoch is "
+               "evaluated whole or not at all)";
+      return false;
+    }
+    if (!ParseDouble(field, &values[k])) {
+      *error = where + "column " + kNeeded[k] + ": '" + std::string(field) + "' is not a number";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string CellStatusName(CellStatus status) { return EnumToName(status, kCellStatuses); }
@@ -230,11 +269,6 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
     start = end + 1;
   }
   const std::vector<std::string_view> header = SplitFields(lines[0]);
-  // The columns the report needs, in CurveRow's order.
-  static constexpr const char* kNeeded[] = {
-      "epoch",         "phase",         "train_loss",     "train_accuracy",  "test_loss",
-      "test_accuracy", "gradient_norm", "forward_passes", "backward_passes", "wall_seconds"};
-  constexpr size_t kCount = sizeof(kNeeded) / sizeof(kNeeded[0]);
   size_t column[kCount];
   for (size_t k = 0; k < kCount; ++k) {
     const auto it = std::find(header.begin(), header.end(), kNeeded[k]);
@@ -254,15 +288,8 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
       return false;
     }
     double values[kCount] = {};
-    for (size_t k = 0; k < kCount; ++k) {
-      if (k == 1) continue;  // phase is text
-      if (!ParseDouble(fields[column[k]], &values[k])) {
-        *error = where + "column " + kNeeded[k] + ": '" + std::string(fields[column[k]]) +
-                 "' is not a number";
-        return false;
-      }
-    }
     CurveRow row;
+    if (!ParseCurveNumbers(fields, column, where, values, &row.evaluated, error)) return false;
     if (!(std::floor(values[0]) == values[0] && values[0] >= 0 && values[0] < 1e15)) {
       *error =
           where + "column epoch: '" + std::string(fields[column[0]]) + "' is not an epoch number";

@@ -222,6 +222,12 @@ TEST(ReportIoTest, CurveErrorsNameTheLineAndTheColumn) {
   EXPECT_DOUBLE_EQ(rows[0].wall_seconds, 0.25);
   EXPECT_TRUE(ParseCurveCsv(header, "c.csv", &rows, &error)) << error;  // no epoch yet
   EXPECT_TRUE(rows.empty());
+  // An epoch eval_every skipped: empty evaluation cells, NaN and not evaluated.
+  ASSERT_TRUE(ParseCurveCsv(header + "1,adam,,,,,0.1,1,1,0.25\n", "c.csv", &rows, &error)) << error;
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_FALSE(rows[0].evaluated);
+  EXPECT_TRUE(std::isnan(rows[0].train_loss) && std::isnan(rows[0].test_accuracy));
+  EXPECT_DOUBLE_EQ(rows[0].gradient_norm, 0.1);
 
   struct Case {
     std::string text, error;
@@ -237,6 +243,12 @@ TEST(ReportIoTest, CurveErrorsNameTheLineAndTheColumn) {
        "c.csv: line 2: column train_loss: 'low' is not a number"},
       {header + "1,adam,0.5,0.5,0.6,0.4,0.1,1,1,\n",
        "c.csv: line 2: column wall_seconds: '' is not a number"},
+      // Only the four evaluation columns may be empty, and only all together.
+      {header + "1,adam,,,,,,1,1,0.25\n",
+       "c.csv: line 2: column gradient_norm: '' is not a number"},
+      {header + "1,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n2,adam,0.5,,0.6,0.4,0.1,1,1,0.25\n",
+       "c.csv: line 3: column train_accuracy: empty, but other evaluation columns of this epoch "
+       "are not (an epoch is evaluated whole or not at all)"},
       {header + "1.5,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",
        "c.csv: line 2: column epoch: '1.5' is not an epoch number"},
       {header + "1,sgd,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",

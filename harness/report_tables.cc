@@ -100,6 +100,30 @@ std::string PaperTriple(double loss, double train_accuracy, double test_accuracy
 
 std::string MdRatio(double ratio) { return std::isnan(ratio) ? kDash : Format("%.3g", ratio); }
 
+// The losses and accuracies a finished cell ended with: metadata.json's
+// final, which is the curve's last row. eval_every always evaluates the last
+// epoch; should a curve end on unevaluated epochs all the same, its last
+// evaluated row stands in, and a note says so. False (and a note) when no
+// epoch was evaluated: the cell then stays out of the loss and accuracy
+// means rather than put a NaN into them.
+bool FinalEvaluation(const CellResult& cell, CellFinal* f, std::vector<std::string>* notes) {
+  if (cell.curve.empty() || cell.curve.back().evaluated) return true;
+  const auto row = std::find_if(cell.curve.rbegin(), cell.curve.rend(),
+                                [](const CurveRow& r) { return r.evaluated; });
+  if (row == cell.curve.rend()) {
+    notes->push_back(cell.id + " has no evaluated epoch: left out of the loss and accuracy means");
+    return false;
+  }
+  notes->push_back(cell.id + "'s last epoch " + std::to_string(cell.curve.back().epoch) +
+                   " was not evaluated: its losses and accuracies are epoch " +
+                   std::to_string(row->epoch) + "'s");
+  f->train_loss = row->train_loss;
+  f->train_accuracy = row->train_accuracy;
+  f->test_loss = row->test_loss;
+  f->test_accuracy = row->test_accuracy;
+  return true;
+}
+
 }  // namespace
 
 Stat Summarize(const std::vector<double>& values) {
@@ -118,7 +142,10 @@ Stat Summarize(const std::vector<double>& values) {
 
 std::optional<TargetHit> FindTargetHit(const std::vector<CurveRow>& curve, double target) {
   for (const CurveRow& row : curve) {
-    if (row.train_loss <= target) return TargetHit{row.wall_seconds, row.forward_passes};
+    // An unevaluated epoch's NaN never compares <= target; said outright.
+    if (row.evaluated && row.train_loss <= target) {
+      return TargetHit{row.wall_seconds, row.forward_passes};
+    }
   }
   return std::nullopt;
 }
@@ -183,11 +210,13 @@ std::vector<ResultGroup> AggregateResults(const ResultDir& results) {
         g.notes.push_back(cell->id + " differs from " + protocol->id +
                           " in training or test samples, epochs, parameters or target loss");
       }
-      const CellFinal& f = *cell->last;
-      train_loss.push_back(f.train_loss);
-      train_accuracy.push_back(f.train_accuracy);
-      test_loss.push_back(f.test_loss);
-      test_accuracy.push_back(f.test_accuracy);
+      CellFinal f = *cell->last;
+      if (FinalEvaluation(*cell, &f, &g.notes)) {
+        train_loss.push_back(f.train_loss);
+        train_accuracy.push_back(f.train_accuracy);
+        test_loss.push_back(f.test_loss);
+        test_accuracy.push_back(f.test_accuracy);
+      }
       wall.push_back(f.wall_seconds);
       passes.push_back(f.forward_passes);
       if (cell->swap_epoch.has_value()) swap.push_back(static_cast<double>(*cell->swap_epoch));

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "harness/report.h"
+#include "training/trainer.h"
 
 namespace twophase {
 namespace report_test {
@@ -106,21 +107,39 @@ inline nlohmann::json MetadataJson(const FakeCell& c) {
   return doc;
 }
 
+// curve.csv as the runner writes it, by the trainer's own EpochCsvRow.
 inline std::string CurveCsv(const FakeCell& c) {
-  std::string csv =
-      "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,step_size,"
-      "value_evaluations,gradient_evaluations,forward_passes,backward_passes,seconds,"
-      "eval_seconds,wall_seconds\n";
+  std::string csv = EpochCsvHeader() + "\n";
   for (size_t i = 0; i < c.rows.size(); ++i) {
     const FakeRow& r = c.rows[i];
-    char buf[512];
-    std::snprintf(buf, sizeof(buf),
-                  "%zu,%s,%.9g,%.9g,%.9g,%.9g,%.9g,0.001,0,0,%.9g,%.9g,1,0.1,%.3f\n", i + 1,
-                  r.phase.c_str(), r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy,
-                  r.gradient_norm, r.forward_passes, r.forward_passes, r.wall_seconds);
-    csv += buf;
+    EpochRecord e;
+    e.epoch = static_cast<int64_t>(i) + 1;
+    e.phase = r.phase;
+    e.train_loss = r.train_loss;
+    e.train_accuracy = r.train_accuracy;
+    e.test_loss = r.test_loss;
+    e.test_accuracy = r.test_accuracy;
+    e.gradient_norm = r.gradient_norm;
+    e.step_size = 0.001;
+    e.forward_passes = e.backward_passes = r.forward_passes;
+    e.seconds = 1;
+    e.eval_seconds = std::isnan(r.train_accuracy) ? 0 : 0.1;
+    e.wall_seconds = r.wall_seconds;
+    csv += EpochCsvRow(e) + "\n";
   }
   return csv;
+}
+
+// What eval_every leaves of a curve: the rows of epochs other than the
+// first, the last, the swap and every `every`-th have NaN losses and
+// accuracies, written as empty cells.
+inline void SkipEvaluations(FakeCell* c, int64_t every) {
+  const int64_t last = static_cast<int64_t>(c->rows.size());
+  for (int64_t epoch = 1; epoch <= last; ++epoch) {
+    if (epoch == 1 || epoch == last || epoch % every == 0 || epoch == c->swap) continue;
+    FakeRow& r = c->rows[epoch - 1];
+    r.train_loss = r.train_accuracy = r.test_loss = r.test_accuracy = std::nan("");
+  }
 }
 
 inline void WriteText(const fs::path& path, const std::string& text) {
@@ -151,6 +170,24 @@ inline fs::path MakeTempDir(const std::string& name) {
   return dir;
 }
 
+// Rows of the given phases and training losses: epoch e has wall seconds
+// e + wall_shift and e forward passes (+4 for each CG epoch); accuracies are
+// train 1 - loss, test 0.9 - loss, and a diverged epoch's (NaN loss) 0.1 and
+// 0, finite as the trainer's argmax makes them.
+inline std::vector<FakeRow> FakeRows(const std::vector<std::string>& phases,
+                                     const std::vector<double>& losses, double wall_shift) {
+  std::vector<FakeRow> out;
+  double passes = 0;
+  for (size_t i = 0; i < losses.size(); ++i) {
+    passes += phases[i] == "cg" ? 5 : 1;
+    const double l = losses[i];
+    const double accuracy_loss = std::isnan(l) ? 0.9 : l;
+    out.push_back({phases[i], l, 1 - accuracy_loss, l + 0.02, 0.9 - accuracy_loss, 0.1 * (i + 1),
+                   passes, static_cast<double>(i + 1) + wall_shift});
+  }
+  return out;
+}
+
 // The sample suite "unit" on mnist x vgg5 x blas, target loss 0.15:
 //   adam s0       completed, losses 0.5 0.2 0.1   (reaches the target at epoch 3)
 //   adam s1       completed, losses 0.5 0.4 0.3   (never reaches it)
@@ -158,39 +195,28 @@ inline fs::path MakeTempDir(const std::string& name) {
 //   two-phase s1  completed, swap 1, losses 0.3 0.1 0.03  (target at epoch 2)
 //   cg s0 diverged (NaN at epoch 2); cg s1 running (no epoch yet)
 //   two-phase-golden s0 failed before its data loaded
-// Epoch e has wall seconds e (+0.5 for seed 1) and e forward passes (CG epochs
-// of two-phase: +4 each). Accuracies: train 1 - loss, test 0.9 - loss.
+// Rows by FakeRows, wall seconds shifted by 0.5 for seed 1.
 inline std::vector<FakeCell> SampleCells() {
-  auto rows = [](std::vector<std::string> phases, std::vector<double> losses, double wall_shift) {
-    std::vector<FakeRow> out;
-    double passes = 0;
-    for (size_t i = 0; i < losses.size(); ++i) {
-      passes += phases[i] == "cg" ? 5 : 1;
-      out.push_back({phases[i], losses[i], 1 - losses[i], losses[i] + 0.02, 0.9 - losses[i],
-                     0.1 * (i + 1), passes, static_cast<double>(i + 1) + wall_shift});
-    }
-    return out;
-  };
   std::vector<FakeCell> cells(7);
-  cells[0].rows = rows({"adam", "adam", "adam"}, {0.5, 0.2, 0.1}, 0);
+  cells[0].rows = FakeRows({"adam", "adam", "adam"}, {0.5, 0.2, 0.1}, 0);
   cells[1].seed = 1;
-  cells[1].rows = rows({"adam", "adam", "adam"}, {0.5, 0.4, 0.3}, 0.5);
+  cells[1].rows = FakeRows({"adam", "adam", "adam"}, {0.5, 0.4, 0.3}, 0.5);
   for (int i : {2, 3}) {
     cells[i].algorithm = cells[i].optimizer = "two-phase";
     cells[i].index = 1;
   }
   cells[2].swap = 2;
-  cells[2].rows = rows({"adam", "adam", "cg"}, {0.5, 0.12, 0.05}, 0);
+  cells[2].rows = FakeRows({"adam", "adam", "cg"}, {0.5, 0.12, 0.05}, 0);
   cells[3].seed = 1;
   cells[3].swap = 1;
-  cells[3].rows = rows({"adam", "cg", "cg"}, {0.3, 0.1, 0.03}, 0.5);
+  cells[3].rows = FakeRows({"adam", "cg", "cg"}, {0.3, 0.1, 0.03}, 0.5);
   for (int i : {4, 5}) {
     cells[i].algorithm = cells[i].optimizer = "cg";
     cells[i].index = 2;
   }
   cells[4].status = "diverged";
   cells[4].message = "NaN training loss at epoch 2";
-  cells[4].rows = rows({"cg", "cg"}, {0.6, std::nan("")}, 0);
+  cells[4].rows = FakeRows({"cg", "cg"}, {0.6, std::nan("")}, 0);
   cells[5].seed = 1;
   cells[5].status = "running";
   cells[6].algorithm = "two-phase-golden";

@@ -7,7 +7,8 @@
                                                  marked (the paper's Figure 5)
 
 with every algorithm of the cell overlaid: the lowest seed drawn solid, the other seeds faint;
-a star marks the swap to CG, a cross where a run diverged.
+a star marks the swap to CG, a cross where a run diverged. Epochs that eval_every left
+unevaluated (empty loss cells in curve.csv) have no loss to draw: lines join the evaluated ones.
 Writes DIR/plots/*.png, removes plots of those kinds that this run did not draw (cells that are
 gone), and prints what it wrote.
 
@@ -50,7 +51,7 @@ def read_cell(folder):
                     rows.append({
                         "epoch": int(row["epoch"]),
                         "phase": row["phase"],
-                        "train_loss": float(row["train_loss"]),
+                        "train_loss": evaluation(row["train_loss"]),
                         "gradient_norm": float(row["gradient_norm"]),
                         "wall_seconds": float(row["wall_seconds"]),
                     })
@@ -60,13 +61,20 @@ def read_cell(folder):
     return meta, rows
 
 
+def evaluation(text):
+    """An evaluation cell of curve.csv: None when empty (an epoch eval_every skipped), else a
+    number ("nan" of a diverged run included)."""
+    return None if text == "" else float(text)
+
+
 def positive(values):
     """Log axes: non-positive and non-finite values (a diverged run) become gaps."""
     return [v if (math.isfinite(v) and v > 0) else float("nan") for v in values]
 
 
-def swap_index(meta, rows):
-    """Index of the swap epoch's row: metadata's swap, else the first CG epoch of a two-phase run."""
+def swap_index(meta, rows, shown):
+    """Index in `shown` of the swap epoch's row: metadata's swap, else the epoch before the first
+    CG epoch of `rows` in a two-phase run; None when it is not shown."""
     swap = meta.get("swap")
     epoch = swap.get("epoch") if isinstance(swap, dict) else None
     if epoch is None and meta["cell"].get("optimizer") == "two-phase":
@@ -74,7 +82,7 @@ def swap_index(meta, rows):
         epoch = None if epoch is None else epoch - 1
     if epoch is None:
         return None
-    return next((i for i, r in enumerate(rows) if r["epoch"] == epoch), None)
+    return next((i for i, r in enumerate(shown) if r["epoch"] == epoch), None)
 
 
 def tidy_log_axis(axis, limits, ticker):
@@ -115,13 +123,16 @@ def plot_group(plt, plots_dir, name, cells):
         labelled = set()
         marks = set()
         for meta, rows in cells:
-            if not rows:
+            # Unevaluated epochs are left out rather than drawn as NaN, which would break the
+            # line into dots; a diverged run's NaN still ends its line (positive()).
+            shown = [r for r in rows if r["train_loss"] is not None]
+            if not shown:
                 continue
             cell = meta["cell"]
             a = cell["algorithm"]
             main = cell["seed"] == first_seed[a]
-            xs = [r[xkey] for r in rows]
-            ys = positive([r[ykey] for r in rows])
+            xs = [r[xkey] for r in shown]
+            ys = positive([r[ykey] for r in shown])
             if kind == "gradnorm-loss":
                 xs = positive(xs)
             if all(math.isnan(y) for y in ys):
@@ -141,7 +152,7 @@ def plot_group(plt, plots_dir, name, cells):
                 ax.plot([xs[finite[-1]]], [ys[finite[-1]]], marker="x", markersize=9,
                         color=color[a], alpha=1.0 if main else 0.4, linestyle="none")
                 marks.add("diverged")
-            i = swap_index(meta, rows)
+            i = swap_index(meta, rows, shown)
             if i is not None:
                 ax.plot([xs[i]], [ys[i]], marker="*", markersize=12 if main else 7,
                         color=color[a], markeredgecolor="black", alpha=1.0 if main else 0.4,

@@ -108,14 +108,25 @@ std::string EpochCsvHeader() {
 }
 
 std::string EpochCsvRow(const EpochRecord& r) {
+  // An epoch that eval_every left unevaluated has NaN in all four evaluation
+  // fields: they are written empty (results/README.md), never "nan", which
+  // readers take for divergence, and never 0. An evaluated epoch always has
+  // finite accuracies (correct / count), so a diverged run's NaN losses keep
+  // their "nan".
+  const bool evaluated = !(std::isnan(r.train_loss) && std::isnan(r.train_accuracy) &&
+                           std::isnan(r.test_loss) && std::isnan(r.test_accuracy));
   // %.9g round-trips float32 values and keeps the file diffable.
+  char evaluation[160] = ",,,";
+  if (evaluated) {
+    std::snprintf(evaluation, sizeof(evaluation), "%.9g,%.9g,%.9g,%.9g", r.train_loss,
+                  r.train_accuracy, r.test_loss, r.test_accuracy);
+  }
   char buf[640];
-  std::snprintf(
-      buf, sizeof(buf), "%lld,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
-      static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss, r.train_accuracy, r.test_loss,
-      r.test_accuracy, r.gradient_norm, r.step_size, static_cast<long long>(r.value_evaluations),
-      static_cast<long long>(r.gradient_evaluations), r.forward_passes, r.backward_passes,
-      r.seconds, r.eval_seconds, r.wall_seconds);
+  std::snprintf(buf, sizeof(buf), "%lld,%s,%s,%.9g,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
+                static_cast<long long>(r.epoch), r.phase.c_str(), evaluation, r.gradient_norm,
+                r.step_size, static_cast<long long>(r.value_evaluations),
+                static_cast<long long>(r.gradient_evaluations), r.forward_passes, r.backward_passes,
+                r.seconds, r.eval_seconds, r.wall_seconds);
   return buf;
 }
 

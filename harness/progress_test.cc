@@ -1,0 +1,60 @@
+// The progress line of an epoch: an epoch that eval_every left unevaluated
+// shows "-" for its loss and accuracy, never a "nan" that reads as divergence.
+#include "harness/progress.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace twophase {
+namespace {
+
+std::string Contents(std::FILE* file) {
+  std::string text;
+  std::rewind(file);
+  char buf[256];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
+  return text;
+}
+
+TEST(ProgressTest, AnUnevaluatedEpochShowsDashes) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  // Plain lines, one per epoch (interval 0).
+  Progress progress(out, /*live=*/false, /*interval_seconds=*/0, /*epochs_total=*/3);
+  Cell cell;
+  cell.id = "mnist.vgg5.adam.blas.s0";
+  cell.train.epochs = 3;
+  progress.StartCell(cell, 0, 1);
+  EpochRecord r;
+  r.phase = "adam";
+  r.epoch = 1;
+  r.train_loss = 0.25;
+  r.train_accuracy = 0.75;
+  r.test_loss = 0.375;
+  r.test_accuracy = 0.625;
+  progress.Epoch(r, 3);
+  r.epoch = 2;  // as the trainer leaves an unevaluated epoch
+  r.train_loss = r.train_accuracy = r.test_loss = r.test_accuracy = std::nan("");
+  progress.Epoch(r, 3);
+  r.epoch = 3;  // diverged, but evaluated: the accuracies are numbers
+  r.train_accuracy = 0.125;
+  r.test_accuracy = 0.0625;
+  progress.Epoch(r, 3);
+  progress.Finish();
+  const std::string text = Contents(out);
+  std::fclose(out);
+  EXPECT_NE(text.find("[1/1] mnist.vgg5.adam.blas.s0: epoch 1/3 adam loss 0.25 test acc 0.6250, "
+                      "elapsed "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(": epoch 2/3 adam loss - test acc -, elapsed "), std::string::npos) << text;
+  EXPECT_NE(text.find(": epoch 3/3 adam loss nan test acc 0.0625, elapsed "), std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace twophase
