@@ -293,7 +293,12 @@ bool TrainLoop::LoadState(std::string_view state, std::string* error) {
 TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_epoch,
                             const TrainControl& control) {
   if (!control.resume_state.empty()) {
-    if (!LoadState(control.resume_state, &summary_.resume_error)) return summary_;
+    std::string error;
+    if (!LoadState(control.resume_state, &error)) {
+      TrainSummary refused;  // nothing of the partly read state
+      refused.resume_error = error;
+      return refused;
+    }
     summary_.events.push_back(
         {epoch_, "resume", Printf("resumed after epoch %lld", static_cast<long long>(epoch_))});
     if (control.on_resume) control.on_resume(summary_);

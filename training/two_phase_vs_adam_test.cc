@@ -41,8 +41,8 @@ TEST(TwoPhaseVsAdamTest, TwoPhaseEndsBelowAdamAtEqualEpochsOnFashionMnist) {
   options.batch_size = 64;
   options.adam.learning_rate = 3e-3;
   auto run = [&](Algorithm algorithm) {
-    auto model = CreateModel("vit-nomlp-wkewq-wvwo", InputShape{1, 28, 28, 10}, backend.get(),
-                             &error);
+    auto model =
+        CreateModel("vit-nomlp-wkewq-wvwo", InputShape{1, 28, 28, 10}, backend.get(), &error);
     EXPECT_NE(model, nullptr) << error;
     model->Initialize(0);
     TrainOptions o = options;

@@ -1,0 +1,292 @@
+// Checkpoints at the Train level: a run paused after any epoch and resumed
+// from its saved state finishes bit-identical to one that never stopped --
+// for adam, cg and two-phase, before, at and after the swap, with and
+// without the Adam preconditioner, on both backends.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "core/backend.h"
+#include "core/threads.h"
+#include "optimizers/swap_detector.h"
+#include "training/trainer.h"
+
+namespace twophase {
+namespace {
+
+const DataSplit& SmallMnist() {
+  static const DataSplit* data = [] {
+    auto* d = new DataSplit;
+    DataOptions options;
+    options.subset = 128;
+    std::string error;
+    EXPECT_TRUE(LoadDataset("mnist", options, d, &error)) << error;
+    EXPECT_TRUE(TakeSubset(&d->test, 64, SubsetMode::kFirst, 0, &error)) << error;
+    return d;
+  }();
+  return *data;
+}
+
+struct TrainRun {
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Model> model;
+  TrainSummary summary;
+  std::map<int64_t, std::string> states;  // saved after each epoch
+};
+
+// Trains from a seeded init, or from `resume` (the model then starts from
+// another init, so that only the state can make it right), saving the
+// state after every epoch when `save_all`.
+void Train(const std::string& backend, const TrainOptions& options, const std::string& resume,
+           bool save_all, TrainRun* run) {
+  std::string error;
+  run->backend = MakeBackend(backend, &error);
+  ASSERT_NE(run->backend, nullptr) << error;
+  run->model =
+      CreateModel("vit-nomlp-wkewq-wvwo", InputShape{1, 28, 28, 10}, run->backend.get(), &error);
+  ASSERT_NE(run->model, nullptr) << error;
+  run->model->Initialize(resume.empty() ? 3 : 99);
+  TrainControl control;
+  control.resume_state = resume;
+  if (save_all) {
+    control.checkpoint_due = [](int64_t) { return true; };
+    control.save = [run](int64_t epoch, const std::string& state, std::string*) {
+      run->states[epoch] = state;
+      return true;
+    };
+  }
+  run->summary = twophase::Train(run->model.get(), SmallMnist(), options, nullptr, control);
+}
+
+// Everything but the wall times; an evaluation that only one of them ran
+// is skipped when `evaluations_may_differ`.
+void ExpectSameRecord(const EpochRecord& a, const EpochRecord& b,
+                      bool evaluations_may_differ = false) {
+  EXPECT_EQ(a.epoch, b.epoch);
+  EXPECT_EQ(a.phase, b.phase);
+  for (auto [x, y] : {std::pair{a.train_loss, b.train_loss},
+                      {a.train_accuracy, b.train_accuracy},
+                      {a.test_loss, b.test_loss},
+                      {a.test_accuracy, b.test_accuracy},
+                      {a.gradient_norm, b.gradient_norm},
+                      {a.step_size, b.step_size},
+                      {a.forward_passes, b.forward_passes},
+                      {a.backward_passes, b.backward_passes}}) {
+    if (std::isnan(x) && std::isnan(y)) continue;
+    if (evaluations_may_differ && (std::isnan(x) || std::isnan(y))) continue;
+    EXPECT_EQ(x, y) << "epoch " << a.epoch;
+  }
+  EXPECT_EQ(a.value_evaluations, b.value_evaluations) << "epoch " << a.epoch;
+  EXPECT_EQ(a.gradient_evaluations, b.gradient_evaluations) << "epoch " << a.epoch;
+}
+
+// The same run, resume events aside.
+void ExpectSameRun(const TrainRun& a, const TrainRun& b) {
+  ASSERT_EQ(a.summary.status, b.summary.status) << b.summary.message;
+  EXPECT_EQ(a.summary.message, b.summary.message);
+  ASSERT_EQ(a.summary.epochs.size(), b.summary.epochs.size());
+  for (size_t i = 0; i < a.summary.epochs.size(); ++i) {
+    ExpectSameRecord(a.summary.epochs[i], b.summary.epochs[i]);
+  }
+  std::vector<std::string> ea, eb;
+  for (const TrainEvent& e : a.summary.events)
+    ea.push_back(std::to_string(e.epoch) + e.kind + e.message);
+  for (const TrainEvent& e : b.summary.events) {
+    if (e.kind != "resume") eb.push_back(std::to_string(e.epoch) + e.kind + e.message);
+  }
+  EXPECT_EQ(ea, eb);
+  EXPECT_EQ(a.summary.adam_steps, b.summary.adam_steps);
+  EXPECT_EQ(a.summary.cg_iterations, b.summary.cg_iterations);
+  const ParameterBuffer& pa = a.model->params();
+  const ParameterBuffer& pb = b.model->params();
+  ASSERT_EQ(pa.size(), pb.size());
+  EXPECT_EQ(std::memcmp(pa.values(), pb.values(), sizeof(float) * pa.size()), 0)
+      << "the final parameters differ";
+}
+
+struct ResumeCase {
+  const char* name;
+  Algorithm algorithm;
+  int64_t swap_epoch;  // two-phase: 0 = the detector
+  bool preconditioner;
+  bool golden;  // the paper's CG: Polak-Ribiere with the golden section
+};
+
+class TrainResumeTest
+    : public ::testing::TestWithParam<std::tuple<ResumeCase, const char* /*backend*/>> {};
+
+TEST_P(TrainResumeTest, ResumedAfterAnyEpochEqualsTheUninterruptedRun) {
+  const auto& [c, backend] = GetParam();
+  SetThreads(2);
+  TrainOptions options;
+  options.algorithm = c.algorithm;
+  options.epochs = 6;
+  options.batch_size = 64;
+  options.micro_batch = 16;
+  options.adam.learning_rate = 0.003;
+  options.seed = 3;
+  options.detector.fixed_epoch = c.swap_epoch;
+  options.detector.signal = SwapSignal::kFullBatch;  // its passes are counted state too
+  if (c.preconditioner) options.cg_preconditioner = CgPreconditioner::kAdam;
+  if (c.golden) {
+    options.cg.beta = BetaRule::kPolakRibiere;
+    options.cg.line_search.kind = LineSearchKind::kGolden;
+  }
+  TrainRun plain, saving;
+  Train(backend, options, "", false, &plain);
+  Train(backend, options, "", true, &saving);
+  ExpectSameRun(plain, saving);         // saving changes nothing
+  ASSERT_EQ(saving.states.size(), 5u);  // after epochs 1..5, never after the last
+  for (const auto& [epoch, state] : saving.states) {
+    SCOPED_TRACE("resumed after epoch " + std::to_string(epoch));
+    TrainRun resumed;
+    Train(backend, options, state, false, &resumed);
+    ASSERT_TRUE(resumed.summary.resume_error.empty()) << resumed.summary.resume_error;
+    ExpectSameRun(plain, resumed);
+    int resumes = 0;
+    for (const TrainEvent& e : resumed.summary.events) {
+      if (e.kind != "resume") continue;
+      ++resumes;
+      EXPECT_EQ(e.epoch, epoch);
+    }
+    EXPECT_EQ(resumes, 1);
+  }
+}
+
+constexpr ResumeCase kCases[] = {
+    {"adam", Algorithm::kAdam, 0, false, false},
+    {"cg", Algorithm::kCg, 0, false, false},
+    {"cg_golden", Algorithm::kCg, 0, false, true},
+    {"two_phase_swap3", Algorithm::kTwoPhase, 3, false, true},
+    {"two_phase_swap3_preconditioned", Algorithm::kTwoPhase, 3, true, false},
+    {"two_phase_detector", Algorithm::kTwoPhase, 0, false, false},
+};
+
+INSTANTIATE_TEST_SUITE_P(AlgorithmsBackends, TrainResumeTest,
+                         ::testing::Combine(::testing::ValuesIn(kCases),
+                                            ::testing::Values("blas", "onednn")),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param).name) + "_" +
+                                  std::get<1>(info.param);
+                         });
+
+TrainOptions ShortAdam() {
+  TrainOptions options;
+  options.epochs = 4;
+  options.batch_size = 64;
+  options.micro_batch = 16;
+  options.adam.learning_rate = 0.003;
+  return options;
+}
+
+TEST(TrainResumeErrorTest, AStateThatDoesNotFitIsRefusedAndChangesNothing) {
+  SetThreads(1);
+  TrainRun saving;
+  Train("blas", ShortAdam(), "", true, &saving);
+  ASSERT_TRUE(saving.states.count(2));
+  const std::string state = saving.states[2];
+  auto expect_refused = [](const TrainOptions& options, const std::string& bad,
+                           const std::string& why) {
+    TrainRun run;
+    Train("blas", options, bad, false, &run);
+    EXPECT_NE(run.summary.resume_error.find(why), std::string::npos) << run.summary.resume_error;
+    EXPECT_TRUE(run.summary.epochs.empty());
+    // The model keeps its own initialisation.
+    TrainRun fresh;
+    fresh.backend = MakeBlasBackend();
+    std::string error;
+    fresh.model =
+        CreateModel("vit-nomlp-wkewq-wvwo", InputShape{1, 28, 28, 10}, fresh.backend.get(), &error);
+    fresh.model->Initialize(99);
+    EXPECT_EQ(std::memcmp(run.model->params().values(), fresh.model->params().values(),
+                          sizeof(float) * fresh.model->params().size()),
+              0);
+  };
+  expect_refused(ShortAdam(), state.substr(0, state.size() / 2), "truncated");
+  expect_refused(ShortAdam(), state + "x", "unexpected bytes");
+  TrainOptions cg = ShortAdam();
+  cg.algorithm = Algorithm::kCg;
+  expect_refused(cg, state, "has_adam");
+  TrainOptions shorter = ShortAdam();
+  shorter.epochs = 2;
+  expect_refused(shorter, state, "epoch: 2 is not in [1, 2)");
+}
+
+// eval_every changes what is measured, never what is trained.
+TEST(TrainEvalEveryTest, EvaluatesEveryNthFirstLastAndSwapEpochOnly) {
+  SetThreads(2);
+  TrainOptions options = ShortAdam();
+  options.algorithm = Algorithm::kTwoPhase;
+  options.epochs = 12;
+  options.detector.fixed_epoch = 7;
+  TrainRun every, fifth;
+  Train("onednn", options, "", false, &every);
+  options.eval_every = 5;
+  Train("onednn", options, "", false, &fifth);
+  ASSERT_EQ(every.summary.epochs.size(), 12u);
+  ASSERT_EQ(fifth.summary.epochs.size(), 12u);
+  for (size_t i = 0; i < 12; ++i) {
+    const EpochRecord& a = every.summary.epochs[i];
+    const EpochRecord& b = fifth.summary.epochs[i];
+    const int64_t epoch = b.epoch;
+    const bool evaluated = epoch == 1 || epoch == 5 || epoch == 7 || epoch == 10 || epoch == 12;
+    EXPECT_EQ(!std::isnan(b.train_loss), evaluated) << "epoch " << epoch;
+    EXPECT_EQ(!std::isnan(b.test_accuracy), evaluated) << "epoch " << epoch;
+    if (!evaluated) {
+      EXPECT_EQ(b.eval_seconds, 0.0);
+      EXPECT_TRUE(std::isnan(b.train_accuracy) && std::isnan(b.test_loss));
+    }
+    // The training numbers, the evaluated ones and the swap signal agree.
+    ExpectSameRecord(a, b, /*evaluations_may_differ=*/true);
+  }
+  EXPECT_EQ(std::memcmp(every.model->params().values(), fifth.model->params().values(),
+                        sizeof(float) * every.model->params().size()),
+            0);
+  EXPECT_EQ(every.summary.status, TrainStatus::kCompleted);
+  EXPECT_EQ(fifth.summary.status, TrainStatus::kCompleted);
+}
+
+// The shadow detector: in runs that do not swap by Algorithm 1's rule, a
+// would-swap event marks where it would have fired on the same norms.
+TEST(TrainShadowDetectorTest, WouldSwapWhereTheDetectorFiresOnTheRunsNorms) {
+  SetThreads(2);
+  for (const int64_t fixed : {0, 2}) {
+    TrainOptions options = ShortAdam();
+    options.epochs = 8;
+    options.algorithm = fixed > 0 ? Algorithm::kTwoPhase : Algorithm::kAdam;
+    options.detector.fixed_epoch = fixed;
+    options.detector.factor = 0.95;
+    TrainRun run;
+    Train("onednn", options, "", false, &run);
+    SwapDetector detector(SwapDetectorOptions{options.detector.signal, 0.95, 0.0, 1, 0});
+    int64_t expected = 0;
+    for (const EpochRecord& r : run.summary.epochs) {
+      if (r.phase == "adam" && detector.Observe(r.epoch, r.gradient_norm)) {
+        expected = r.epoch;
+        break;
+      }
+    }
+    int64_t seen = 0, count = 0;
+    for (const TrainEvent& e : run.summary.events) {
+      if (e.kind == "would-swap") seen = e.epoch, ++count;
+    }
+    SCOPED_TRACE(fixed > 0 ? "two-phase, fixed swap" : "adam");
+    if (fixed == 0) {
+      ASSERT_GT(expected, 0) << "the detector never fired on this trajectory; pick another";
+    }
+    EXPECT_EQ(seen, expected);
+    EXPECT_LE(count, 1);
+  }
+  // A two-phase run that swaps by the detector has no shadow.
+  TrainOptions options = ShortAdam();
+  options.algorithm = Algorithm::kTwoPhase;
+  TrainRun run;
+  Train("onednn", options, "", false, &run);
+  for (const TrainEvent& e : run.summary.events) EXPECT_NE(e.kind, "would-swap");
+}
+
+}  // namespace
+}  // namespace twophase
