@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "app/cli_test_util.h"
 #include "core/atomic_file.h"
@@ -126,17 +127,21 @@ class TinyReferenceTest : public ::testing::Test {
   static inline std::string* reference_ = nullptr;
 };
 
-// Starts `twophase run --suite <suite> --out <out>` as a user would, in a
-// child process whose output is discarded; returns its pid (-1 if fork
-// failed), for the tests that kill a run.
-inline pid_t StartTwophaseRun(const std::string& suite, const std::string& out) {
+// Starts `twophase run --suite <suite> --out <out> <extra...>` as a user
+// would, in a child process whose output is discarded; returns its pid (-1
+// if fork failed), for the tests that kill a run.
+inline pid_t StartTwophaseRun(const std::string& suite, const std::string& out,
+                              const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {TwophaseBinary(), "run", "--suite", suite, "--out", out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
-    const std::string binary = TwophaseBinary();
     freopen("/dev/null", "w", stdout);
     freopen("/dev/null", "w", stderr);
-    execl(binary.c_str(), binary.c_str(), "run", "--suite", suite.c_str(), "--out", out.c_str(),
-          static_cast<char*>(nullptr));
+    execv(argv[0], argv.data());
     _exit(127);
   }
   return pid;

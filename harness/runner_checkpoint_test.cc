@@ -1,0 +1,205 @@
+// Long runs that survive, tested on the real binary: a `twophase run`
+// killed (SIGKILL) at many moments -- mid-epoch, while a checkpoint is
+// written, before and after the swap -- or paused (SIGTERM, --stop-after)
+// and resumed, ends with the files of a run that never stopped; bad
+// checkpoints are refused with the reason and the run still ends right.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
+
+#include "harness/report.h"
+#include "harness/runner_test_util.h"
+
+namespace twophase {
+namespace runner_test {
+namespace {
+
+// A two-phase cell that swaps after epoch 8 of 24 and an adam cell, each
+// epoch a few milliseconds: signals land anywhere in the run.
+std::string LongSuite() {
+  return R"({
+  "name": "long",
+  "models": ["vit-nomlp-wkewq-wvwo"],
+  "datasets": ["mnist"],
+  "subset": 256,
+  "test_subset": 64,
+  "algorithms": [
+    {"optimizer": "two-phase", "lr": 0.003, "batch": 32, "swap_epoch": 8},
+    {"optimizer": "adam", "lr": 0.003, "batch": 32}
+  ],
+  "threads": 1,
+  "micro_batch": 16,
+  "budget": {"epochs": 24}
+})";
+}
+
+const char* kLongIds[] = {"mnist.vit-nomlp-wkewq-wvwo.two-phase.blas.s0",
+                          "mnist.vit-nomlp-wkewq-wvwo.adam.blas.s0"};
+
+// events.json without its resume events.
+json EventsWithoutResumes(const std::string& path) {
+  json events = json::parse(Slurp(path));
+  json kept = json::array();
+  for (const json& e : events["events"]) {
+    if (e["kind"] != "resume") kept.push_back(e);
+  }
+  events["events"] = kept;
+  return events;
+}
+
+int Resumes(const std::string& path) {
+  int n = 0;
+  const json events = json::parse(Slurp(path));
+  for (const json& e : events["events"]) n += e["kind"] == "resume";
+  return n;
+}
+
+class RunnerCheckpointTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(TempDir("checkpoint"));
+    std::string error;
+    ASSERT_TRUE(WriteFileAtomically(Suite(), LongSuite(), &error)) << error;
+    const CommandResult r = RunTwophase("run --suite " + Suite() + " --out " + Reference());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string Suite() { return *dir_ + "/long.json"; }
+  static std::string Reference() { return *dir_ + "/reference"; }
+  static CommandResult Run(const std::string& out, const std::string& flags) {
+    return RunTwophase("run --suite " + Suite() + " --out " + out + " " + flags);
+  }
+
+  // Every cell finished with the reference's numbers, and the checkpoints
+  // gone; returns the resume events counted over the cells.
+  static int ExpectSameAsReference(const std::string& out) {
+    int resumes = 0;
+    for (const char* id : kLongIds) {
+      SCOPED_TRACE(id);
+      const std::string a = Reference() + "/cells/" + id, b = out + "/cells/" + id;
+      EXPECT_EQ(WithoutWallTimes(Slurp(a + "/curve.csv")),
+                WithoutWallTimes(Slurp(b + "/curve.csv")));
+      EXPECT_EQ(EventsWithoutResumes(a + "/events.json"), EventsWithoutResumes(b + "/events.json"));
+      json meta = StableMetadata(b + "/metadata.json");
+      meta.erase("checkpoint");
+      EXPECT_EQ(StableMetadata(a + "/metadata.json"), meta);
+      EXPECT_FALSE(fs::exists(b + "/checkpoint.bin"));
+      EXPECT_FALSE(fs::exists(b + "/checkpoint.prev.bin"));
+      resumes += Resumes(b + "/events.json");
+    }
+    return resumes;
+  }
+
+  static inline std::string* dir_ = nullptr;
+};
+
+int WaitFor(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+// SIGKILL at a dozen moments with a checkpoint after every epoch, so that
+// kills also land while one is written; each --resume continues from the
+// last whole checkpoint.
+TEST_F(RunnerCheckpointTest, KilledAtManyMomentsAndResumedEqualsTheUninterruptedRun) {
+  const std::string out = *dir_ + "/killed";
+  int kills = 0;
+  for (int i = 0; i < 12; ++i) {
+    std::vector<std::string> flags = {"--checkpoint-epochs", "1"};
+    if (i > 0) flags.push_back("--resume");
+    const pid_t pid = StartTwophaseRun(Suite(), out, flags);
+    ASSERT_GE(pid, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * i));
+    kills += kill(pid, SIGKILL) == 0;
+    WaitFor(pid);
+  }
+  const CommandResult last = Run(out, "--resume --checkpoint-epochs 1");
+  ASSERT_EQ(last.exit_code, 0) << last.output;
+  EXPECT_GT(ExpectSameAsReference(out), 0) << "no kill landed inside a cell";
+  std::printf("%d kills\n", kills);
+}
+
+// SIGTERM pauses at the epoch end: exit 3, status paused, a checkpoint,
+// and the message; --resume finishes the same as an uninterrupted run.
+TEST_F(RunnerCheckpointTest, SigtermPausesWithExitThreeAndResumes) {
+  const std::string out = *dir_ + "/sigterm";
+  const pid_t pid = StartTwophaseRun(Suite(), out);
+  ASSERT_GE(pid, 0);
+  const std::string curve = out + "/cells/" + kLongIds[0] + "/curve.csv";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(curve) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitFor(pid), 3);
+  CellResult cell;
+  std::string error;
+  ASSERT_TRUE(ReadCell(out + "/cells/" + kLongIds[0], &cell, &error)) << error;
+  EXPECT_EQ(cell.status, CellStatus::kPaused);
+  EXPECT_TRUE(Contains(cell.message, "run again with --resume to continue")) << cell.message;
+  EXPECT_TRUE(fs::exists(out + "/cells/" + kLongIds[0] + "/checkpoint.bin"));
+  const CommandResult resumed = Run(out, "--resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(Contains(resumed.output, "paused; continuing it (--resume)")) << resumed.output;
+  EXPECT_EQ(ExpectSameAsReference(out), 1);
+}
+
+// --stop-after: a time slice per invocation; each ends with exit 3 and the
+// message until the suite is done.
+TEST_F(RunnerCheckpointTest, StopAfterSlicesTheRunAndItEndsTheSame) {
+  const std::string out = *dir_ + "/slices";
+  CommandResult r = Run(out, "--stop-after 0.001");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_TRUE(Contains(r.output, "paused, run again with --resume to continue")) << r.output;
+  EXPECT_TRUE(Contains(r.output, "paused=1 not_started=1")) << r.output;
+  int slices = 1;
+  while (r.exit_code == 3 && slices < 200) {
+    r = Run(out, "--resume --stop-after 1");
+    ++slices;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_GT(ExpectSameAsReference(out), 1);
+}
+
+// A corrupted latest checkpoint falls back to the previous one; one of
+// other settings is refused, naming the setting, and the cell starts
+// afresh -- and either way the cell ends right.
+TEST_F(RunnerCheckpointTest, BadCheckpointsAreRefusedWithTheReasonAndTheRunEndsRight) {
+  const std::string out = *dir_ + "/bad";
+  const std::string cell = out + "/cells/" + kLongIds[0];
+  ASSERT_EQ(Run(out, "--stop-after 0.001 --checkpoint-epochs 1").exit_code, 3);
+  ASSERT_EQ(Run(out, "--resume --stop-after 0.001 --checkpoint-epochs 1").exit_code, 3);
+  ASSERT_TRUE(fs::exists(cell + "/checkpoint.prev.bin"));
+  std::string bytes = Slurp(cell + "/checkpoint.bin"), error;
+  bytes[bytes.size() / 2] ^= 0x40;
+  ASSERT_TRUE(WriteFileAtomically(cell + "/checkpoint.bin", bytes, &error));
+  CommandResult r = Run(out, "--resume --stop-after 0.001");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_TRUE(Contains(r.output, cell + "/checkpoint.bin: checksum: mismatch: the file is "
+                                        "corrupted: refused"))
+      << r.output;
+
+  // Other settings: the thread count.
+  r = Run(out, "--resume --threads 2 --stop-after 0.001");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_TRUE(Contains(r.output,
+                       "checkpoint.bin: refused, it does not fit this cell: threads: "
+                       "the checkpoint has 1, this run 2"))
+      << r.output;
+  EXPECT_TRUE(Contains(r.output, "no usable checkpoint: starting afresh")) << r.output;
+  // Back to the suite's thread count: the threads-2 checkpoint is refused
+  // in turn, the run starts afresh once more and ends right.
+  r = Run(out, "--resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ExpectSameAsReference(out);
+}
+
+}  // namespace
+}  // namespace runner_test
+}  // namespace twophase
