@@ -1,5 +1,6 @@
 #include "app/common.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "core/safetensors.h"
 #include "core/threads.h"
 #include "datasets/dataset.h"
+#include "training/checkpoint.h"
 
 namespace po = boost::program_options;
 
@@ -92,7 +94,8 @@ void ModelAndData::AddOptions(po::options_description* options) {
       "data-dir", po::value(&data_dir),
       "data folder (default: $TWOPHASE_DATA_DIR, else built-in locations)")(
       "init", po::value(&init),
-      "start from these parameters (safetensors) instead of a seeded init");
+      "start from these parameters instead of a seeded init: a safetensors file, or a "
+      "checkpoint (e.g. a suite cell's checkpoint.bin: its parameters only)");
 }
 
 bool ModelAndData::Build(const std::string& command, int* exit_code) {
@@ -136,7 +139,11 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
   if (test_subset > 0 && !TakeSubset(&data.test, test_subset, SubsetMode::kFirst, 0, &error)) {
     return fail(2, "--test-subset: " + error);
   }
-  if (!init.empty()) {
+  if (!init.empty() && IsCheckpointFile(init)) {
+    if (!LoadCheckpointParameters(init, &model->params(), &error)) {
+      return fail(1, "--init: " + error);
+    }
+  } else if (!init.empty()) {
     if (!LoadSafetensors(init, &model->params(), nullptr, &error)) {
       return fail(1, "--init: " + error);
     }
@@ -145,6 +152,22 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
   } else {
     model->Initialize(seed);
   }
+  return true;
+}
+
+bool LoadCheckpointParameters(const std::string& path, ParameterBuffer* params,
+                              std::string* error) {
+  Checkpoint checkpoint;
+  std::vector<float> values;
+  int64_t epoch = 0;
+  if (!ReadCheckpoint(path, &checkpoint, error)) return false;
+  if (!StateParameters(checkpoint.state, params->size(), &values, &epoch, error)) {
+    *error = path + ": " + *error;
+    return false;
+  }
+  std::copy(values.begin(), values.end(), params->values());
+  std::fprintf(stderr, "# parameters from %s, saved after epoch %lld\n", path.c_str(),
+               static_cast<long long>(epoch));
   return true;
 }
 

@@ -60,6 +60,10 @@ struct ModelAndData {
 // stderr: for the commands that run the blas backend.
 void WarnAboutOpenBlasKernel(const std::string& command);
 
+// --init from a checkpoint file: its state's parameters (they must fit
+// `params`), read after the checksum is checked.
+bool LoadCheckpointParameters(const std::string& path, ParameterBuffer* params, std::string* error);
+
 // "a, b, c"
 std::string JoinNames(const std::vector<std::string>& names);
 

@@ -14,17 +14,15 @@ namespace twophase {
 int ModelCommand(const std::vector<std::string>& args) {
   std::string model_name, dataset;
   po::options_description options("options");
-  options.add_options()("help,h", "show this help")(
-      "model", po::value(&model_name)->required(),
-      ("model: " + JoinNames(ModelNames())).c_str())(
+  options.add_options()("help,h", "show this help")("model", po::value(&model_name)->required(),
+                                                    ("model: " + JoinNames(ModelNames())).c_str())(
       "dataset", po::value(&dataset)->required(),
       ("data set whose input shape and class count the model is built for: " +
        JoinNames(DatasetNames()))
           .c_str());
   po::variables_map vm;
   int code = 0;
-  if (!ParseCommandLine("model", "--model M --dataset D", options, args, &vm,
-                        &code)) {
+  if (!ParseCommandLine("model", "--model M --dataset D", options, args, &vm, &code)) {
     return code;
   }
   std::string error;
@@ -41,16 +39,13 @@ int ModelCommand(const std::vector<std::string>& args) {
   }
   std::printf("%-36s %-18s %10s\n", "name", "shape", "count");
   for (const ParameterView& v : model->params().views()) {
-    std::printf("%-36s %-18s %10lld\n", v.name.c_str(),
-                ShapeToString(v.shape).c_str(), static_cast<long long>(v.size));
+    std::printf("%-36s %-18s %10lld\n", v.name.c_str(), ShapeToString(v.shape).c_str(),
+                static_cast<long long>(v.size));
   }
   std::printf("total %lld parameters (%s on %s: %lldx%lldx%lld, %lld classes)\n",
-              static_cast<long long>(model->params().size()),
-              model_name.c_str(), dataset.c_str(),
-              static_cast<long long>(shape.channels),
-              static_cast<long long>(shape.height),
-              static_cast<long long>(shape.width),
-              static_cast<long long>(shape.classes));
+              static_cast<long long>(model->params().size()), model_name.c_str(), dataset.c_str(),
+              static_cast<long long>(shape.channels), static_cast<long long>(shape.height),
+              static_cast<long long>(shape.width), static_cast<long long>(shape.classes));
   return 0;
 }
 

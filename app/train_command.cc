@@ -1,6 +1,10 @@
 // twophase train: trains one model on one data set and prints (and writes as
-// CSV) one line per epoch.
+// CSV) one line per epoch. With --checkpoint-dir it saves its state there
+// (training/checkpoint.h), pauses on SIGTERM, SIGINT or SIGUSR1 (exit 3),
+// and the same command with --resume continues from the last checkpoint.
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -9,12 +13,122 @@
 #include "core/atomic_file.h"
 #include "core/openblas_kernel.h"
 #include "core/safetensors.h"
+#include "core/stop_signal.h"
 #include "core/threads.h"
+#include "harness/environment.h"
+#include "training/checkpoint.h"
 #include "training/trainer.h"
 
 namespace po = boost::program_options;
 
 namespace twophase {
+namespace {
+
+struct CheckpointFlags {
+  std::string dir;
+  int64_t epochs = 0;
+  double seconds = 600.0;
+  bool resume = false, allow_other_commit = false;
+
+  void Add(po::options_description* options) {
+    options->add_options()("checkpoint-dir", po::value(&dir),
+                           "save the training state in this folder (checkpoint.bin and the one "
+                           "before); a stop signal then pauses with exit code 3")(
+        "checkpoint-epochs", po::value(&epochs)->default_value(epochs),
+        "with --checkpoint-dir: save every N epochs (0: not by epochs)")(
+        "checkpoint-seconds", po::value(&seconds)->default_value(seconds),
+        "with --checkpoint-dir: save at the first epoch end S seconds after the last save (0: "
+        "not by time)")("resume", po::bool_switch(&resume),
+                        "continue from the newest checkpoint in --checkpoint-dir that fits this "
+                        "command (a fresh start when none does)")(
+        "allow-other-commit", po::bool_switch(&allow_other_commit),
+        "with --resume: use a checkpoint written by another commit");
+  }
+
+  bool Check(std::string* error) const {
+    if (dir.empty() && resume) {
+      *error = "--resume needs --checkpoint-dir";
+      return false;
+    }
+    if (epochs < 0) {
+      *error = "--checkpoint-epochs must be >= 0, got " + std::to_string(epochs);
+      return false;
+    }
+    if (!(std::isfinite(seconds) && seconds >= 0)) {
+      *error = "--checkpoint-seconds must be >= 0 and finite";
+      return false;
+    }
+    return true;
+  }
+};
+
+// What a checkpoint of this command must match (see the runner's).
+nlohmann::json Fingerprint(const ModelAndData& run, const TrainOptions& train) {
+  const nlohmann::json& env = RunEnvironment();
+  nlohmann::json print = {{"command", "train"},
+                          {"model", run.model_name},
+                          {"dataset", run.dataset},
+                          {"subset", run.subset},
+                          {"subset_mode", run.subset_mode},
+                          {"test_subset", run.test_subset},
+                          {"train_samples", run.data.train.count},
+                          {"test_samples", run.data.test.count},
+                          {"init", run.init},
+                          {"backend", run.backend_name},
+                          {"threads", run.threads},
+                          {"parameters", run.model->params().size()},
+                          {"options", TrainOptionsJson(train)},
+                          {"commit", env["git_commit"]}};
+  if (run.backend_name == "blas") print["openblas_kernel"] = env["openblas_kernel"]["name"];
+  return print;
+}
+
+// One line of the log; "-" where the epoch was not evaluated.
+void PrintEpoch(const EpochRecord& r) {
+  auto value = [](double v, const char* format) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), format, v);
+    return std::isnan(v) ? std::string("-") : std::string(buf);
+  };
+  std::printf("%5lld %5s %12s %9s %12s %9s %11.5g %10.4g %6lld %6lld %8.2f %8.2f\n",
+              static_cast<long long>(r.epoch), r.phase.c_str(), value(r.train_loss, "%.6g").c_str(),
+              value(r.train_accuracy, "%.4f").c_str(), value(r.test_loss, "%.6g").c_str(),
+              value(r.test_accuracy, "%.4f").c_str(), r.gradient_norm, r.step_size,
+              static_cast<long long>(r.value_evaluations),
+              static_cast<long long>(r.gradient_evaluations), r.seconds, r.eval_seconds);
+  std::fflush(stdout);
+}
+
+// The checkpoint to continue from with --resume (refusals on stderr; none:
+// a fresh start), and the folder made ready for new ones.
+bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& print,
+                        Checkpoint* checkpoint, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(flags.dir, ec);
+  if (ec) {
+    *error = flags.dir + ": cannot create: " + ec.message();
+    return false;
+  }
+  if (!CheckWritable(flags.dir + "/" + kCheckpointFile, error)) return false;
+  if (!flags.resume) {
+    if (std::filesystem::exists(flags.dir + "/" + kCheckpointFile, ec)) {
+      *error = flags.dir +
+               " holds a checkpoint: --resume continues from it; remove it or "
+               "choose another folder to start afresh";
+      return false;
+    }
+    return true;
+  }
+  std::vector<std::string> refusals;
+  if (!FindCheckpoint(flags.dir, print, flags.allow_other_commit, checkpoint, &refusals)) {
+    *checkpoint = Checkpoint{};
+    refusals.push_back("no usable checkpoint in " + flags.dir + ": starting afresh");
+  }
+  for (const std::string& r : refusals) std::fprintf(stderr, "twophase train: %s\n", r.c_str());
+  return true;
+}
+
+}  // namespace
 
 int TrainCommand(const std::vector<std::string>& args) {
   ModelAndData run;
@@ -22,6 +136,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   std::string beta = "polak-ribiere+", line_search = "strong-wolfe", initial_step = "quadstep";
   std::string swap_signal = "mean-gradient", preconditioner = "none";
   TrainOptions train;
+  CheckpointFlags checkpoints;
   po::options_description options("options");
   options.add_options()("help,h", "show this help");
   run.AddOptions(&options);
@@ -33,10 +148,13 @@ int TrainCommand(const std::vector<std::string>& args) {
       "mini-batch size (the last partial batch is kept, as PyTorch's drop_last=False)")(
       "drop-last", po::bool_switch(&train.drop_last), "skip the last partial batch of each epoch")(
       "lr", po::value(&train.adam.learning_rate)->default_value(train.adam.learning_rate),
-      "Adam learning rate")("csv", po::value(&csv_path),
-                            "write the per-epoch log to this CSV file (rewritten atomically "
-                            "after every epoch)")("save", po::value(&save_path),
-                                                  "save the trained parameters (safetensors)");
+      "Adam learning rate")("eval-every", po::value(&train.eval_every)->default_value(1),
+                            "evaluate after every N epochs (and the first, last, swap and "
+                            "checkpoint epochs)")(
+      "csv", po::value(&csv_path),
+      "write the per-epoch log to this CSV file (rewritten atomically "
+      "after every epoch)")("save", po::value(&save_path),
+                            "save the trained parameters (safetensors)");
   po::options_description cg_options("CG (phase 2) options");
   cg_options.add_options()("beta", po::value(&beta)->default_value(beta),
                            "beta rule: fletcher-reeves, polak-ribiere, polak-ribiere+, "
@@ -71,7 +189,9 @@ int TrainCommand(const std::vector<std::string>& args) {
       "never swap before this many Adam epochs")(
       "swap-epoch", po::value(&train.detector.fixed_epoch)->default_value(0),
       "swap after exactly this epoch instead (the paper's runs: 30 % of the budget)");
-  options.add(cg_options).add(swap_options);
+  po::options_description checkpoint_options("checkpoints");
+  checkpoints.Add(&checkpoint_options);
+  options.add(cg_options).add(swap_options).add(checkpoint_options);
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine("train", "--model M --dataset D [options]", options, args, &vm, &code)) {
@@ -99,6 +219,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   train.seed = run.seed;
   train.micro_batch = run.micro_batch;
   if (!train.IsValid(&error)) return usage(error);
+  if (!checkpoints.Check(&error)) return usage(error);
   // The outputs are written after the training (and the CSV after each
   // epoch): a folder that does not exist must not cost the whole run.
   const std::pair<const char*, const std::string*> outputs[] = {{"--csv", &csv_path},
@@ -154,26 +275,67 @@ int TrainCommand(const std::vector<std::string>& args) {
 
   std::string csv = EpochCsvHeader() + "\n";
   bool csv_ok = true;
-  const TrainSummary summary = Train(run.model.get(), run.data, train, [&](const EpochRecord& r) {
-    std::printf("%5lld %5s %12.6g %9.4f %12.6g %9.4f %11.5g %10.4g %6lld %6lld %8.2f %8.2f\n",
-                static_cast<long long>(r.epoch), r.phase.c_str(), r.train_loss, r.train_accuracy,
-                r.test_loss, r.test_accuracy, r.gradient_norm, r.step_size,
-                static_cast<long long>(r.value_evaluations),
-                static_cast<long long>(r.gradient_evaluations), r.seconds, r.eval_seconds);
-    std::fflush(stdout);
-    csv += EpochCsvRow(r) + "\n";
+  auto write_csv = [&] {
     // Rewritten whole after every epoch: an interrupted run leaves a
     // complete file of the epochs done so far.
     if (!csv_path.empty() && csv_ok && !WriteFileAtomically(csv_path, csv, &error)) {
       std::fprintf(stderr, "twophase train: --csv: %s\n", error.c_str());
       csv_ok = false;
     }
-  });
+  };
+  CheckpointCadence cadence(checkpoints.epochs, checkpoints.seconds);
+  TrainControl control;
+  Checkpoint checkpoint;
+  if (!checkpoints.dir.empty()) {
+    const nlohmann::json print = Fingerprint(run, train);
+    if (!PrepareCheckpoints(checkpoints, print, &checkpoint, &error)) {
+      std::fprintf(stderr, "twophase train: --checkpoint-dir: %s\n", error.c_str());
+      return 1;
+    }
+    control.resume_state = checkpoint.state;
+    control.checkpoint_due = [&](int64_t epoch) { return cadence.Due(epoch); };
+    control.pause_requested = StopRequested;
+    control.save = [&, print](int64_t, const std::string& state, std::string* why) {
+      if (!SaveCheckpoint(checkpoints.dir, print, state, why)) {
+        std::fprintf(stderr, "twophase train: checkpoint not saved: %s\n", why->c_str());
+        return false;
+      }
+      cadence.Saved();
+      return true;
+    };
+    control.on_resume = [&](const TrainSummary& so_far) {
+      for (const EpochRecord& r : so_far.epochs) csv += EpochCsvRow(r) + "\n";
+      std::printf("# resumed from %s after epoch %lld\n", checkpoint.path.c_str(),
+                  static_cast<long long>(so_far.epochs.empty() ? 0 : so_far.epochs.back().epoch));
+    };
+    InstallStopSignals("twophase train");
+  }
+  const TrainSummary summary = Train(
+      run.model.get(), run.data, train,
+      [&](const EpochRecord& r) {
+        PrintEpoch(r);
+        csv += EpochCsvRow(r) + "\n";
+        write_csv();
+      },
+      control);
+  if (!summary.resume_error.empty()) {
+    std::fprintf(stderr, "twophase train: %s: refused, its state does not fit: %s\n",
+                 checkpoint.path.c_str(), summary.resume_error.c_str());
+    return 1;
+  }
   for (const TrainEvent& e : summary.events) {
     std::printf("# epoch %lld %s: %s\n", static_cast<long long>(e.epoch), e.kind.c_str(),
                 e.message.c_str());
   }
   std::printf("# %s\n", summary.message.c_str());
+  if (summary.status == TrainStatus::kPaused) {
+    std::fprintf(stderr,
+                 "twophase train: paused, run the same command with --resume to "
+                 "continue\n");
+    return csv_ok ? 3 : 1;
+  }
+  // A finished run's checkpoints would only resume it into the past.
+  if (!checkpoints.dir.empty()) RemoveCheckpoints(checkpoints.dir);
   if (!save_path.empty()) {
     const std::map<std::string, std::string> metadata = {
         {"model", run.model_name},

@@ -1,5 +1,7 @@
 #include "training/checkpoint.h"
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "core/atomic_file.h"
@@ -187,6 +189,15 @@ bool FindCheckpoint(const std::string& dir, const json& wanted, bool allow_other
     return true;
   }
   return false;
+}
+
+bool IsCheckpointFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char head[8 + sizeof(kMagic) - 1] = {};
+  const size_t got = std::fread(head, 1, sizeof(head), f);
+  std::fclose(f);
+  return got == sizeof(head) && std::memcmp(head + 8, kMagic, sizeof(kMagic) - 1) == 0;
 }
 
 void RemoveCheckpoints(const std::string& dir) {

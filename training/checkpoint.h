@@ -55,6 +55,10 @@ bool FingerprintsMatch(const nlohmann::json& saved, const nlohmann::json& wanted
 bool FindCheckpoint(const std::string& dir, const nlohmann::json& wanted, bool allow_other_commit,
                     Checkpoint* checkpoint, std::vector<std::string>* refusals);
 
+// Whether `path` starts like a checkpoint file (for --init, which takes a
+// checkpoint or a safetensors file).
+bool IsCheckpointFile(const std::string& path);
+
 // Removes a folder's checkpoints (the run they belong to has finished).
 void RemoveCheckpoints(const std::string& dir);
 

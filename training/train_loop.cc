@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <utility>
 
 #include "core/state_io.h"
 #include "training/train_phases.h"
@@ -56,6 +57,27 @@ bool LoadRecord(StateReader* r, EpochRecord* e) {
   }
   r->I64("curve.value_evaluations", &e->value_evaluations);
   return r->I64("curve.gradient_evaluations", &e->gradient_evaluations);
+}
+
+// The state's first fields, as SaveState writes them: also what
+// StateParameters reads.
+struct StateHead {
+  int64_t epoch = 0;
+  bool in_cg = false;
+  double adam_forward = 0.0, adam_backward = 0.0, wall = 0.0;
+  EvaluationCounts counts;
+  std::vector<float> parameters;
+};
+
+bool ReadStateHead(StateReader* r, int64_t parameters, StateHead* head) {
+  r->I64("epoch", &head->epoch);
+  r->Bool("in_cg", &head->in_cg);
+  for (double* v : {&head->adam_forward, &head->adam_backward, &head->wall}) r->F64("counters", v);
+  r->I64("counts.values", &head->counts.values);
+  r->I64("counts.gradients", &head->counts.gradients);
+  r->F64("counts.forward_passes", &head->counts.forward_passes);
+  r->F64("counts.backward_passes", &head->counts.backward_passes);
+  return r->Floats("parameters", parameters, &head->parameters);
 }
 
 // A count stored before a list, checked against what the run can hold.
@@ -244,22 +266,21 @@ std::string TrainLoop::SaveState() const {
 
 bool TrainLoop::LoadState(std::string_view state, std::string* error) {
   StateReader r(state);
-  EvaluationCounts counts;
+  StateHead head;
   ParameterBuffer& params = model_->params();
-  r.I64("epoch", &epoch_);
+  // Into a copy: a state that fails further on leaves the model as it was.
+  ReadStateHead(&r, params.size(), &head);
+  epoch_ = head.epoch;
   if (r.ok() && (epoch_ < 1 || epoch_ >= options_.epochs)) {
     r.Fail("epoch", Printf("%lld is not in [1, %lld)", static_cast<long long>(epoch_),
                            static_cast<long long>(options_.epochs)));
   }
-  r.Bool("in_cg", &in_cg_);
-  for (double* v : {&adam_forward_, &adam_backward_, &wall_}) r.F64("counters", v);
-  r.I64("counts.values", &counts.values);
-  r.I64("counts.gradients", &counts.gradients);
-  r.F64("counts.forward_passes", &counts.forward_passes);
-  r.F64("counts.backward_passes", &counts.backward_passes);
-  // Into a copy: a state that fails further on leaves the model as it was.
-  std::vector<float> values;
-  r.Floats("parameters", params.size(), &values);
+  in_cg_ = head.in_cg;
+  adam_forward_ = head.adam_forward;
+  adam_backward_ = head.adam_backward;
+  wall_ = head.wall;
+  const EvaluationCounts& counts = head.counts;
+  const std::vector<float>& values = head.parameters;
   r.I64("adam_steps", &summary_.adam_steps);
   r.I64("cg_iterations", &summary_.cg_iterations);
   int64_t n = 0;
@@ -377,6 +398,19 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
 }
 
 }  // namespace
+
+bool StateParameters(std::string_view state, int64_t size, std::vector<float>* parameters,
+                     int64_t* epoch, std::string* error) {
+  StateReader r(state);
+  StateHead head;
+  if (!ReadStateHead(&r, size, &head)) {
+    *error = r.error();
+    return false;
+  }
+  *parameters = std::move(head.parameters);
+  *epoch = head.epoch;
+  return true;
+}
 
 TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& options,
                    const std::function<void(const EpochRecord&)>& on_epoch,

@@ -203,6 +203,13 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
                    const std::function<void(const EpochRecord&)>& on_epoch,
                    const TrainControl& control = {});
 
+// The parameters of a saved state (TrainControl::save) and the epoch it
+// was saved after, e.g. to start another algorithm from a run's epoch-300
+// point. False + *error naming the field when the state does not hold
+// `size` parameters.
+bool StateParameters(std::string_view state, int64_t size, std::vector<float>* parameters,
+                     int64_t* epoch, std::string* error);
+
 // CSV header and one row, the same columns as the printed log.
 std::string EpochCsvHeader();
 std::string EpochCsvRow(const EpochRecord& record);
