@@ -38,10 +38,10 @@ class Progress {
   bool live_;
   double interval_;
   int64_t epochs_total_;
-  int64_t epochs_done_ = 0;      // run in this call (for the rate)
-  int64_t epochs_skipped_ = 0;   // budgets of cells skipped or ended early
-  int64_t cell_epochs_ = 0;      // the current cell's budget
-  int64_t cell_epoch_ = 0;       // its last epoch
+  int64_t epochs_done_ = 0;     // run in this call (for the rate)
+  int64_t epochs_skipped_ = 0;  // budgets of cells skipped or ended early
+  int64_t cell_epochs_ = 0;     // the current cell's budget
+  int64_t cell_epoch_ = 0;      // its last epoch
   Clock::time_point start_, last_line_;
   std::string cell_id_, cell_label_;
   bool line_open_ = false;

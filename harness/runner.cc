@@ -417,6 +417,47 @@ bool KeepOnResume(const std::string& out_dir, const std::string& id, std::string
   return true;
 }
 
+// What a cell trains, for comparing a cell of an edited suite with the one
+// already run (the checkpoint fingerprint's training part).
+json CellTraining(const Cell& cell, const Suite& suite) {
+  return json{{"options", TrainOptionsJson(cell.train)},
+              {"model", cell.model},
+              {"dataset", cell.dataset.name},
+              {"subset", cell.dataset.subset},
+              {"subset_mode", static_cast<int>(cell.dataset.subset_mode)},
+              {"test_subset", cell.dataset.test_subset},
+              {"threads", suite.threads}};
+}
+
+// With --resume a suite may be edited between runs (a cell added, an
+// unstarted cell's settings chosen later), as long as every cell that has
+// files in the folder is still in it and trains exactly as before.
+bool EditKeepsTheCellsRun(const Suite& edited, const std::string& out_dir,
+                          const std::string& existing_text, std::string* why) {
+  Suite before;
+  std::string error;
+  if (!ParseSuite(existing_text, out_dir + "/suite.json", &before, &error)) return false;
+  std::map<std::string, json> was, now;
+  for (const Cell& c : ExpandCells(before)) was[c.id] = CellTraining(c, before);
+  for (const Cell& c : ExpandCells(edited)) now[c.id] = CellTraining(c, edited);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(out_dir + "/cells", ec)) {
+    const std::string id = entry.path().filename().string();
+    if (!fs::exists(entry.path() / "metadata.json", ec) || !was.count(id)) continue;
+    std::string difference;
+    if (!now.count(id)) {
+      *why = "the edit drops cell " + id + ", which has results; choose another --out";
+      return false;
+    }
+    if (FirstJsonDifference(was[id], now[id], {"the run", "the edit"}, "", &difference)) {
+      *why = "the edit changes cell " + id + ", which has results (" + difference +
+             "); choose another --out";
+      return false;
+    }
+  }
+  return true;
+}
+
 // The result directory must hold this suite (or nothing).
 bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* error) {
   std::error_code ec;
@@ -429,8 +470,15 @@ bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* e
   std::string existing, unreadable;
   if (ReadWholeFile(suite_copy, &existing, &unreadable)) {
     if (existing != suite.text) {
-      *error = suite_copy + " holds a different suite than " + suite.file +
-               ": results of two suites must not mix; choose another --out";
+      std::string why = "results of two suites must not mix; choose another --out";
+      if (options.resume && EditKeepsTheCellsRun(suite, options.out_dir, existing, &why)) {
+        std::fprintf(options.log,
+                     "%s: the suite was edited; the cells already run keep their "
+                     "settings, so the edit is taken\n",
+                     suite_copy.c_str());
+        return WriteFileAtomically(suite_copy, suite.text, error);
+      }
+      *error = suite_copy + " holds a different suite than " + suite.file + ": " + why;
       return false;
     }
   } else if (!WriteFileAtomically(suite_copy, suite.text, error)) {

@@ -179,3 +179,54 @@ TEST_F(RunnerResumeTest, AFailedCurveWriteLeavesFinalAgreeingWithTheCurve) {
 
 }  // namespace
 }  // namespace twophase
+
+namespace twophase {
+namespace runner_test {
+namespace {
+
+// With --resume a suite may be edited between runs as long as the cells
+// that have results keep their settings: a cell added (the paper suite's
+// extra cell) is taken, a changed or dropped cell with results is refused
+// naming it and the change.
+TEST(RunnerSuiteEditTest, ResumeTakesEditsThatKeepTheCellsRunAndRefusesOthers) {
+  const std::string dir = TempDir("edit");
+  const std::string file = dir + "/tiny.json", out = dir + "/out";
+  std::string error;
+  auto run = [&](const std::string& text, const std::string& flags) {
+    EXPECT_TRUE(WriteFileAtomically(file, text, &error)) << error;
+    return RunTwophase("run --suite " + file + " --out " + out + " " + flags);
+  };
+  ASSERT_EQ(run(TinySuite(2), "").exit_code, 0);
+  const std::string added = TinySuite(2, R"(,
+    {"optimizer": "adam", "lr": 0.01, "batch": 16, "label": "fast",
+     "models": ["vit-nomlp-wkewq-wvwo"]})");
+  CommandResult r = run(added, "");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(Contains(r.output, "results of two suites must not mix")) << r.output;
+  r = run(added, "--resume");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Contains(r.output,
+                       "the suite was edited; the cells already run keep their "
+                       "settings, so the edit is taken"))
+      << r.output;
+  EXPECT_TRUE(Contains(r.output, "cells=4 ran=1 already_done=3")) << r.output;
+  EXPECT_EQ(Slurp(out + "/suite.json"), added);
+
+  std::string changed = added;
+  changed.replace(changed.find("0.003"), 5, "0.004");
+  r = run(changed, "--resume");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(Contains(r.output, "the edit changes cell " + std::string(kIds[0]) +
+                                     ", which has results (options.adam.learning_rate: the run "
+                                     "has 0.003, the edit 0.004)"))
+      << r.output;
+  r = run(TinySuite(2), "--resume");  // drops the added cell
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(Contains(r.output, "the edit drops cell mnist.vit-nomlp-wkewq-wvwo.fast.blas.s0"))
+      << r.output;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace runner_test
+}  // namespace twophase

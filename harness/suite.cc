@@ -123,6 +123,7 @@ bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a, s
   }
   a->label = optimizer;
   r.String("label", &a->label);
+  NameList(&r, "models", ModelNames(), "model", &a->models);
   if (r.ok() && !IsLabel(a->label)) {
     r.Fail(where + ".label", "must be 1-64 characters of a-z, 0-9 and -", json(a->label));
   }
@@ -335,6 +336,14 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
             "' is used twice (give each entry of one optimizer its own label)";
       return fail();
     }
+    for (size_t m = 0; m < a.models.size(); ++m) {
+      if (std::find(suite->models.begin(), suite->models.end(), a.models[m]) ==
+          suite->models.end()) {
+        why = where + ".models[" + std::to_string(m) + "]: '" + a.models[m] +
+              "' is not one of the suite's models";
+        return fail();
+      }
+    }
     suite->algorithms.push_back(std::move(a));
   }
   r.RejectUnknown();
@@ -394,6 +403,10 @@ std::vector<Cell> ExpandCells(const Suite& suite) {
       const int64_t epochs =
           by_model == suite.epochs_by_model.end() ? suite.epochs : by_model->second;
       for (const AlgorithmSpec& algorithm : suite.algorithms) {
+        if (!algorithm.models.empty() && std::find(algorithm.models.begin(), algorithm.models.end(),
+                                                   model) == algorithm.models.end()) {
+          continue;
+        }
         for (const std::string& backend : suite.backends) {
           for (uint64_t seed : suite.seeds) {
             Cell c;

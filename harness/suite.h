@@ -28,6 +28,8 @@ struct SuiteDataset {
 // One entry of the suite's "algorithms": an optimizer and its settings.
 struct AlgorithmSpec {
   std::string label;  // unique in the suite; [a-z0-9-]+
+  // The models this entry runs on (a subset of the suite's); empty: all.
+  std::vector<std::string> models;
   Algorithm optimizer = Algorithm::kAdam;
   // Everything but epochs, seed and loss (those come from the suite).
   TrainOptions train;

@@ -147,6 +147,29 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
 
 // The cells are capped (suite.h, kMaxSuiteCells); the message names the
 // fields whose lengths multiply.
+// An entry's "models" runs it on those models only (issue 16: one extra
+// cell for the smallest model), and names only models of the suite.
+TEST(SuiteTest, AnEntryCanBeLimitedToSomeModels) {
+  json j = ValidSuite();
+  j["algorithms"][2]["models"] = {"vgg5"};
+  Suite suite;
+  ASSERT_EQ(Parse(j, &suite), "");
+  int cg = 0;
+  for (const Cell& c : ExpandCells(suite)) {
+    if (c.algorithm != "cg") continue;
+    ++cg;
+    EXPECT_EQ(c.model, "vgg5") << c.id;
+  }
+  EXPECT_EQ(cg, 2 * 2);  // data sets x seeds
+  EXPECT_EQ(ExpandCells(suite).size(), 2u * 2 * 2 * 2 + 4);
+  j["algorithms"][2]["models"] = {"vit-nomlp"};
+  EXPECT_EQ(Parse(j, &suite),
+            "s.json: algorithms[2].models[0]: 'vit-nomlp' is not one of the suite's models");
+  j["algorithms"][2]["models"] = {"resnet"};
+  EXPECT_NE(Parse(j, &suite).find("algorithms[2].models[0]: unknown model 'resnet'"),
+            std::string::npos);
+}
+
 TEST(SuiteTest, RefusesMoreCellsThanTheLimitNamingTheFactors) {
   json j = ValidSuite();  // 2 data sets x 2 models x 3 algorithms x 1 backend
   j["seeds"] = json::array();

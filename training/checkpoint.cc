@@ -21,33 +21,6 @@ uint64_t Checksum(const std::string& fingerprint, const std::string& state) {
   return Fnv1a64(state, Fnv1a64(fingerprint));
 }
 
-// The first difference between two JSON values, as "path: saved vs wanted".
-bool FirstDifference(const json& saved, const json& wanted, const std::string& path,
-                     std::string* why) {
-  if (saved.is_object() && wanted.is_object()) {
-    for (const auto& [key, value] : wanted.items()) {
-      const std::string field = path.empty() ? key : path + "." + key;
-      if (!saved.contains(key)) {
-        *why = field + ": the checkpoint has no such field, this run " + ShowJson(value, 60);
-        return true;
-      }
-      if (FirstDifference(saved[key], value, field, why)) return true;
-    }
-    for (const auto& [key, value] : saved.items()) {
-      if (!wanted.contains(key)) {
-        *why = (path.empty() ? key : path + "." + key) + ": the checkpoint has " +
-               ShowJson(value, 60) + ", this run has no such field";
-        return true;
-      }
-    }
-    return false;
-  }
-  if (saved == wanted) return false;
-  *why =
-      path + ": the checkpoint has " + ShowJson(saved, 60) + ", this run " + ShowJson(wanted, 60);
-  return true;
-}
-
 }  // namespace
 
 json TrainOptionsJson(const TrainOptions& o) {
@@ -157,6 +130,33 @@ bool ReadCheckpoint(const std::string& path, Checkpoint* checkpoint, std::string
   return true;
 }
 
+bool FirstJsonDifference(const json& a, const json& b, const Labels& labels,
+                         const std::string& path, std::string* why) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [key, value] : b.items()) {
+      const std::string field = path.empty() ? key : path + "." + key;
+      if (!a.contains(key)) {
+        *why =
+            field + ": " + labels.a + " has no such field, " + labels.b + " " + ShowJson(value, 60);
+        return true;
+      }
+      if (FirstJsonDifference(a[key], value, labels, field, why)) return true;
+    }
+    for (const auto& [key, value] : a.items()) {
+      if (!b.contains(key)) {
+        *why = (path.empty() ? key : path + "." + key) + ": " + labels.a + " has " +
+               ShowJson(value, 60) + ", " + labels.b + " has no such field";
+        return true;
+      }
+    }
+    return false;
+  }
+  if (a == b) return false;
+  *why =
+      path + ": " + labels.a + " has " + ShowJson(a, 60) + ", " + labels.b + " " + ShowJson(b, 60);
+  return true;
+}
+
 bool FingerprintsMatch(const json& saved, const json& wanted, bool allow_other_commit,
                        std::string* why) {
   json a = saved, b = wanted;
@@ -164,7 +164,7 @@ bool FingerprintsMatch(const json& saved, const json& wanted, bool allow_other_c
     a.erase("commit");
     b.erase("commit");
   }
-  if (!FirstDifference(a, b, "", why)) return true;
+  if (!FirstJsonDifference(a, b, {"the checkpoint", "this run"}, "", why)) return true;
   if (why->rfind("commit:", 0) == 0) {
     *why += " (another commit's state: --allow-other-commit uses it)";
   }

@@ -41,6 +41,14 @@ struct Checkpoint {
 };
 bool ReadCheckpoint(const std::string& path, Checkpoint* checkpoint, std::string* error);
 
+// The first field in which two JSON documents differ, as "<path>: <a> has
+// X, <b> Y" (labels name the two); false when they are equal.
+struct Labels {
+  std::string a, b;
+};
+bool FirstJsonDifference(const nlohmann::json& a, const nlohmann::json& b, const Labels& labels,
+                         const std::string& path, std::string* why);
+
 // Whether a checkpoint's fingerprint fits this run's: the first field that
 // differs is named ("options.adam.learning_rate: the checkpoint has 0.001,
 // this run 0.002"). The commit ("commit") may differ only when
