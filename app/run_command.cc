@@ -55,7 +55,9 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads)
   }
   std::printf(
       "# estimated total %s (from a timed forward/backward probe of each model on this "
-      "machine; CG epochs assumed 1.5 gradients + 1 value probe)\n",
+      "machine; a golden CG epoch counted as ~5 + log(tol)/log(0.618) forward passes and a "
+      "gradient, a Wolfe one as 1.5 gradients and a probe; the evaluation every eval_every "
+      "epochs; a detector's swap guessed at 30 %%)\n",
       Progress::FormatDuration(total).c_str());
   return 0;
 }

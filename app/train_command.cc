@@ -2,6 +2,7 @@
 // CSV) one line per epoch. With --checkpoint-dir it saves its state there
 // (training/checkpoint.h), pauses on SIGTERM, SIGINT or SIGUSR1 (exit 3),
 // and the same command with --resume continues from the last checkpoint.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -295,11 +296,15 @@ int TrainCommand(const std::vector<std::string>& args) {
     control.resume_state = checkpoint.state;
     control.checkpoint_due = [&](int64_t epoch) { return cadence.Due(epoch); };
     control.pause_requested = StopRequested;
-    control.save = [&, print](int64_t, const std::string& state, std::string* why) {
+    control.save = [&, print](int64_t epoch, const std::string& state, std::string* why) {
+      const auto start = std::chrono::steady_clock::now();
       if (!SaveCheckpoint(checkpoints.dir, print, state, why)) {
         std::fprintf(stderr, "twophase train: checkpoint not saved: %s\n", why->c_str());
         return false;
       }
+      std::printf("# checkpoint after epoch %lld: %zu bytes of state in %.3f s\n",
+                  static_cast<long long>(epoch), state.size(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       cadence.Saved();
       return true;
     };

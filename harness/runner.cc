@@ -224,11 +224,18 @@ class CellRunner {
     TrainControl control;
     control.checkpoint_due = [&](int64_t epoch) { return cadence.Due(epoch); };
     control.pause_requested = pause_requested_;
+    // Honest cost accounting: what the checkpoints of this attempt cost.
+    json& cost = meta_["checkpoints"] = json{{"saved", 0}, {"seconds", 0.0}, {"bytes", 0}};
     control.save = [&](int64_t, const std::string& state, std::string* why) {
+      const auto start = Clock::now();
       if (!SaveCheckpoint(dir_, fingerprint, state, why)) {
         Log(cell, "checkpoint not saved: " + *why);
         return false;
       }
+      cost["saved"] = cost["saved"].get<int64_t>() + 1;
+      cost["seconds"] = cost["seconds"].get<double>() +
+                        std::chrono::duration<double>(Clock::now() - start).count();
+      cost["bytes"] = state.size();
       cadence.Saved();
       return true;
     };
@@ -571,6 +578,37 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   return true;
 }
 
+double EstimateSeconds(const TrainOptions& t, int64_t train_samples, int64_t test_samples,
+                       double forward, double forward_backward) {
+  const double epochs = static_cast<double>(t.epochs);
+  // Adam epochs: all, none, or up to the swap (a fixed epoch, else the
+  // paper's 30 % as a guess for the detector).
+  double adam_epochs = epochs;
+  if (t.algorithm == Algorithm::kCg) adam_epochs = 0;
+  if (t.algorithm == Algorithm::kTwoPhase) {
+    adam_epochs = t.detector.fixed_epoch > 0 ? std::min<double>(t.detector.fixed_epoch, epochs)
+                                             : std::round(0.3 * epochs);
+  }
+  const double n = static_cast<double>(train_samples);
+  const double cg_n = t.cg_samples > 0 ? std::min<double>(t.cg_samples, n) : n;
+  double adam_epoch = n * forward_backward;
+  if (t.detector.signal == SwapSignal::kFullBatch) adam_epoch += cg_n * forward_backward;
+  // A CG epoch is one line search. Golden: ~5 value probes to bracket, then
+  // one per golden step until the bracket is golden_tolerance of the step
+  // (log(tol) / log(0.618) steps), and the gradient at the end (measured:
+  // ~20 probes at 1e-3). The Wolfe searches: ~1.5 gradients and the
+  // QuadStep probe (measured on the classic problems).
+  double cg_epoch = cg_n * (1.5 * forward_backward + forward);
+  if (t.cg.line_search.kind == LineSearchKind::kGolden) {
+    const double steps = std::ceil(std::log(t.cg.line_search.golden_tolerance) / std::log(0.618));
+    cg_epoch = cg_n * ((5.0 + steps) * forward + forward_backward);
+  }
+  // The evaluation: every eval_every epochs, plus the first, last and swap.
+  const double evaluations = std::min(epochs, std::ceil(epochs / t.eval_every) + 2.0);
+  const double evaluation = (n + test_samples) * forward;
+  return adam_epochs * adam_epoch + (epochs - adam_epochs) * cg_epoch + evaluations * evaluation;
+}
+
 bool EstimateCells(const std::vector<Cell>& cells, int threads,
                    std::vector<CellEstimate>* estimates, std::string* error) {
   // Seconds per sample of a forward and of a forward+backward pass, timed on
@@ -596,12 +634,8 @@ bool EstimateCells(const std::vector<Cell>& cells, int threads,
       probes[key] = t;
     }
     const auto [forward, forward_backward] = probes[key];
-    // Per epoch: Adam one forward+backward pass, CG ~1.5 gradients and one
-    // value probe (measured on the classic problems); then the evaluation.
-    const bool cg = cell.train.algorithm == Algorithm::kCg;
-    const double train = cg ? 1.5 * forward_backward + forward : forward_backward;
-    e.seconds = static_cast<double>(cell.train.epochs) *
-                (e.train_samples * (train + forward) + e.test_samples * forward);
+    e.seconds =
+        EstimateSeconds(cell.train, e.train_samples, e.test_samples, forward, forward_backward);
     estimates->push_back(e);
   }
   return true;

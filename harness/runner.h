@@ -82,6 +82,10 @@ struct CellEstimate {
   int64_t test_samples = 0;
   double seconds = 0.0;  // estimated, training and evaluation
 };
+// The estimate of one cell from seconds per sample of a forward and of a
+// forward+backward pass (--dry-run; the assumptions are in runner.cc).
+double EstimateSeconds(const TrainOptions& options, int64_t train_samples, int64_t test_samples,
+                       double forward, double forward_backward);
 bool EstimateCells(const std::vector<Cell>& cells, int threads,
                    std::vector<CellEstimate>* estimates, std::string* error);
 

@@ -80,6 +80,7 @@ inline json StableMetadata(const std::string& path) {
   m.erase("end");
   m["suite"].erase("file");  // the same suite may be read from another path
   if (m.contains("final")) m["final"].erase("wall_seconds");
+  m.erase("checkpoints");  // their cost, like wall times
   m["environment"].erase("git_dirty");
   // Speed only: this test process and a `twophase` child wait differently.
   m["environment"].erase("openmp_waiting");
