@@ -347,23 +347,28 @@ class CellRunner {
 };
 
 // Seconds per sample of a forward pass and of a forward+backward pass of
-// `model` on random inputs (one warm-up, then the mean of a few timed
-// batches): the basis of --dry-run's estimates.
+// `model` on random inputs in passes of `micro_batch` samples, as training
+// runs them (two warm-ups, then the mean of a few timed passes): the basis
+// of --dry-run's estimates. Timing 64-sample passes instead overestimated
+// full-MNIST epochs by 1.5-2.3x (bench/README.md, "Estimates").
 bool ProbeModelSpeed(const std::string& model_name, const DatasetShape& shape,
-                     const std::string& backend_name, double* forward, double* forward_backward,
-                     std::string* error) {
+                     const std::string& backend_name, int64_t micro_batch, double* forward,
+                     double* forward_backward, std::string* error) {
   std::unique_ptr<Backend> backend = MakeBackend(backend_name, error);
   if (!backend) return false;
   const InputShape input{shape.channels, shape.height, shape.width, shape.classes};
   std::unique_ptr<Model> model = CreateModel(model_name, input, backend.get(), error);
   if (!model) return false;
   model->Initialize(0);
-  constexpr int64_t kBatch = 64;
-  constexpr int kRepeats = 2;
+  const int64_t kBatch = micro_batch;
+  const int kRepeats = static_cast<int>(std::max<int64_t>(2, 256 / micro_batch));
   std::vector<float> images(kBatch * shape.channels * shape.height * shape.width);
   for (size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(i % 251) / 251.0f;
   std::vector<float> logits(kBatch * shape.classes), dlogits(logits.size(), 1e-3f);
-  model->Forward(images.data(), kBatch, logits.data());  // warm-up
+  for (int w = 0; w < 2; ++w) {  // warm-up: first-touch pages, oneDNN's primitives
+    model->Forward(images.data(), kBatch, logits.data());
+    model->Backward(dlogits.data());
+  }
   auto start = Clock::now();
   for (int r = 0; r < kRepeats; ++r) model->Forward(images.data(), kBatch, logits.data());
   *forward = std::chrono::duration<double>(Clock::now() - start).count() / (kRepeats * kBatch);
@@ -625,10 +630,12 @@ bool EstimateCells(const std::vector<Cell>& cells, int threads,
     e.test_samples = cell.dataset.test_subset > 0
                          ? std::min(cell.dataset.test_subset, shape.test_count)
                          : shape.test_count;
-    const std::string key = cell.dataset.name + "/" + cell.model + "/" + cell.backend;
+    const std::string key = cell.dataset.name + "/" + cell.model + "/" + cell.backend + "/" +
+                            std::to_string(cell.train.micro_batch);
     if (!probes.count(key)) {
       std::pair<double, double> t;
-      if (!ProbeModelSpeed(cell.model, shape, cell.backend, &t.first, &t.second, error)) {
+      if (!ProbeModelSpeed(cell.model, shape, cell.backend, cell.train.micro_batch, &t.first,
+                           &t.second, error)) {
         return false;
       }
       probes[key] = t;
