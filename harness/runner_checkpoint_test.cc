@@ -144,6 +144,10 @@ TEST_F(RunnerCheckpointTest, SigtermPausesWithExitThreeAndResumes) {
   EXPECT_EQ(cell.status, CellStatus::kPaused);
   EXPECT_TRUE(Contains(cell.message, "run again with --resume to continue")) << cell.message;
   EXPECT_TRUE(fs::exists(out + "/cells/" + kLongIds[0] + "/checkpoint.bin"));
+  // The report counts the paused cell apart and aggregates nothing of it.
+  const CommandResult report = RunTwophase("report " + out + " --no-plots");
+  EXPECT_TRUE(Contains(Slurp(out + "/report.md"), "1 cells: 0 finished")) << report.output;
+  EXPECT_TRUE(Contains(Slurp(out + "/report.md"), " 1 paused, ")) << report.output;
   const CommandResult resumed = Run(out, "--resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_TRUE(Contains(resumed.output, "paused; continuing it (--resume)")) << resumed.output;
