@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "harness/report.h"
@@ -107,15 +109,35 @@ int WaitFor(pid_t pid) {
 // SIGKILL at a dozen moments with a checkpoint after every epoch, so that
 // kills also land while one is written; each --resume continues from the
 // last whole checkpoint.
+// Rows written so far over all cells' curves.
+int64_t CurveRows(const std::string& out) {
+  int64_t rows = 0;
+  for (const char* id : kLongIds) {
+    const std::string text = Slurp(out + "/cells/" + id + "/curve.csv");
+    rows += std::count(text.begin(), text.end(), '\n');
+  }
+  return rows;
+}
+
 TEST_F(RunnerCheckpointTest, KilledAtManyMomentsAndResumedEqualsTheUninterruptedRun) {
   const std::string out = *dir_ + "/killed";
   int kills = 0;
   for (int i = 0; i < 12; ++i) {
     std::vector<std::string> flags = {"--checkpoint-epochs", "1"};
     if (i > 0) flags.push_back("--resume");
+    // Each kill lands after the run has trained at least one more epoch (so
+    // a loaded machine cannot make every kill land during start-up), then
+    // 0-11 ms later: at the epoch's end, in a checkpoint write, mid-epoch.
+    const int64_t before = CurveRows(out);
     const pid_t pid = StartTwophaseRun(Suite(), out, flags);
     ASSERT_GE(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * i));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    int status = 0;
+    while (CurveRows(out) <= before && waitpid(pid, &status, WNOHANG) == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(i));
     kills += kill(pid, SIGKILL) == 0;
     WaitFor(pid);
   }
@@ -127,15 +149,51 @@ TEST_F(RunnerCheckpointTest, KilledAtManyMomentsAndResumedEqualsTheUninterrupted
 
 // SIGTERM pauses at the epoch end: exit 3, status paused, a checkpoint,
 // and the message; --resume finishes the same as an uninterrupted run.
-TEST_F(RunnerCheckpointTest, SigtermPausesWithExitThreeAndResumes) {
-  const std::string out = *dir_ + "/sigterm";
-  const pid_t pid = StartTwophaseRun(Suite(), out);
-  ASSERT_GE(pid, 0);
+// Starts a run into `out` and waits until its first cell has a curve.
+pid_t StartAndWaitForACurve(const std::string& suite, const std::string& out) {
+  const pid_t pid = StartTwophaseRun(suite, out);
   const std::string curve = out + "/cells/" + kLongIds[0] + "/curve.csv";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(curve) && std::chrono::steady_clock::now() < deadline) {
+  while (pid > 0 && !fs::exists(curve) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  return pid;
+}
+
+// SIGUSR1 (Slurm's warning before the time limit) and SIGINT pause like
+// SIGTERM; a second SIGINT stops at once, and --resume still ends right.
+TEST_F(RunnerCheckpointTest, Sigusr1AndSigintPauseAndASecondSigintStopsAtOnce) {
+  for (const int sig : {SIGUSR1, SIGINT}) {
+    SCOPED_TRACE(strsignal(sig));
+    const std::string out = *dir_ + "/signal" + std::to_string(sig);
+    const pid_t pid = StartAndWaitForACurve(Suite(), out);
+    ASSERT_GT(pid, 0);
+    kill(pid, sig);
+    EXPECT_EQ(WaitFor(pid), 3);
+    EXPECT_TRUE(fs::exists(out + "/cells/" + kLongIds[0] + "/checkpoint.bin"));
+  }
+  // Epochs of ~0.5 s, so that the second Ctrl-C lands before the first one's
+  // pause at the epoch end.
+  std::string slow = LongSuite();
+  slow.replace(slow.find("\"subset\": 256"), 13, "\"subset\": 8192");
+  const std::string slow_suite = *dir_ + "/slow.json", out = *dir_ + "/twice";
+  std::string error;
+  ASSERT_TRUE(WriteFileAtomically(slow_suite, slow, &error)) << error;
+  const pid_t pid = StartAndWaitForACurve(slow_suite, out);
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // handled, not merged
+  kill(pid, SIGINT);
+  EXPECT_EQ(WaitFor(pid), -SIGINT) << "a second Ctrl-C stops at once, by SIGINT";
+  // Whatever it was doing, the files are whole: the report reads them.
+  const CommandResult report = RunTwophase("report " + out + " --no-plots");
+  EXPECT_TRUE(Contains(report.output, "0 unreadable or inconsistent")) << report.output;
+}
+
+TEST_F(RunnerCheckpointTest, SigtermPausesWithExitThreeAndResumes) {
+  const std::string out = *dir_ + "/sigterm";
+  const pid_t pid = StartAndWaitForACurve(Suite(), out);
+  ASSERT_GT(pid, 0);
   kill(pid, SIGTERM);
   EXPECT_EQ(WaitFor(pid), 3);
   CellResult cell;

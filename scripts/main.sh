@@ -5,7 +5,10 @@
 # tables, plots and report (out/quick/report.md).
 #
 # Interrupted, or a cell failed? Run it again: --resume keeps the finished
-# cells and reruns the one in flight and the failed ones (results/README.md).
+# cells, continues the one in flight from its last checkpoint and reruns the
+# failed ones (results/README.md). Ctrl-C pauses the cell in flight at its
+# next epoch end with a checkpoint (exit 3, no report); a second Ctrl-C
+# stops at once.
 # Extra arguments go to `twophase run` (e.g.
 # --filter model=vgg5, or --suite smoke --out out/smoke).
 set -euo pipefail

@@ -120,7 +120,7 @@ class TrainResumeTest
 
 TEST_P(TrainResumeTest, ResumedAfterAnyEpochEqualsTheUninterruptedRun) {
   const auto& [c, backend] = GetParam();
-  SetThreads(2);
+  SetThreads(1);
   TrainOptions options;
   options.algorithm = c.algorithm;
   options.epochs = 6;
@@ -217,7 +217,7 @@ TEST(TrainResumeErrorTest, AStateThatDoesNotFitIsRefusedAndChangesNothing) {
 
 // eval_every changes what is measured, never what is trained.
 TEST(TrainEvalEveryTest, EvaluatesEveryNthFirstLastAndSwapEpochOnly) {
-  SetThreads(2);
+  SetThreads(1);
   TrainOptions options = ShortAdam();
   options.algorithm = Algorithm::kTwoPhase;
   options.epochs = 12;
@@ -252,7 +252,7 @@ TEST(TrainEvalEveryTest, EvaluatesEveryNthFirstLastAndSwapEpochOnly) {
 // The shadow detector: in runs that do not swap by Algorithm 1's rule, a
 // would-swap event marks where it would have fired on the same norms.
 TEST(TrainShadowDetectorTest, WouldSwapWhereTheDetectorFiresOnTheRunsNorms) {
-  SetThreads(2);
+  SetThreads(1);
   for (const int64_t fixed : {0, 2}) {
     TrainOptions options = ShortAdam();
     options.epochs = 8;
