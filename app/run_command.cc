@@ -21,6 +21,7 @@
 #include "core/stop_signal.h"
 #include "core/threads.h"
 #include "datasets/dataset.h"
+#include "harness/estimate.h"
 #include "harness/progress.h"
 #include "harness/runner.h"
 #include "harness/suite.h"

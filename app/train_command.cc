@@ -121,9 +121,12 @@ bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& prin
     return true;
   }
   std::vector<std::string> refusals;
-  if (!FindCheckpoint(flags.dir, print, flags.allow_other_commit, checkpoint, &refusals)) {
-    *checkpoint = Checkpoint{};
+  std::vector<Checkpoint> found =
+      FindCheckpoints(flags.dir, print, flags.allow_other_commit, &refusals);
+  if (found.empty()) {
     refusals.push_back("no usable checkpoint in " + flags.dir + ": starting afresh");
+  } else {
+    *checkpoint = std::move(found.front());
   }
   for (const std::string& r : refusals) std::fprintf(stderr, "twophase train: %s\n", r.c_str());
   return true;

@@ -188,32 +188,14 @@ class CellRunner {
     return print;
   }
 
-  // The checkpoints --resume may continue from, newest first; refused ones
-  // are logged with the reason.
-  std::vector<Checkpoint> Candidates(const Cell& cell, const json& fingerprint) {
-    std::vector<Checkpoint> found;
-    if (!options_.resume) return found;
-    for (const char* name : {kCheckpointFile, kPreviousCheckpointFile}) {
-      Checkpoint c;
-      std::string why;
-      const std::string path = dir_ + "/" + name;
-      std::error_code ec;
-      if (!fs::exists(path, ec)) continue;
-      if (!ReadCheckpoint(path, &c, &why)) {
-        Log(cell, why + ": refused");
-      } else if (!FingerprintsMatch(c.fingerprint, fingerprint, options_.allow_other_commit,
-                                    &why)) {
-        Log(cell, path + ": refused, it does not fit this cell: " + why);
-      } else {
-        found.push_back(std::move(c));
-      }
-    }
-    return found;
-  }
-
   std::string Train(const Cell& cell, const DataSplit& data, Model* model) {
     const json fingerprint = Fingerprint(cell);
-    std::vector<Checkpoint> candidates = Candidates(cell, fingerprint);
+    std::vector<std::string> refusals;
+    std::vector<Checkpoint> candidates;
+    if (options_.resume) {
+      candidates = FindCheckpoints(dir_, fingerprint, options_.allow_other_commit, &refusals);
+    }
+    for (const std::string& r : refusals) Log(cell, r);
     const bool had_checkpoints = fs::exists(dir_ + "/" + kCheckpointFile) ||
                                  fs::exists(dir_ + "/" + kPreviousCheckpointFile);
     CheckpointCadence cadence(
@@ -345,42 +327,6 @@ class CellRunner {
   json meta_;
   int64_t position_ = 0, count_ = 0;
 };
-
-// Seconds per sample of a forward pass and of a forward+backward pass of
-// `model` on random inputs in passes of `micro_batch` samples, as training
-// runs them (two warm-ups, then the mean of a few timed passes): the basis
-// of --dry-run's estimates. Timing 64-sample passes instead overestimated
-// full-MNIST epochs by 1.5-2.3x (bench/README.md, "Estimates").
-bool ProbeModelSpeed(const std::string& model_name, const DatasetShape& shape,
-                     const std::string& backend_name, int64_t micro_batch, double* forward,
-                     double* forward_backward, std::string* error) {
-  std::unique_ptr<Backend> backend = MakeBackend(backend_name, error);
-  if (!backend) return false;
-  const InputShape input{shape.channels, shape.height, shape.width, shape.classes};
-  std::unique_ptr<Model> model = CreateModel(model_name, input, backend.get(), error);
-  if (!model) return false;
-  model->Initialize(0);
-  const int64_t kBatch = micro_batch;
-  const int kRepeats = static_cast<int>(std::max<int64_t>(2, 256 / micro_batch));
-  std::vector<float> images(kBatch * shape.channels * shape.height * shape.width);
-  for (size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(i % 251) / 251.0f;
-  std::vector<float> logits(kBatch * shape.classes), dlogits(logits.size(), 1e-3f);
-  for (int w = 0; w < 2; ++w) {  // warm-up: first-touch pages, oneDNN's primitives
-    model->Forward(images.data(), kBatch, logits.data());
-    model->Backward(dlogits.data());
-  }
-  auto start = Clock::now();
-  for (int r = 0; r < kRepeats; ++r) model->Forward(images.data(), kBatch, logits.data());
-  *forward = std::chrono::duration<double>(Clock::now() - start).count() / (kRepeats * kBatch);
-  start = Clock::now();
-  for (int r = 0; r < kRepeats; ++r) {
-    model->Forward(images.data(), kBatch, logits.data());
-    model->Backward(dlogits.data());
-  }
-  *forward_backward =
-      std::chrono::duration<double>(Clock::now() - start).count() / (kRepeats * kBatch);
-  return true;
-}
 
 // Takes the result directory's lock (results/README.md, "Concurrency"):
 // a second run into the same folder is refused with the holder's pid, host
@@ -580,71 +526,6 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
       ++summary->failed;
   }
   progress.Finish();
-  return true;
-}
-
-double EstimateSeconds(const TrainOptions& t, int64_t train_samples, int64_t test_samples,
-                       double forward, double forward_backward) {
-  const double epochs = static_cast<double>(t.epochs);
-  // Adam epochs: all, none, or up to the swap (a fixed epoch, else the
-  // paper's 30 % as a guess for the detector).
-  double adam_epochs = epochs;
-  if (t.algorithm == Algorithm::kCg) adam_epochs = 0;
-  if (t.algorithm == Algorithm::kTwoPhase) {
-    adam_epochs = t.detector.fixed_epoch > 0 ? std::min<double>(t.detector.fixed_epoch, epochs)
-                                             : std::round(0.3 * epochs);
-  }
-  const double n = static_cast<double>(train_samples);
-  const double cg_n = t.cg_samples > 0 ? std::min<double>(t.cg_samples, n) : n;
-  double adam_epoch = n * forward_backward;
-  if (t.detector.signal == SwapSignal::kFullBatch) adam_epoch += cg_n * forward_backward;
-  // A CG epoch is one line search. Golden: ~5 value probes to bracket, then
-  // one per golden step until the bracket is golden_tolerance of the step
-  // (log(tol) / log(0.618) steps), and the gradient at the end (measured:
-  // ~20 probes at 1e-3). The Wolfe searches: ~1.5 gradients and the
-  // QuadStep probe (measured on the classic problems).
-  double cg_epoch = cg_n * (1.5 * forward_backward + forward);
-  if (t.cg.line_search.kind == LineSearchKind::kGolden) {
-    const double steps = std::ceil(std::log(t.cg.line_search.golden_tolerance) / std::log(0.618));
-    cg_epoch = cg_n * ((5.0 + steps) * forward + forward_backward);
-  }
-  // The evaluation: every eval_every epochs, plus the first, last and swap.
-  const double evaluations = std::min(epochs, std::ceil(epochs / t.eval_every) + 2.0);
-  const double evaluation = (n + test_samples) * forward;
-  return adam_epochs * adam_epoch + (epochs - adam_epochs) * cg_epoch + evaluations * evaluation;
-}
-
-bool EstimateCells(const std::vector<Cell>& cells, int threads,
-                   std::vector<CellEstimate>* estimates, std::string* error) {
-  // Seconds per sample of a forward and of a forward+backward pass, timed on
-  // a small random batch per (data set shape, model, backend).
-  std::map<std::string, std::pair<double, double>> probes;
-  SetThreads(threads);
-  for (const Cell& cell : cells) {
-    CellEstimate e;
-    e.cell = cell;
-    DatasetShape shape;
-    if (!FindDatasetShape(cell.dataset.name, &shape, error)) return false;
-    e.train_samples = cell.dataset.subset > 0 ? std::min(cell.dataset.subset, shape.train_count)
-                                              : shape.train_count;
-    e.test_samples = cell.dataset.test_subset > 0
-                         ? std::min(cell.dataset.test_subset, shape.test_count)
-                         : shape.test_count;
-    const std::string key = cell.dataset.name + "/" + cell.model + "/" + cell.backend + "/" +
-                            std::to_string(cell.train.micro_batch);
-    if (!probes.count(key)) {
-      std::pair<double, double> t;
-      if (!ProbeModelSpeed(cell.model, shape, cell.backend, cell.train.micro_batch, &t.first,
-                           &t.second, error)) {
-        return false;
-      }
-      probes[key] = t;
-    }
-    const auto [forward, forward_backward] = probes[key];
-    e.seconds =
-        EstimateSeconds(cell.train, e.train_samples, e.test_samples, forward, forward_backward);
-    estimates->push_back(e);
-  }
   return true;
 }
 

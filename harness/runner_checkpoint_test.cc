@@ -251,7 +251,7 @@ TEST_F(RunnerCheckpointTest, BadCheckpointsAreRefusedWithTheReasonAndTheRunEndsR
   r = Run(out, "--resume --threads 2 --stop-after 0.001");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_TRUE(Contains(r.output,
-                       "checkpoint.bin: refused, it does not fit this cell: threads: "
+                       "checkpoint.bin: refused, it does not fit: threads: "
                        "the checkpoint has 1, this run 2"))
       << r.output;
   EXPECT_TRUE(Contains(r.output, "no usable checkpoint: starting afresh")) << r.output;

@@ -171,24 +171,25 @@ bool FingerprintsMatch(const json& saved, const json& wanted, bool allow_other_c
   return false;
 }
 
-bool FindCheckpoint(const std::string& dir, const json& wanted, bool allow_other_commit,
-                    Checkpoint* checkpoint, std::vector<std::string>* refusals) {
+std::vector<Checkpoint> FindCheckpoints(const std::string& dir, const json& wanted,
+                                        bool allow_other_commit,
+                                        std::vector<std::string>* refusals) {
+  std::vector<Checkpoint> found;
   for (const char* name : {kCheckpointFile, kPreviousCheckpointFile}) {
     const std::string path = dir + "/" + name;
     std::error_code ec;
     if (!fs::exists(path, ec)) continue;
+    Checkpoint checkpoint;
     std::string why;
-    if (!ReadCheckpoint(path, checkpoint, &why)) {
-      refusals->push_back(why + "; refused");
-      continue;
+    if (!ReadCheckpoint(path, &checkpoint, &why)) {
+      refusals->push_back(why + ": refused");
+    } else if (!FingerprintsMatch(checkpoint.fingerprint, wanted, allow_other_commit, &why)) {
+      refusals->push_back(path + ": refused, it does not fit: " + why);
+    } else {
+      found.push_back(std::move(checkpoint));
     }
-    if (!FingerprintsMatch(checkpoint->fingerprint, wanted, allow_other_commit, &why)) {
-      refusals->push_back(path + ": does not fit this run: " + why + "; refused");
-      continue;
-    }
-    return true;
   }
-  return false;
+  return found;
 }
 
 bool IsCheckpointFile(const std::string& path) {

@@ -56,12 +56,13 @@ bool FirstJsonDifference(const nlohmann::json& a, const nlohmann::json& b, const
 bool FingerprintsMatch(const nlohmann::json& saved, const nlohmann::json& wanted,
                        bool allow_other_commit, std::string* why);
 
-// The checkpoint to resume from in `dir`: the latest whose file is whole
-// and whose fingerprint fits, trying checkpoint.bin and then
-// checkpoint.prev.bin. Each refused file adds a line to *refusals
-// ("<path>: refused: <why>"). False when none fits (start afresh).
-bool FindCheckpoint(const std::string& dir, const nlohmann::json& wanted, bool allow_other_commit,
-                    Checkpoint* checkpoint, std::vector<std::string>* refusals);
+// The checkpoints in `dir` that a run may resume from, newest first
+// (checkpoint.bin, then checkpoint.prev.bin): whole files whose fingerprint
+// fits. Each refused file adds a line to *refusals naming it and why.
+// Empty when none fits (start afresh).
+std::vector<Checkpoint> FindCheckpoints(const std::string& dir, const nlohmann::json& wanted,
+                                        bool allow_other_commit,
+                                        std::vector<std::string>* refusals);
 
 // Whether `path` starts like a checkpoint file (for --init, which takes a
 // checkpoint or a safetensors file).

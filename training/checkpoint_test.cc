@@ -79,9 +79,10 @@ TEST(CheckpointTest, SavesKeepsThePreviousAndReadsBack) {
   EXPECT_EQ(previous.state, "state one");
   EXPECT_EQ(latest.fingerprint, Print());
   std::vector<std::string> refusals;
-  Checkpoint found;
-  EXPECT_TRUE(FindCheckpoint(dir, Print(), false, &found, &refusals));
-  EXPECT_EQ(found.state, "state two");
+  const std::vector<Checkpoint> found = FindCheckpoints(dir, Print(), false, &refusals);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].state, "state two");  // newest first
+  EXPECT_EQ(found[1].state, "state one");
   EXPECT_TRUE(refusals.empty());
   RemoveCheckpoints(dir);
   EXPECT_FALSE(fs::exists(dir + "/checkpoint.bin"));
@@ -135,16 +136,17 @@ TEST(CheckpointTest, FallsBackToThePreviousWhenTheLatestIsBadOrForeign) {
   ASSERT_TRUE(SaveCheckpoint(dir, Print(), "good", &error)) << error;
   ASSERT_TRUE(SaveCheckpoint(dir, Print(0.5), "other settings", &error)) << error;
   std::vector<std::string> refusals;
-  Checkpoint found;
-  ASSERT_TRUE(FindCheckpoint(dir, Print(), false, &found, &refusals));
-  EXPECT_EQ(found.state, "good");
+  std::vector<Checkpoint> found = FindCheckpoints(dir, Print(), false, &refusals);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].state, "good");
   ASSERT_EQ(refusals.size(), 1u);
-  EXPECT_NE(refusals[0].find("checkpoint.bin: does not fit this run: options.adam.learning_rate"),
+  EXPECT_NE(refusals[0].find("checkpoint.bin: refused, it does not fit: "
+                             "options.adam.learning_rate"),
             std::string::npos)
       << refusals[0];
   // Neither fits: none is found, and both are named.
   refusals.clear();
-  EXPECT_FALSE(FindCheckpoint(dir, Print(0.25), false, &found, &refusals));
+  EXPECT_TRUE(FindCheckpoints(dir, Print(0.25), false, &refusals).empty());
   EXPECT_EQ(refusals.size(), 2u);
   fs::remove_all(dir);
 }
