@@ -4,12 +4,14 @@
 #define TWOPHASE_APP_CLI_TEST_UTIL_H_
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace twophase {
 
@@ -36,6 +38,25 @@ inline CommandResult RunTwophase(const std::string& args, const std::string& pre
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Starts `twophase <args...>` in a child process whose output is
+// discarded and returns its pid (-1 if fork failed), for the tests that
+// signal or kill a run.
+inline pid_t StartTwophase(const std::vector<std::string>& args) {
+  std::vector<std::string> all = {TwophaseBinary()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
 }
 
 inline bool Contains(const std::string& s, const std::string& part) {

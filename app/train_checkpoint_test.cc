@@ -53,19 +53,10 @@ TEST(TrainCheckpointTest, SigtermPausesAndResumeEndsLikeTheUninterruptedRun) {
   const CommandResult reference = RunTwophase(train + " --csv " + (dir / "ref.csv").string());
   ASSERT_EQ(reference.exit_code, 0) << reference.output;
 
-  std::vector<std::string> args = {TwophaseBinary()};
+  std::vector<std::string> args;
   std::istringstream words(train + " --checkpoint-dir " + ck + " --csv " + csv);
   for (std::string w; words >> w;) args.push_back(w);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  const pid_t pid = StartTwophase(args);
   ASSERT_GT(pid, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   auto rows = [&] {

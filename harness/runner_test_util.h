@@ -133,19 +133,9 @@ class TinyReferenceTest : public ::testing::Test {
 // if fork failed), for the tests that kill a run.
 inline pid_t StartTwophaseRun(const std::string& suite, const std::string& out,
                               const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {TwophaseBinary(), "run", "--suite", suite, "--out", out};
+  std::vector<std::string> args = {"run", "--suite", suite, "--out", out};
   args.insert(args.end(), extra.begin(), extra.end());
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
+  return StartTwophase(args);
 }
 
 // A copy of MNIST under dir/data with every file present and the training
