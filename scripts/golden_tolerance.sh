@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The golden-section tolerance experiment of issue 16 (suites/README.md,
+# "paper-mnist"): the paper does not give its line search's tolerance, so
+# ours is chosen by measurement. From the smallest model's epoch-300 Adam
+# point of the paper-mnist protocol (batch 512, lr 1e-3, seed 0, oneDNN, 2
+# threads: the same point the suite's two-phase cell swaps at), run 20 CG
+# epochs (Polak-Ribiere, golden section) at each tolerance and print the
+# loss reached and the forward passes per epoch.
+#
+# Usage: scripts/golden_tolerance.sh [OUT_DIR]   (default out/golden-tolerance)
+# About 25 minutes for the Adam part and 5-15 per tolerance on 2 cores.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${1:-out/golden-tolerance}
+mkdir -p "$out"
+tp="$root/build/twophase"
+common=(--model vit-nomlp-wkewq-wvwo --dataset mnist --threads 2 --backend onednn --seed 0)
+if [[ ! -f "$out/adam300.safetensors" ]]; then
+  "$tp" train "${common[@]}" --optimizer adam --epochs 300 --batch 512 --lr 0.001 \
+    --eval-every 50 --checkpoint-dir "$out/adam-checkpoints" --resume \
+    --csv "$out/adam300.csv" --save "$out/adam300.safetensors" > "$out/adam300.log"
+fi
+echo "tolerance,train_loss_after_20,forward_passes_per_epoch,seconds_per_epoch"
+for tol in 1e-3 1e-2 3e-2; do
+  csv="$out/golden-$tol.csv"
+  if [[ ! -f "$csv.done" ]]; then
+    "$tp" train "${common[@]}" --init "$out/adam300.safetensors" --optimizer cg \
+      --beta polak-ribiere --line-search golden --golden-tolerance "$tol" --epochs 20 \
+      --eval-every 20 --csv "$csv" > "$out/golden-$tol.log"
+    touch "$csv.done"
+  fi
+  # Columns: 3 train_loss, 11 forward_passes, 13 seconds (of the last row).
+  tail -1 "$csv" | awk -F, -v tol="$tol" '{printf "%s,%s,%.2f,%.1f\n", tol, $3, $11 / 20, $13}'
+done
