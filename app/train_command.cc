@@ -287,7 +287,7 @@ int TrainCommand(const std::vector<std::string>& args) {
       csv_ok = false;
     }
   };
-  CheckpointCadence cadence(checkpoints.epochs, checkpoints.seconds);
+  CheckpointCadence cadence(checkpoints.epochs, checkpoints.seconds, train.eval_every);
   TrainControl control;
   Checkpoint checkpoint;
   if (!checkpoints.dir.empty()) {

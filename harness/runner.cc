@@ -200,7 +200,8 @@ class CellRunner {
                                  fs::exists(dir_ + "/" + kPreviousCheckpointFile);
     CheckpointCadence cadence(
         options_.checkpoint_epochs >= 0 ? options_.checkpoint_epochs : suite_.checkpoint_epochs,
-        options_.checkpoint_seconds >= 0 ? options_.checkpoint_seconds : suite_.checkpoint_seconds);
+        options_.checkpoint_seconds >= 0 ? options_.checkpoint_seconds : suite_.checkpoint_seconds,
+        cell.train.eval_every);
     std::string csv, error;
     bool write_ok = true;
     TrainControl control;

@@ -210,7 +210,8 @@ void RemoveCheckpoints(const std::string& dir) {
 
 bool CheckpointCadence::Due(int64_t epoch) const {
   if (epochs_ > 0 && epoch % epochs_ == 0) return true;
-  return seconds_ > 0 && std::chrono::duration<double>(Clock::now() - last_).count() >= seconds_;
+  return seconds_ > 0 && epoch % align_ == 0 &&
+         std::chrono::duration<double>(Clock::now() - last_).count() >= seconds_;
 }
 
 }  // namespace twophase

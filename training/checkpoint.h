@@ -12,6 +12,7 @@
 #ifndef TWOPHASE_TRAINING_CHECKPOINT_H_
 #define TWOPHASE_TRAINING_CHECKPOINT_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -73,10 +74,14 @@ void RemoveCheckpoints(const std::string& dir);
 
 // When to save: every `epochs` epochs (0: never by count) and at the first
 // epoch end at least `seconds` after the last save or the start (0: never
-// by time).
+// by time) whose epoch is a multiple of `align`. Train evaluates every
+// epoch it saves at; aligning the time-based saves to eval_every keeps
+// which epochs are evaluated independent of the machine's speed, so
+// reruns give the same curve.
 class CheckpointCadence {
  public:
-  CheckpointCadence(int64_t epochs, double seconds) : epochs_(epochs), seconds_(seconds) {}
+  CheckpointCadence(int64_t epochs, double seconds, int64_t align = 1)
+      : epochs_(epochs), seconds_(seconds), align_(std::max<int64_t>(align, 1)) {}
   bool Due(int64_t epoch) const;
   void Saved() { last_ = Clock::now(); }
 
@@ -84,6 +89,7 @@ class CheckpointCadence {
   using Clock = std::chrono::steady_clock;
   int64_t epochs_;
   double seconds_;
+  int64_t align_;
   Clock::time_point last_ = Clock::now();
 };
 

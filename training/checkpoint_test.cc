@@ -163,6 +163,13 @@ TEST(CheckpointTest, CadenceByEpochsAndBySeconds) {
   EXPECT_TRUE(seconds.Due(1));
   CheckpointCadence later(0, 3600);
   EXPECT_FALSE(later.Due(1));
+  // Time-based saves wait for an epoch of the evaluation's cadence.
+  CheckpointCadence aligned(0, 1e-9, 5);
+  usleep(1000);
+  EXPECT_FALSE(aligned.Due(3));
+  EXPECT_TRUE(aligned.Due(5));
+  CheckpointCadence by_epochs(3, 0, 5);
+  EXPECT_TRUE(by_epochs.Due(3));
 }
 
 }  // namespace
