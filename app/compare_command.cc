@@ -1,4 +1,5 @@
-// twophase compare BASE NEW [--loss-rtol X] [--time-ratio R] [--out DIR]:
+// twophase compare BASE NEW [--loss-rtol X] [--time-ratio R] [--ignore-backend]
+// [--out DIR]:
 // pairs the cells of two result directories by id and judges NEW against
 // BASE (harness/compare.h). Prints compare.md to stdout, or writes
 // compare.md and compare.csv into --out (nothing else, each atomically).
@@ -26,7 +27,8 @@ namespace twophase {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: twophase compare BASE NEW [--loss-rtol X] [--time-ratio R] [--out DIR]\n\n"
+    "usage: twophase compare BASE NEW [--loss-rtol X] [--time-ratio R] [--ignore-backend]\n"
+    "                        [--out DIR]\n\n"
     "Pairs the cells of two result directories (twophase run) by id and reports, per cell:\n"
     "whether the curves are bit-identical (wall-time columns aside), the largest relative\n"
     "difference of train and test loss over the epochs evaluated in both and of the final\n"
@@ -68,6 +70,8 @@ int CompareCommand(const std::vector<std::string>& args) {
       "0: the curves must be bit-identical, wall-time columns aside")(
       "time-ratio", po::value(&time_ratio),
       "fail a cell whose seconds per epoch exceed R times BASE's (default: off)")(
+      "ignore-backend", po::bool_switch(&options.ignore_backend),
+      "pair cells by id less the backend: compares a blas run with an onednn run")(
       "out", po::value(&out),
       "write compare.md and compare.csv into DIR (default: print the "
       "Markdown to stdout only)");

@@ -157,6 +157,9 @@ std::vector<std::string> EnvironmentDifferences(const std::vector<CellResult>& b
                                                 const std::vector<CellResult>& next) {
   std::vector<std::string> out;
   if (base.empty() || next.empty()) return out;
+  if (base.front().backend != next.front().backend) {
+    out.push_back("backend: " + base.front().backend + " -> " + next.front().backend);
+  }
   const auto& b = base.front().environment;
   const auto& n = next.front().environment;
   std::set<std::string> keys;
@@ -186,6 +189,20 @@ bool ReadSide(const char* side, const std::string& dir, ResultDir* out, std::str
   if (out->cells.empty()) {
     *error = std::string(side) + ": " + (fs::path(dir) / "cells").string() + ": holds no cell";
     return false;
+  }
+  return true;
+}
+
+// The cells of one side by key; two cells of one key make the pairing ambiguous.
+bool IndexCells(const char* side, const ResultDir& dir, const CompareOptions& options,
+                std::map<std::string, const CellResult*>* by_key, std::string* error) {
+  for (const CellResult& cell : dir.cells) {
+    const auto [it, added] = by_key->emplace(PairingKey(cell, options), &cell);
+    if (!added) {
+      *error = std::string(side) + ": cells " + it->second->id + " and " + cell.id +
+               " both pair as " + it->first + " (--ignore-backend needs one backend per directory)";
+      return false;
+    }
   }
   return true;
 }
@@ -230,6 +247,11 @@ int CompareResult::Failed() const {
   int failed = 0;
   for (const CellComparison& c : cells) failed += c.Failed();
   return failed;
+}
+
+std::string PairingKey(const CellResult& cell, const CompareOptions& options) {
+  if (!options.ignore_backend) return cell.id;
+  return cell.dataset + "." + cell.model + "." + cell.algorithm + ".s" + std::to_string(cell.seed);
 }
 
 double RelativeDifference(double a, double b) {
@@ -280,7 +302,7 @@ CellComparison CompareCells(const CellResult& base, const CellResult& next,
                             const std::string& base_curve, const std::string& new_curve,
                             const CompareOptions& options) {
   CellComparison c;
-  c.id = base.id;
+  c.id = PairingKey(base, options);
   c.base = base;
   c.next = next;
   c.first_difference = FirstCurveDifference(base_curve, new_curve, &c.notes);
@@ -324,13 +346,17 @@ bool CompareResultDirs(const std::string& base_dir, const std::string& new_dir,
   result->base_suite = base.suite_name;
   result->new_suite = next.suite_name;
   result->environment = EnvironmentDifferences(base.cells, next.cells);
-  std::map<std::string, const CellResult*> new_by_id;
-  for (const CellResult& cell : next.cells) new_by_id[cell.id] = &cell;
+  std::map<std::string, const CellResult*> base_by_key, new_by_key;
+  if (!IndexCells("BASE", base, options, &base_by_key, error) ||
+      !IndexCells("NEW", next, options, &new_by_key, error)) {
+    return false;
+  }
   for (const CellResult& b : base.cells) {
-    const auto it = new_by_id.find(b.id);
-    if (it == new_by_id.end()) {
+    const std::string key = PairingKey(b, options);
+    const auto it = new_by_key.find(key);
+    if (it == new_by_key.end()) {
       CellComparison c;
-      c.id = b.id;
+      c.id = key;
       c.base = b;
       c.failures.push_back("only in BASE (missing from NEW)");
       result->cells.push_back(std::move(c));
@@ -342,12 +368,12 @@ bool CompareResultDirs(const std::string& base_dir, const std::string& new_dir,
       return false;
     }
     result->cells.push_back(CompareCells(b, *it->second, base_curve, new_curve, options));
-    new_by_id.erase(it);
   }
   for (const CellResult& n : next.cells) {
-    if (!new_by_id.count(n.id)) continue;
+    const std::string key = PairingKey(n, options);
+    if (base_by_key.count(key)) continue;
     CellComparison c;
-    c.id = n.id;
+    c.id = key;
     c.next = n;
     c.failures.push_back("only in NEW (missing from BASE)");
     result->cells.push_back(std::move(c));

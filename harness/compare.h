@@ -25,13 +25,16 @@ struct CompareOptions {
   double loss_rtol = 0;
   // When set: NEW's seconds per epoch may be at most this times BASE's.
   std::optional<double> time_ratio;
+  // Pair cells by id less the backend (dataset.model.algorithm.s<seed>), so
+  // that a blas run pairs with an onednn run of the same suite.
+  bool ignore_backend = false;
 
   bool IsValid(std::string* error) const;
 };
 
 // One cell id, as found in BASE, NEW or both.
 struct CellComparison {
-  std::string id;
+  std::string id;  // the pairing key: the cell id (less the backend with ignore_backend)
   std::optional<CellResult> base;  // none: the cell is only in NEW
   std::optional<CellResult> next;  // none: the cell is only in BASE
   // Both sides present:
@@ -61,6 +64,9 @@ struct CompareResult {
   int Failed() const;
 };
 
+// The key a cell pairs by.
+std::string PairingKey(const CellResult& cell, const CompareOptions& options);
+
 // The relative difference of two numbers: 0 when equal (NaN equals NaN, as
 // two diverged runs agree), infinite when only one is finite.
 double RelativeDifference(double a, double b);
@@ -79,8 +85,9 @@ CellComparison CompareCells(const CellResult& base, const CellResult& next,
                             const CompareOptions& options);
 
 // Reads both directories and compares them. False + *error (naming the file
-// and field) when either is no result directory or has a cell that cannot be
-// read: the input is unusable and nothing is judged.
+// and field) when either is no result directory, has a cell that cannot be
+// read, or (ignore_backend) has two cells of one key: the input is unusable
+// and nothing is judged.
 bool CompareResultDirs(const std::string& base_dir, const std::string& new_dir,
                        const CompareOptions& options, CompareResult* result, std::string* error);
 

@@ -201,6 +201,26 @@ TEST_F(CompareTest, ProtocolDifferencesAreNotedNotFailed) {
   EXPECT_EQ(Cell(result, cells_[1]).notes, std::vector<std::string>{"test_samples: 1000 -> 500"});
 }
 
+TEST_F(CompareTest, IgnoreBackendPairsABlasRunWithAnOnednnRun) {
+  for (FakeCell& c : cells_) c.backend = "onednn";
+  EXPECT_EQ(Compare().Failed(), 14);  // every cell in one directory only
+  CompareOptions options;
+  options.ignore_backend = true;
+  const CompareResult result = Compare(options);
+  EXPECT_EQ(result.Failed(), 0) << CompareMarkdown(result, options);
+  EXPECT_EQ(result.cells[0].id, "mnist.vgg5.adam.s0");
+  EXPECT_EQ(result.environment, std::vector<std::string>{"backend: blas -> onednn"});
+  // Both backends in one directory cannot pair unambiguously.
+  for (const FakeCell& c : SampleCells()) WriteCell(new_, c);
+  std::string error;
+  CompareResult ambiguous;
+  EXPECT_FALSE(CompareResultDirs(base_.string(), new_.string(), options, &ambiguous, &error));
+  EXPECT_NE(error.find("NEW: cells mnist.vgg5.adam.blas.s0 and mnist.vgg5.adam.onednn.s0 both "
+                       "pair as mnist.vgg5.adam.s0"),
+            std::string::npos)
+      << error;
+}
+
 TEST(CompareUnusableInputTest, NamesTheDirectoryAndTheFile) {
   const fs::path good = MakeTempDir("compare_good");
   const fs::path bad = MakeTempDir("compare_bad");
