@@ -16,6 +16,7 @@ int MinimizeCommand(const std::vector<std::string>& args);
 int RunCommand(const std::vector<std::string>& args);
 int ListCommand(const std::vector<std::string>& args);
 int ReportCommand(const std::vector<std::string>& args);
+int CompareCommand(const std::vector<std::string>& args);
 
 }  // namespace twophase
 

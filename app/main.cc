@@ -23,6 +23,7 @@ void PrintUsage(std::FILE* out) {
                "  minimize  nonlinear CG on a classic test problem (or --all): iterations,\n"
                "            evaluations, final value, termination\n"
                "  report    tables, plots and report.md of a result directory (twophase run)\n"
+               "  compare   two result directories cell by cell, against tolerances (for CI)\n"
                "\n"
                "'twophase <command> --help' describes a command's options.\n");
 }
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "evaluate") return twophase::EvaluateCommand(args);
   if (command == "minimize") return twophase::MinimizeCommand(args);
   if (command == "report") return twophase::ReportCommand(args);
+  if (command == "compare") return twophase::CompareCommand(args);
   std::fprintf(stderr, "twophase: unknown command '%s'\n\n", command.c_str());
   PrintUsage(stderr);
   return 2;
