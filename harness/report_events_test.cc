@@ -1,8 +1,10 @@
 // events.json in the report: the reader's checks (a malformed file is
-// named with its field) and the comparison's "Adam would swap" column.
+// named with its field), the comparison's "Adam would swap" column, and the
+// plots that mark the swap and the would-swap (the paper's Figures 5 and 6).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -225,6 +227,69 @@ TEST(ReportEventsTest, ComparisonSaysWhereAdamWouldHaveSwapped) {
   // The cells run 3 of the paper's 1000 epochs: scaled-down.
   EXPECT_TRUE(Contains(csv, ",1,2,,0,scaled-down,")) << csv;  // vgg5
   EXPECT_TRUE(Contains(csv, ",0,,,1,scaled-down,")) << csv;   // vit-nomlp
+  fs::remove_all(dir);
+}
+
+bool HaveMatplotlib() {
+  return std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") == 0;
+}
+
+// Twelve epochs, evaluated at 1, 5, 10 and 12 (eval_every 5): Adam would
+// have swapped after epoch 7, an unevaluated one; two-phase swaps at 5.
+std::vector<FakeCell> LongPair() {
+  std::vector<FakeCell> cells(2);
+  std::vector<std::string> phases(12, "adam");
+  std::vector<double> losses;
+  for (int e = 1; e <= 12; ++e) losses.push_back(0.5 * std::pow(0.8, e - 1));
+  for (FakeCell& c : cells) c.epochs = 12;
+  cells[0].rows = FakeRows(phases, losses, 0);
+  cells[0].would_swap = 7;
+  cells[1].algorithm = cells[1].optimizer = "two-phase";
+  cells[1].index = 1;
+  cells[1].swap = 5;
+  for (int e = 6; e <= 12; ++e) phases[e - 1] = "cg";
+  cells[1].rows = FakeRows(phases, losses, 0);
+  for (FakeCell& c : cells) SkipEvaluations(&c, 5);
+  return cells;
+}
+
+// Figure 5 (gradient norm against loss) and Figure 6 (loss against passes
+// and wall seconds) are drawn and embedded; the would-swap mark is drawn
+// even at an unevaluated epoch: the plot changes when the event goes.
+TEST(ReportEventsTest, PlotsMarkTheWouldSwap) {
+  if (!HaveMatplotlib()) {
+    GTEST_SKIP() << "/usr/bin/python3 with python3-matplotlib is not installed";
+  }
+  const fs::path dir = MakeTempDir("events_plots");
+  std::vector<FakeCell> cells = LongPair();
+  for (const FakeCell& c : cells) WriteCell(dir, c);
+  CommandResult r = RunTwophase("report " + dir.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(Contains(r.output, "skipping")) << r.output;
+  const std::string report = ReadText(dir / "report.md");
+  for (const char* kind : {"gradnorm-loss", "loss-passes", "loss-wall"}) {
+    const std::string plot = "plots/mnist.vgg5.blas." + std::string(kind) + ".png";
+    EXPECT_TRUE(Contains(r.output, "wrote " + (dir / plot).string())) << r.output;
+    EXPECT_EQ(ReadText(dir / plot).substr(1, 3), "PNG") << plot;
+    EXPECT_TRUE(Contains(report, "(" + plot + ")\n\n*")) << report;  // with its caption
+  }
+  EXPECT_TRUE(Contains(report, "as the paper's Figure 5")) << report;
+  EXPECT_TRUE(Contains(report, "as the paper's Figure 6")) << report;
+
+  const std::vector<std::string> kinds = {"gradnorm-loss", "loss-passes", "loss-wall",
+                                          "loss-epoch"};
+  std::vector<std::string> marked;
+  for (const std::string& kind : kinds) {
+    marked.push_back(ReadText(dir / ("plots/mnist.vgg5.blas." + kind + ".png")));
+  }
+  cells[0].would_swap.reset();
+  WriteCell(dir, cells[0]);
+  r = RunTwophase("report " + dir.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    EXPECT_NE(ReadText(dir / ("plots/mnist.vgg5.blas." + kinds[i] + ".png")), marked[i])
+        << kinds[i] << ": the would-swap mark at epoch 7 was not drawn";
+  }
   fs::remove_all(dir);
 }
 
