@@ -7,9 +7,9 @@
 // matplotlib only leaves out the plots), 1 when DIR is no result directory, a
 // file could not be written, a cell's files could not be read or are
 // inconsistent (final values that are not the curve's last row, a NaN loss
-// in a finished cell, an accuracy outside [0, 1]: the report is still
-// written, leaves them out of its tables and lists them with the file and
-// field) or the plot script failed, 2 for usage errors.
+// in a finished cell, an accuracy outside [0, 1], a malformed events.json:
+// the report is still written, leaves them out of its tables and lists them
+// with the file and field) or the plot script failed, 2 for usage errors.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -42,9 +42,11 @@ int ReportCommand(const std::vector<std::string>& args) {
       std::cout << "usage: twophase report DIR [--no-plots]\n\n"
                    "Writes DIR/tables/results.{md,csv} (per data set x model x algorithm x\n"
                    "backend, mean and sd over seeds), DIR/tables/comparison.{md,csv} (Adam\n"
-                   "against two-phase beside the paper's Table 1), DIR/plots/*.png (needs\n"
+                   "against two-phase beside the paper's Table 1, and the epoch where\n"
+                   "Algorithm 1's detector would have swapped on the Adam trajectory),\n"
+                   "DIR/plots/*.png (the curves, as the paper's Figures 5 and 6; needs\n"
                    "/usr/bin/python3 with python3-matplotlib; without it the report is written\n"
-                   "without plots) and DIR/report.md.\n\n"
+                   "without plots) and DIR/report.md. results/README.md describes them.\n\n"
                 << options << "\n";
       return 0;
     }

@@ -96,6 +96,23 @@ std::string EnvironmentSection(const ResultDir& results) {
   return md + "\n";
 }
 
+// What a plot of scripts/plot_results.py shows, by the kind its name ends in.
+std::string PlotCaption(const std::string& kind) {
+  if (kind == "gradnorm-loss") {
+    return "Gradient norm against training loss, as the paper's Figure 5: ★ the swap to CG, "
+           "◇ where Algorithm 1's detector would have swapped (adam and fixed-swap runs).";
+  }
+  if (kind == "loss-passes") {
+    return "Training loss against forward passes, as the paper's Figure 6: a CG epoch costs "
+           "more passes than an Adam epoch.";
+  }
+  if (kind == "loss-wall") {
+    return "Training loss against cumulative training wall seconds, as the paper's Figure 6.";
+  }
+  if (kind == "loss-epoch") return "Training loss against epoch.";
+  return "";
+}
+
 std::string PlotsSection(const std::vector<std::string>& plots, const std::string& plot_note) {
   std::string md = "## Plots\n\n";
   if (plots.empty()) {
@@ -114,6 +131,9 @@ std::string PlotsSection(const std::vector<std::string>& plots, const std::strin
       md += "### " + heading + "\n\n";
     }
     md += "![" + stem + "](" + plot + ")\n\n";
+    const std::string caption =
+        PlotCaption(dot == std::string::npos ? std::string() : stem.substr(dot + 1));
+    if (!caption.empty()) md += "*" + caption + "*\n\n";
   }
   return md;
 }

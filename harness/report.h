@@ -62,13 +62,22 @@ struct CellFinal {
   double wall_seconds = kReportNaN, forward_passes = kReportNaN;
 };
 
-// One cell folder: its metadata.json and curve.csv.
+// One entry of events.json's "events" (results/README.md lists the kinds).
+struct CellEvent {
+  int64_t epoch = 0;
+  std::string kind, message;
+};
+
+// One cell folder: its metadata.json, curve.csv and events.json.
 struct CellResult {
   std::string folder;  // the folder's name under cells/, equal to id
   std::string suite_name;
   std::string id, model, dataset, algorithm, optimizer, backend;
   int64_t index = -1;  // position in the suite's expansion (-1: not recorded)
   int64_t seed = 0, threads = 0, epochs = 0;
+  // cell.eval_every; 0 when not recorded: the runner before checkpoints,
+  // which also had no shadow detector (see ShadowRecorded).
+  int64_t eval_every = 0;
   std::string loss;                   // cell.loss ("mse", ...); empty when not recorded
   std::optional<double> target_loss;  // none when absent, null or 0
   // Zero where a running, failed or skipped cell never got to know them (e.g. its
@@ -81,6 +90,17 @@ struct CellResult {
   std::optional<int64_t> swap_epoch;
   std::optional<CellFinal> last;  // "final"
   std::vector<CurveRow> curve;    // empty when curve.csv is absent or has no rows
+  bool events_read = false;       // events.json was there (and passed the checks)
+  std::vector<CellEvent> events;  // in file order
+  // The epoch of the `would-swap` event: where Algorithm 1's detector would
+  // have fired (adam and fixed-swap two-phase runs only).
+  std::optional<int64_t> would_swap_epoch;
+
+  // Whether a missing would-swap event means "never fired": the runner that
+  // wrote events.json ran the shadow detector. It came in the same commit
+  // as eval_every, whose presence in metadata.json is the sign; older cells
+  // read as "not recorded", never as a silent "never".
+  bool ShadowRecorded() const { return events_read && eval_every > 0; }
 
   // Completed, converged or stalled: the cells whose numbers are aggregated.
   bool Finished() const {
@@ -114,13 +134,30 @@ bool ReadCurveCsv(const std::string& path, std::vector<CurveRow>* rows, std::str
 bool ParseCellMetadata(const std::string& text, const std::string& path, CellResult* cell,
                        std::string* error);
 
-// Reads cells/<folder>/metadata.json and curve.csv and checks that they
+// Parses events.json text: {"events": [{"epoch", "kind", "message"}...],
+// "swap": null or {"epoch", ...}}. Fields added later are ignored, and so
+// are kinds this reader does not know, so that a newer runner's finished
+// cells stay readable. Errors read "<path>: <field>: <what is wrong>", the
+// field as in "events[3].epoch".
+bool ParseCellEvents(const std::string& text, const std::string& path,
+                     std::vector<CellEvent>* events, std::optional<int64_t>* swap_epoch,
+                     std::string* error);
+
+// Reads <cell_dir>/events.json into cell->events and cell->would_swap_epoch
+// (a missing file leaves events_read false) and, where events.json, curve.csv
+// and metadata.json come from one attempt's end (a finished, diverged or
+// paused cell), checks that they agree: events.json's swap is metadata's;
+// at most one would-swap event, at an Adam epoch of the curve.
+bool ReadCellEvents(const std::string& cell_dir, CellResult* cell, std::string* error);
+
+// Reads cells/<folder>/metadata.json, curve.csv and events.json and checks that they
 // agree and hold possible numbers: the folder is the cell's id; the curve
 // has epochs 1..n and its last row is "final" (epoch, losses, accuracies,
 // passes, wall seconds); on evaluated rows accuracies lie in [0, 1], losses
-// are >= 0 and, but for a diverged or unfinished cell, finite. False + *error naming the file
-// (and line) and the field otherwise: the runner's --resume reruns such a
-// cell, the report leaves it out of its tables.
+// are >= 0 and, but for a diverged or unfinished cell, finite; events.json,
+// when there, passes ReadCellEvents. False + *error naming the file (and
+// line) and the field otherwise: the runner's --resume reruns such a cell,
+// the report leaves it out of its tables.
 bool ReadCell(const std::string& cell_dir, CellResult* cell, std::string* error);
 
 // Reads every cell of a result directory. False only when `dir` is not a
@@ -157,6 +194,10 @@ struct ResultGroup {
   Stat train_loss, train_accuracy, test_loss, test_accuracy;
   double q = kReportNaN;  // train_samples * outputs / parameters
   Stat swap_epoch;        // over the finished cells that swapped
+  // The shadow detector over the finished cells: the would-swap epochs, and
+  // the adam cells whose detector never fired (recorded, no event).
+  Stat would_swap_epoch;
+  int would_swap_never = 0;
   Stat wall_seconds, forward_passes;
   Stat target_wall_seconds, target_forward_passes;  // over the cells that reached the target
   std::vector<std::string> notes;                   // e.g. seeds that disagree on the protocol

@@ -171,7 +171,7 @@ TEST(ReportEvalEveryTest, PlotsDrawTheThinnedCurves) {
   const CommandResult r = RunTwophase("report " + thinned.string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(Contains(r.output, "skipping")) << r.output;
-  for (const char* kind : {"loss-epoch", "loss-wall", "gradnorm-loss"}) {
+  for (const char* kind : {"loss-epoch", "loss-passes", "loss-wall", "gradnorm-loss"}) {
     const std::string plot = "plots/mnist.vgg5.blas." + std::string(kind) + ".png";
     EXPECT_TRUE(Contains(r.output, "wrote " + (thinned / plot).string())) << r.output;
   }

@@ -142,7 +142,8 @@ bool ParseCellBlock(const json& c, FieldReader* r, bool need_sizes, CellResult* 
       !r->Int(c, p, "index", false, 0, &cell->index) ||
       !r->Int(c, p, "seed", true, 0, &cell->seed) ||
       !r->Int(c, p, "threads", true, 1, &cell->threads) ||
-      !r->Int(c, p, "epochs", true, 0, &cell->epochs)) {
+      !r->Int(c, p, "epochs", true, 0, &cell->epochs) ||
+      !r->Int(c, p, "eval_every", false, 1, &cell->eval_every)) {
     return false;
   }
   if (cell->optimizer != "adam" && cell->optimizer != "cg" && cell->optimizer != "two-phase") {
@@ -411,7 +412,7 @@ bool ReadCell(const std::string& cell_dir, CellResult* cell, std::string* error)
                std::to_string(cell->last->epoch);
       return false;
     }
-    return true;
+    return ReadCellEvents(cell_dir, cell, error);
   }
   if (!ReadCurveCsv(curve, &cell->curve, error)) return false;
   if (cell->last.has_value()) {
@@ -423,7 +424,8 @@ bool ReadCell(const std::string& cell_dir, CellResult* cell, std::string* error)
       return false;
     }
   }
-  return CheckCellConsistency(*cell, metadata, curve, error);
+  return CheckCellConsistency(*cell, metadata, curve, error) &&
+         ReadCellEvents(cell_dir, cell, error);
 }
 
 bool ReadResultDir(const std::string& dir, ResultDir* result, std::string* error) {

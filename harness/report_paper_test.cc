@@ -37,16 +37,19 @@ TEST_F(ReportPaperTest, ComparesEveryTwoPhaseLabelWithEveryAdamLabel) {
   const std::string md = ComparisonMarkdown(comparisons);
   EXPECT_TRUE(Contains(md,
                        "| mnist | vgg5 | blas | adam (2) | two-phase (2) | 0.2 / 0.800 / 0.700 | "
-                       "0.04 / 0.960 / 0.860 | 0.2 | 0.0001 / 1.000 / 0.993 | 0.0001 / 1.000 / "
-                       "0.994 | 1 | scaled-down: K 2000 of 60000; test 1000 of 10000; adam 3 of "
-                       "1000 epochs; two-phase 3 of 1000 epochs |\n"))
+                       "0.04 / 0.960 / 0.860 | 0.22 / 0.06 | 0.2 | 0.0001 / 1.000 / 0.993 | "
+                       "0.0001 / 1.000 / 0.994 | 1 | 2 (1/2) | scaled-down: K 2000 of 60000; "
+                       "test 1000 of 10000; adam 3 of 1000 epochs; two-phase 3 of 1000 epochs "
+                       "|\n"))
       << md;
-  EXPECT_TRUE(Contains(md, "| adam (2) | two-phase-golden (0) | 0.2 / 0.800 / 0.700 | — | — |"))
+  EXPECT_TRUE(
+      Contains(md, "| adam (2) | two-phase-golden (0) | 0.2 / 0.800 / 0.700 | — | 0.22 / — | — |"))
       << md;
   const std::string csv = ComparisonCsv(comparisons);
   EXPECT_TRUE(Contains(csv,
-                       "\nmnist,vgg5,blas,adam,two-phase,2,2,0.2,0.8,0.7,0.04,0.96,0.86,0.2,"
-                       "0.0001,1,0.993,0.0001,1,0.994,1,scaled-down,K 2000 of 60000; test "
+                       "\nmnist,vgg5,blas,adam,two-phase,2,2,0.2,0.8,0.22,0.7,0.04,0.96,0.06,"
+                       "0.86,0.2,0.0001,1,0.993,0.0001,1,0.994,1,1,2,,1,scaled-down,K 2000 of "
+                       "60000; test "
                        "1000 of 10000; adam 3 of 1000 epochs; two-phase 3 of 1000 epochs\n"))
       << csv;
 }

@@ -100,6 +100,25 @@ std::string PaperTriple(double loss, double train_accuracy, double test_accuracy
 
 std::string MdRatio(double ratio) { return std::isnan(ratio) ? kDash : Format("%.3g", ratio); }
 
+// "Adam test loss / two-phase test loss" (the paper gives no test loss).
+std::string TestLosses(const ResultGroup& a, const ResultGroup& t) {
+  auto loss = [](const ResultGroup& g) {
+    return g.finished == 0 ? std::string(kDash) : Format("%.4g", g.test_loss.mean);
+  };
+  return loss(a) + " / " + loss(t);
+}
+
+// Where Algorithm 1's detector would have fired on the group's trajectories:
+// "—" before any cell finished, "never" when it fired in none, the epoch
+// (mean ± sd over seeds, "(k/n)" when it fired in only k of n), or "not
+// recorded" for cells of a runner without the shadow detector.
+std::string MdWouldSwap(const ResultGroup& g) {
+  if (g.finished == 0) return kDash;
+  if (g.would_swap_epoch.n > 0)
+    return MdPartialStat(g.would_swap_epoch, g.finished, "%.4g", "%.2g");
+  return g.would_swap_never > 0 ? "never" : "not recorded";
+}
+
 // The losses and accuracies a finished cell ended with: metadata.json's
 // final, which is the curve's last row. eval_every always evaluates the last
 // epoch; should a curve end on unevaluated epochs all the same, its last
@@ -192,7 +211,7 @@ std::vector<ResultGroup> AggregateResults(const ResultDir& results) {
             static_cast<double>(g.parameters);
     }
     std::vector<double> train_loss, train_accuracy, test_loss, test_accuracy, swap, wall, passes;
-    std::vector<double> target_wall, target_passes;
+    std::vector<double> target_wall, target_passes, would_swap;
     for (const CellResult* cell : members[i]) {
       ++g.cells;
       g.finished += cell->Finished();
@@ -220,6 +239,13 @@ std::vector<ResultGroup> AggregateResults(const ResultDir& results) {
       wall.push_back(f.wall_seconds);
       passes.push_back(f.forward_passes);
       if (cell->swap_epoch.has_value()) swap.push_back(static_cast<double>(*cell->swap_epoch));
+      if (cell->would_swap_epoch.has_value()) {
+        would_swap.push_back(static_cast<double>(*cell->would_swap_epoch));
+      } else if (cell->optimizer == "adam" && cell->ShadowRecorded()) {
+        // Only adam runs always carry the shadow: a two-phase run swapping by
+        // Algorithm 1 itself has none, and that is no "never".
+        ++g.would_swap_never;
+      }
       if (cell->target_loss.has_value()) {
         if (const auto hit = FindTargetHit(cell->curve, *cell->target_loss)) {
           target_wall.push_back(hit->wall_seconds);
@@ -232,6 +258,7 @@ std::vector<ResultGroup> AggregateResults(const ResultDir& results) {
     g.test_loss = Summarize(test_loss);
     g.test_accuracy = Summarize(test_accuracy);
     g.swap_epoch = Summarize(swap);
+    g.would_swap_epoch = Summarize(would_swap);
     g.wall_seconds = Summarize(wall);
     g.forward_passes = Summarize(passes);
     g.target_wall_seconds = Summarize(target_wall);
@@ -344,13 +371,17 @@ std::string ComparisonMarkdown(const std::vector<Comparison>& comparisons) {
       "training and test sets, Adam 1000 epochs (700 for vit-mlp) against two-phase with the "
       "same total (the paper's Adam 300 + CG 700, 210 + 490), batch 512, MSE loss; "
       "`scaled-down` lists where the cells differ: compare such rows with the paper's direction, "
-      "not with its numbers.\n\n";
+      "not with its numbers. *test loss*: Adam / two-phase (the paper gives none). *Adam would "
+      "swap*: the epoch after which Algorithm 1's detector would have swapped on the Adam "
+      "trajectory (its `would-swap` event; the paper swaps at a fixed 30 %), `never` when it "
+      "did not fire, — when no Adam cell finished.\n\n";
   if (comparisons.empty()) {
     return md + "No data set, model and backend has both an Adam and a two-phase algorithm.\n";
   }
   md += MdHeader({"data set", "model", "backend", "Adam (runs)", "two-phase (runs)",
                   "Adam loss / train acc / test acc", "two-phase loss / train acc / test acc",
-                  "ratio", "paper Adam", "paper Adam+CG", "paper ratio", "protocol"});
+                  "test loss", "ratio", "paper Adam", "paper Adam+CG", "paper ratio",
+                  "Adam would swap", "protocol"});
   for (const Comparison& c : comparisons) {
     const ResultGroup& a = *c.adam;
     const ResultGroup& t = *c.two_phase;
@@ -359,7 +390,7 @@ std::string ComparisonMarkdown(const std::vector<Comparison>& comparisons) {
     md +=
         MdRow({t.dataset, t.model, t.backend, a.algorithm + " (" + std::to_string(a.finished) + ")",
                t.algorithm + " (" + std::to_string(t.finished) + ")", Triple(a), Triple(t),
-               MdRatio(c.loss_ratio),
+               TestLosses(a, t), MdRatio(c.loss_ratio),
                c.paper ? PaperTriple(c.paper->adam_loss, c.paper->adam_train_accuracy,
                                      c.paper->adam_test_accuracy)
                        : kDash,
@@ -367,7 +398,7 @@ std::string ComparisonMarkdown(const std::vector<Comparison>& comparisons) {
                                      c.paper->two_phase_test_accuracy)
                        : kDash,
                c.paper ? MdRatio(LossRatio(c.paper->two_phase_loss, c.paper->adam_loss)) : kDash,
-               protocol});
+               MdWouldSwap(a), protocol});
   }
   return md;
 }
@@ -375,10 +406,12 @@ std::string ComparisonMarkdown(const std::vector<Comparison>& comparisons) {
 std::string ComparisonCsv(const std::vector<Comparison>& comparisons) {
   std::string csv =
       "dataset,model,backend,adam_algorithm,two_phase_algorithm,adam_runs,two_phase_runs,"
-      "adam_train_loss,adam_train_accuracy,adam_test_accuracy,two_phase_train_loss,"
-      "two_phase_train_accuracy,two_phase_test_accuracy,loss_ratio,paper_adam_train_loss,"
-      "paper_adam_train_accuracy,paper_adam_test_accuracy,paper_two_phase_train_loss,"
-      "paper_two_phase_train_accuracy,paper_two_phase_test_accuracy,paper_loss_ratio,protocol,"
+      "adam_train_loss,adam_train_accuracy,adam_test_loss,adam_test_accuracy,"
+      "two_phase_train_loss,two_phase_train_accuracy,two_phase_test_loss,"
+      "two_phase_test_accuracy,loss_ratio,paper_adam_train_loss,paper_adam_train_accuracy,"
+      "paper_adam_test_accuracy,paper_two_phase_train_loss,paper_two_phase_train_accuracy,"
+      "paper_two_phase_test_accuracy,paper_loss_ratio,adam_would_swap_runs,"
+      "adam_would_swap_epoch_mean,adam_would_swap_epoch_sd,adam_would_swap_never,protocol,"
       "deviations\n";
   for (const Comparison& c : comparisons) {
     const ResultGroup& a = *c.adam;
@@ -394,9 +427,11 @@ std::string ComparisonCsv(const std::vector<Comparison>& comparisons) {
                     std::to_string(t.finished),
                     CsvMean(a.train_loss),
                     CsvMean(a.train_accuracy),
+                    CsvMean(a.test_loss),
                     CsvMean(a.test_accuracy),
                     CsvMean(t.train_loss),
                     CsvMean(t.train_accuracy),
+                    CsvMean(t.test_loss),
                     CsvMean(t.test_accuracy),
                     CsvNumber(c.loss_ratio),
                     paper(p ? p->adam_loss : 0),
@@ -406,6 +441,10 @@ std::string ComparisonCsv(const std::vector<Comparison>& comparisons) {
                     paper(p ? p->two_phase_train_accuracy : 0),
                     paper(p ? p->two_phase_test_accuracy : 0),
                     p ? CsvNumber(LossRatio(p->two_phase_loss, p->adam_loss)) : "",
+                    std::to_string(a.would_swap_epoch.n),
+                    CsvMean(a.would_swap_epoch),
+                    CsvSd(a.would_swap_epoch),
+                    std::to_string(a.would_swap_never),
                     c.deviations.empty() ? "paper" : "scaled-down",
                     CsvField(JoinRow(c.deviations, "; "))},
                    ",") +

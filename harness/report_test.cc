@@ -151,9 +151,9 @@ TEST(ReportTest, PlotScriptDrawsEveryCurve) {
   std::string error;
   ASSERT_TRUE(WriteReport(dir.string(), ReportOptions(), &summary, &error)) << error;
   ASSERT_TRUE(summary.plots_drawn) << summary.plot_note;
-  const char* const kPlots[] = {"plots/mnist.vgg5.blas.gradnorm-loss.png",
-                                "plots/mnist.vgg5.blas.loss-epoch.png",
-                                "plots/mnist.vgg5.blas.loss-wall.png"};
+  const char* const kPlots[] = {
+      "plots/mnist.vgg5.blas.gradnorm-loss.png", "plots/mnist.vgg5.blas.loss-epoch.png",
+      "plots/mnist.vgg5.blas.loss-passes.png", "plots/mnist.vgg5.blas.loss-wall.png"};
   const std::string report = ReadText(dir / "report.md");
   for (const char* plot : kPlots) {
     ASSERT_TRUE(fs::exists(dir / plot)) << plot;

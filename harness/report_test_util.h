@@ -39,12 +39,46 @@ struct FakeCell {
   bool sizes = true;  // false: a failed cell that never learned them
   std::optional<double> target = 0.15;
   std::optional<int64_t> swap;
+  // The shadow detector's would-swap event; eval_every 0 leaves cell.eval_every
+  // out of metadata.json, as the runner before the shadow detector did.
+  std::optional<int64_t> would_swap;
+  int64_t eval_every = 1;
   std::vector<FakeRow> rows;
 
   std::string Id() const {
     return dataset + "." + model + "." + algorithm + "." + backend + ".s" + std::to_string(seed);
   }
 };
+
+inline nlohmann::json SwapJson(const FakeCell& c) {
+  using nlohmann::json;
+  return c.swap ? json({{"epoch", *c.swap}, {"rule", "fixed-epoch"}, {"norm", 0.5}, {"max", 0.6}})
+                : json(nullptr);
+}
+
+// Whether the runner has written events.json: at the end of an attempt.
+inline bool HasEvents(const FakeCell& c) {
+  return c.status != "running" && c.status != "failed" && c.status != "skipped";
+}
+
+// events.json as the runner writes it: the swap, the would-swap, the end.
+inline nlohmann::json EventsJson(const FakeCell& c) {
+  using nlohmann::json;
+  json events = json::array();
+  if (c.would_swap) {
+    events.push_back({{"epoch", *c.would_swap},
+                      {"kind", "would-swap"},
+                      {"message", "Algorithm 1's detector would have swapped"}});
+  }
+  if (c.swap) {
+    events.push_back({{"epoch", *c.swap}, {"kind", "swap"}, {"message", "swap to CG"}});
+  }
+  if (c.status == "diverged") {
+    events.push_back(
+        {{"epoch", static_cast<int64_t>(c.rows.size())}, {"kind", "diverged"}, {"message", "NaN"}});
+  }
+  return json{{"events", events}, {"swap", SwapJson(c)}};
+}
 
 inline nlohmann::json MetadataJson(const FakeCell& c) {
   using nlohmann::json;
@@ -63,6 +97,7 @@ inline nlohmann::json MetadataJson(const FakeCell& c) {
                {"epochs", c.epochs},
                {"settings", {{"lr", 0.001}, {"batch", 512}, {"beta", "polak-ribiere+"}}}};
   cell["target_loss"] = c.target ? json(*c.target) : json(nullptr);
+  if (c.eval_every > 0) cell["eval_every"] = c.eval_every;
   cell["loss"] = c.loss;
   if (c.sizes) {
     cell["parameters"] = c.parameters;
@@ -88,9 +123,7 @@ inline nlohmann::json MetadataJson(const FakeCell& c) {
                 {"hostname", "testhost"}}},
               {"start", "2026-01-01T00:00:0" + std::to_string(c.seed) + "Z"},
               {"end", "2026-01-01T00:01:0" + std::to_string(c.seed) + "Z"}};
-  doc["swap"] =
-      c.swap ? json({{"epoch", *c.swap}, {"rule", "fixed-epoch"}, {"norm", 0.5}, {"max", 0.6}})
-             : json(nullptr);
+  doc["swap"] = SwapJson(c);
   if (!c.rows.empty()) {
     const FakeRow& r = c.rows.back();
     // A diverged run's NaN becomes null, as nlohmann writes it.
@@ -154,11 +187,13 @@ inline std::string ReadText(const fs::path& path) {
   return s.str();
 }
 
-// Writes cells/<id>/metadata.json, and curve.csv when the cell has rows.
+// Writes cells/<id>/metadata.json, curve.csv when the cell has rows and
+// events.json when its attempt ended (HasEvents).
 inline void WriteCell(const fs::path& dir, const FakeCell& c) {
   const fs::path folder = dir / "cells" / c.Id();
   WriteText(folder / "metadata.json", MetadataJson(c).dump(2) + "\n");
   if (!c.rows.empty()) WriteText(folder / "curve.csv", CurveCsv(c));
+  if (HasEvents(c)) WriteText(folder / "events.json", EventsJson(c).dump(2) + "\n");
 }
 
 // A fresh, empty folder under the temporary directory.
@@ -189,8 +224,9 @@ inline std::vector<FakeRow> FakeRows(const std::vector<std::string>& phases,
 }
 
 // The sample suite "unit" on mnist x vgg5 x blas, target loss 0.15:
-//   adam s0       completed, losses 0.5 0.2 0.1   (reaches the target at epoch 3)
-//   adam s1       completed, losses 0.5 0.4 0.3   (never reaches it)
+//   adam s0       completed, losses 0.5 0.2 0.1   (reaches the target at epoch 3;
+//                 Algorithm 1 would have swapped after epoch 2)
+//   adam s1       completed, losses 0.5 0.4 0.3   (never reaches it; would never swap)
 //   two-phase s0  completed, swap 2, losses 0.5 0.12 0.05 (target at epoch 2)
 //   two-phase s1  completed, swap 1, losses 0.3 0.1 0.03  (target at epoch 2)
 //   cg s0 diverged (NaN at epoch 2); cg s1 running (no epoch yet)
@@ -199,6 +235,7 @@ inline std::vector<FakeRow> FakeRows(const std::vector<std::string>& phases,
 inline std::vector<FakeCell> SampleCells() {
   std::vector<FakeCell> cells(7);
   cells[0].rows = FakeRows({"adam", "adam", "adam"}, {0.5, 0.2, 0.1}, 0);
+  cells[0].would_swap = 2;
   cells[1].seed = 1;
   cells[1].rows = FakeRows({"adam", "adam", "adam"}, {0.5, 0.4, 0.3}, 0.5);
   for (int i : {2, 3}) {

@@ -2,13 +2,18 @@
 """Plots of a result directory (results/README.md): for each data set x model x backend,
 
   <dataset>.<model>.<backend>.loss-epoch.png     training loss against epoch (log y)
+  <dataset>.<model>.<backend>.loss-passes.png    training loss against cumulative forward passes
+                                                 (with loss-wall: the paper's Figure 6)
   <dataset>.<model>.<backend>.loss-wall.png      training loss against cumulative wall seconds
-  <dataset>.<model>.<backend>.gradnorm-loss.png  gradient norm against training loss, the swap
-                                                 marked (the paper's Figure 5)
+  <dataset>.<model>.<backend>.gradnorm-loss.png  gradient norm against training loss, log-log
+                                                 (the paper's Figure 5)
 
 with every algorithm of the cell overlaid: the lowest seed drawn solid, the other seeds faint;
-a star marks the swap to CG, a cross where a run diverged. Epochs that eval_every left
-unevaluated (empty loss cells in curve.csv) have no loss to draw: lines join the evaluated ones.
+a star marks the swap to CG, a hollow diamond where Algorithm 1's detector would have swapped (the
+`would-swap` event of events.json: adam and fixed-swap runs), a cross where a run diverged.
+Epochs that eval_every left unevaluated (empty loss cells in curve.csv) have no loss to draw:
+lines join the evaluated ones, and a mark at such an epoch sits on the line between its
+evaluated neighbours (the swap epoch itself is always evaluated).
 Writes DIR/plots/*.png, removes plots of those kinds that this run did not draw (cells that are
 gone), and prints what it wrote.
 
@@ -24,7 +29,7 @@ import os
 import sys
 
 NO_MATPLOTLIB = 3
-KINDS = ("loss-epoch", "loss-wall", "gradnorm-loss")
+KINDS = ("loss-epoch", "loss-passes", "loss-wall", "gradnorm-loss")
 
 
 def warn(message):
@@ -32,7 +37,8 @@ def warn(message):
 
 
 def read_cell(folder):
-    """(metadata dict, list of row dicts), or None with a warning when unreadable."""
+    """(metadata dict, list of row dicts), or None with a warning when unreadable. The metadata
+    gains "would_swap": the epoch of events.json's would-swap event, or None."""
     try:
         with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as f:
             meta = json.load(f)
@@ -53,12 +59,34 @@ def read_cell(folder):
                         "phase": row["phase"],
                         "train_loss": evaluation(row["train_loss"]),
                         "gradient_norm": float(row["gradient_norm"]),
+                        "forward_passes": float(row["forward_passes"]),
                         "wall_seconds": float(row["wall_seconds"]),
                     })
         except (OSError, ValueError, KeyError, TypeError) as e:
             warn("skipping %s: curve.csv: %s" % (folder, e))
             return None
+    try:
+        meta["would_swap"] = would_swap_epoch(os.path.join(folder, "events.json"))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        warn("skipping %s: events.json: %s" % (folder, e))
+        return None
     return meta, rows
+
+
+def would_swap_epoch(path):
+    """The epoch of the would-swap event in events.json, None without one (or without the file:
+    a cell that has not ended an attempt yet). `twophase report` checks the file in full."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        events = json.load(f)["events"]
+    for event in events:
+        if event["kind"] == "would-swap":
+            epoch = event["epoch"]
+            if not isinstance(epoch, int):
+                raise ValueError("events[].epoch %r is not an integer" % (epoch,))
+            return epoch
+    return None
 
 
 def evaluation(text):
@@ -72,17 +100,44 @@ def positive(values):
     return [v if (math.isfinite(v) and v > 0) else float("nan") for v in values]
 
 
-def swap_index(meta, rows, shown):
-    """Index in `shown` of the swap epoch's row: metadata's swap, else the epoch before the first
-    CG epoch of `rows` in a two-phase run; None when it is not shown."""
+def swap_epoch(meta, rows):
+    """The swap epoch: metadata's swap, else the epoch before the first CG epoch of `rows` in a
+    two-phase run; None when the run did not swap."""
     swap = meta.get("swap")
     epoch = swap.get("epoch") if isinstance(swap, dict) else None
     if epoch is None and meta["cell"].get("optimizer") == "two-phase":
         epoch = next((r["epoch"] for r in rows if r["phase"] == "cg"), None)
         epoch = None if epoch is None else epoch - 1
-    if epoch is None:
+    return epoch
+
+
+def point_at(epoch, shown, xs, ys, log_x):
+    """Where epoch `epoch` lies on the drawn line through (xs, ys), the points of the rows
+    `shown`: the point itself when that epoch was evaluated, else the point between its evaluated
+    neighbours in proportion to the epochs (in log space on a log axis, so that it sits on the
+    straight segment drawn there; y is always log). None when it is not on the line."""
+    point = None
+    for i, row in enumerate(shown if epoch is not None else []):
+        if row["epoch"] == epoch:
+            point = xs[i], ys[i]
+        elif row["epoch"] > epoch and i > 0:
+            t = (epoch - shown[i - 1]["epoch"]) / (row["epoch"] - shown[i - 1]["epoch"])
+            point = between(xs[i - 1], xs[i], t, log_x), between(ys[i - 1], ys[i], t, True)
+        if row["epoch"] >= epoch:
+            break
+    # A gap of the line (a diverged run's NaN, a non-positive value on a log axis) has no mark.
+    if point is None or math.isnan(point[0]) or math.isnan(point[1]):
         return None
-    return next((i for i, r in enumerate(shown) if r["epoch"] == epoch), None)
+    return point
+
+
+def between(a, b, t, log):
+    """a + t (b - a), in log space when `log`; NaN when either end is missing."""
+    if math.isnan(a) or math.isnan(b):
+        return float("nan")
+    if log:
+        return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
+    return a + t * (b - a)
 
 
 def tidy_log_axis(axis, limits, ticker):
@@ -113,6 +168,8 @@ def plot_group(plt, plots_dir, name, cells):
     written = []
     specs = [
         ("loss-epoch", "epoch", "training loss", "epoch", "train_loss"),
+        ("loss-passes", "cumulative forward passes over the training data", "training loss",
+         "forward_passes", "train_loss"),
         ("loss-wall", "cumulative training wall seconds", "training loss", "wall_seconds",
          "train_loss"),
         ("gradnorm-loss", "training loss", "gradient norm", "train_loss", "gradient_norm"),
@@ -152,12 +209,22 @@ def plot_group(plt, plots_dir, name, cells):
                 ax.plot([xs[finite[-1]]], [ys[finite[-1]]], marker="x", markersize=9,
                         color=color[a], alpha=1.0 if main else 0.4, linestyle="none")
                 marks.add("diverged")
-            i = swap_index(meta, rows, shown)
-            if i is not None:
-                ax.plot([xs[i]], [ys[i]], marker="*", markersize=12 if main else 7,
+            log_x = kind == "gradnorm-loss"
+            point = point_at(swap_epoch(meta, rows), shown, xs, ys, log_x)
+            if point is not None:
+                ax.plot([point[0]], [point[1]], marker="*", markersize=12 if main else 7,
                         color=color[a], markeredgecolor="black", alpha=1.0 if main else 0.4,
-                        linestyle="none")
+                        linestyle="none", zorder=3)
                 marks.add("swap")
+            point = point_at(meta["would_swap"], shown, xs, ys, log_x)
+            if point is not None:
+                # Hollow and on top: Algorithm 1 often fires where a run swapped, and the
+                # star must show through.
+                ax.plot([point[0]], [point[1]], marker="D", markersize=9 if main else 6,
+                        markerfacecolor="none", markeredgecolor=color[a],
+                        markeredgewidth=1.5, alpha=1.0 if main else 0.4, linestyle="none",
+                        zorder=4)
+                marks.add("would-swap")
         if not drawn:
             plt.close(fig)
             continue
@@ -165,6 +232,9 @@ def plot_group(plt, plots_dir, name, cells):
         if "swap" in marks:
             ax.plot([], [], marker="*", markersize=10, color="white", markeredgecolor="black",
                     linestyle="none", label="swap to CG")
+        if "would-swap" in marks:
+            ax.plot([], [], marker="D", markerfacecolor="none", markeredgecolor="black",
+                    linestyle="none", label="Algorithm 1 would swap")
         if "diverged" in marks:
             ax.plot([], [], marker="x", color="black", linestyle="none", label="diverged")
         ax.set_yscale("log")
