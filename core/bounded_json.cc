@@ -172,4 +172,19 @@ std::string ShowJson(const json& value, size_t max_chars) {
   return out.substr(0, Utf8Prefix(out, max_chars - 3)) + "...";
 }
 
+bool ParseJsonObjectFile(const std::string& text, const std::string& path, nlohmann::json* out,
+                         std::string* error) {
+  JsonReadError bad;
+  if (!ParseBoundedJson(text, out, &bad)) {
+    *error = path + (bad.syntax ? ": not valid JSON (truncated or corrupt file?): " : ": ") +
+             bad.message;
+    return false;
+  }
+  if (!out->is_object()) {
+    *error = path + ": expected a JSON object at the top, got " + ShowJson(*out, 40);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace twophase

@@ -31,6 +31,12 @@ struct JsonReadError {
 // twice (nlohmann would keep the last one silently).
 bool ParseBoundedJson(const std::string& text, nlohmann::json* out, JsonReadError* error);
 
+// A file's text that must hold a JSON object: ParseBoundedJson, with
+// errors "<path>: not valid JSON (truncated or corrupt file?): ..." or
+// "<path>: expected a JSON object at the top, got ...".
+bool ParseJsonObjectFile(const std::string& text, const std::string& path, nlohmann::json* out,
+                         std::string* error);
+
 // `value` as compact JSON for an error message: at most `max_chars`
 // characters (cut with "..."), nested values below kMaxJsonDepth shown as
 // "...", strings cut on a character boundary. Costs O(max_chars), however

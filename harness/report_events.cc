@@ -84,16 +84,7 @@ bool ParseCellEvents(const std::string& text, const std::string& path,
   events->clear();
   swap_epoch->reset();
   json doc;
-  JsonReadError bad;
-  if (!ParseBoundedJson(text, &doc, &bad)) {
-    *error = path + (bad.syntax ? ": not valid JSON (truncated or corrupt file?): " : ": ") +
-             bad.message;
-    return false;
-  }
-  if (!doc.is_object()) {
-    *error = path + ": expected a JSON object at the top, got " + ShowJson(doc, 40);
-    return false;
-  }
+  if (!ParseJsonObjectFile(text, path, &doc, error)) return false;
   std::string why;
   FieldReader top(doc, "", &why);
   Require(&top, "events");

@@ -328,16 +328,7 @@ bool ReadCurveCsv(const std::string& path, std::vector<CurveRow>* rows, std::str
 bool ParseCellMetadata(const std::string& text, const std::string& path, CellResult* cell,
                        std::string* error) {
   json doc;
-  JsonReadError bad;
-  if (!ParseBoundedJson(text, &doc, &bad)) {
-    *error = path + (bad.syntax ? ": not valid JSON (truncated or corrupt file?): " : ": ") +
-             bad.message;
-    return false;
-  }
-  if (!doc.is_object()) {
-    *error = path + ": expected a JSON object at the top, got " + Shown(doc);
-    return false;
-  }
+  if (!ParseJsonObjectFile(text, path, &doc, error)) return false;
   FieldReader r(path, error);
   std::string format;
   if (!r.String(doc, "", "format", true, &format)) return false;
