@@ -64,8 +64,7 @@ void Progress::Epoch(const EpochRecord& r, int64_t epochs) {
   // An epoch eval_every skipped has NaN in all four evaluation fields (as
   // EpochCsvRow tells them apart): "-", not a "nan" that reads as divergence.
   // A diverged epoch has a finite accuracy and shows its "nan" loss.
-  const bool evaluated = !(std::isnan(r.train_loss) && std::isnan(r.train_accuracy) &&
-                           std::isnan(r.test_loss) && std::isnan(r.test_accuracy));
+  const bool evaluated = r.evaluated();
   char evaluation[64] = "loss - test acc -";
   if (evaluated) {
     std::snprintf(evaluation, sizeof(evaluation), "loss %.5g test acc %.4f", r.train_loss,

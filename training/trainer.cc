@@ -113,8 +113,7 @@ std::string EpochCsvRow(const EpochRecord& r) {
   // readers take for divergence, and never 0. An evaluated epoch always has
   // finite accuracies (correct / count), so a diverged run's NaN losses keep
   // their "nan".
-  const bool evaluated = !(std::isnan(r.train_loss) && std::isnan(r.train_accuracy) &&
-                           std::isnan(r.test_loss) && std::isnan(r.test_accuracy));
+  const bool evaluated = r.evaluated();
   // %.9g round-trips float32 values and keeps the file diffable.
   char evaluation[160] = ",,,";
   if (evaluated) {

@@ -37,6 +37,7 @@
 #ifndef TWOPHASE_TRAINING_TRAINER_H_
 #define TWOPHASE_TRAINING_TRAINER_H_
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -132,6 +133,13 @@ struct EpochRecord {
   double seconds = 0.0;       // wall time of this epoch's training work
   double eval_seconds = 0.0;  // wall time of the two evaluation passes
   double wall_seconds = 0.0;  // cumulative training time (evaluation excluded)
+
+  // False on an epoch eval_every skipped: all four evaluation fields NaN
+  // (an evaluated diverged epoch has NaN losses but finite accuracies).
+  bool evaluated() const {
+    return !(std::isnan(train_loss) && std::isnan(train_accuracy) && std::isnan(test_loss) &&
+             std::isnan(test_accuracy));
+  }
 };
 
 // Something that happened during a run, besides the epochs.
