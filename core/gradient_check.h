@@ -31,8 +31,8 @@ struct GradientCheckOptions {
   // where the forward and the backward one-sided differences disagree
   // beyond the tolerance, a kink (a ReLU input or a max-pool winner
   // switching) lies inside the step and the coordinate cannot be checked by
-  // differences: it is skipped and counted. The test does not look at the analytic gradient, so a wrong
-  // backward cannot hide behind it; callers bound the share of skips.
+  // differences: it is skipped and counted. The test does not look at the analytic gradient, so a
+  // wrong backward cannot hide behind it; callers bound the share of skips.
   bool skip_kinks = false;
 };
 
@@ -71,8 +71,7 @@ GradientCheckResult CheckDirectionalDerivative(float* x, int64_t n, const float*
 double ProjectedLoss(const float* y, const std::vector<float>& r);
 
 // n values uniform in [lo, hi), from a seeded Rng.
-std::vector<float> RandomVector(int64_t n, uint64_t seed, float lo = -1.0f,
-                                float hi = 1.0f);
+std::vector<float> RandomVector(int64_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
 
 }  // namespace twophase
 

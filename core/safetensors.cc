@@ -42,9 +42,7 @@ bool Fail(std::string* error, const std::string& message) {
   return false;
 }
 
-std::string FileErr(const std::string& path) {
-  return "safetensors file '" + path + "': ";
-}
+std::string FileErr(const std::string& path) { return "safetensors file '" + path + "': "; }
 
 std::string TensorErr(const std::string& path, const std::string& name) {
   return FileErr(path) + "tensor '" + name + "': ";
@@ -119,8 +117,7 @@ float HalfToFloat(uint16_t h) {
 }
 
 // Converts n elements of `dtype` at `src` to float32 at `dst`.
-void ConvertToFloat(std::string_view dtype, const char* src, int64_t n,
-                    float* dst) {
+void ConvertToFloat(std::string_view dtype, const char* src, int64_t n, float* dst) {
   if (dtype == "F32") {
     std::memcpy(dst, src, static_cast<size_t>(n) * 4);
   } else if (dtype == "F64") {
@@ -135,8 +132,7 @@ void ConvertToFloat(std::string_view dtype, const char* src, int64_t n,
       uint16_t h;
       std::memcpy(&h, src + 2 * i, 2);
       // bfloat16 is the top half of a float32.
-      dst[i] = bf16 ? std::bit_cast<float>(static_cast<uint32_t>(h) << 16)
-                    : HalfToFloat(h);
+      dst[i] = bf16 ? std::bit_cast<float>(static_cast<uint32_t>(h) << 16) : HalfToFloat(h);
     }
   }
 }
@@ -153,9 +149,8 @@ struct Entry {
 // Checks one header entry's fields: "dtype" a string, "shape" an array of
 // non-negative integers whose product fits int64, "data_offsets" two
 // integers with begin <= end <= data_size.
-bool ParseEntry(const std::string& path, const std::string& name,
-                const nlohmann::json& j, uint64_t data_size, Entry* out,
-                std::string* error) {
+bool ParseEntry(const std::string& path, const std::string& name, const nlohmann::json& j,
+                uint64_t data_size, Entry* out, std::string* error) {
   const std::string where = TensorErr(path, name);
   if (!j.is_object()) return Fail(error, where + "entry is not a JSON object");
   // Other fields are ignored, as the reference reader does.
@@ -172,8 +167,7 @@ bool ParseEntry(const std::string& path, const std::string& name,
   int64_t elements = 1;
   for (const auto& d : *shape) {
     if (!d.is_number_unsigned() ||
-        d.get<uint64_t>() >
-            static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return Fail(error, where +
                              "field 'shape' must hold non-negative "
                              "integers, got " +
@@ -190,10 +184,10 @@ bool ParseEntry(const std::string& path, const std::string& name,
 
   const auto offsets = j.find("data_offsets");
   if (offsets == j.end() || !offsets->is_array() || offsets->size() != 2 ||
-      !(*offsets)[0].is_number_unsigned() ||
-      !(*offsets)[1].is_number_unsigned()) {
-    return Fail(error, where + "field 'data_offsets' must be two non-negative "
-                               "integers [begin, end]");
+      !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
+    return Fail(error, where +
+                           "field 'data_offsets' must be two non-negative "
+                           "integers [begin, end]");
   }
   out->begin = (*offsets)[0].get<uint64_t>();
   out->end = (*offsets)[1].get<uint64_t>();
@@ -236,8 +230,7 @@ bool CheckTiling(const std::string& path, const std::map<std::string, Entry>& en
 }
 
 bool LoadImpl(const std::string& path, ParameterBuffer* params,
-              std::map<std::string, std::string>* metadata,
-              std::string* error) {
+              std::map<std::string, std::string>* metadata, std::string* error) {
   const std::string where = FileErr(path);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
@@ -260,9 +253,8 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > file_size - 8) {
-    return Fail(error, where + "header length " + std::to_string(header_len) +
-                           " exceeds the " + std::to_string(file_size - 8) +
-                           " bytes after the length field");
+    return Fail(error, where + "header length " + std::to_string(header_len) + " exceeds the " +
+                           std::to_string(file_size - 8) + " bytes after the length field");
   }
   if (header_len > kMaxHeaderBytes) {
     return Fail(error, where + "header length " + std::to_string(header_len) +
@@ -302,8 +294,7 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
     }
     for (const auto& [key, value] : it->items()) {
       if (!value.is_string()) {
-        return Fail(error, where + "'__metadata__' value of '" + key +
-                               "' is not a string");
+        return Fail(error, where + "'__metadata__' value of '" + key + "' is not a string");
       }
       meta[key] = value.get<std::string>();
     }
@@ -316,8 +307,7 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
     Entry entry;
     if (!ParseEntry(path, name, value, data_size, &entry, error)) return false;
     if (params->Find(name) == nullptr) {
-      return Fail(error, TensorErr(path, name) +
-                             "unexpected: the model has no such parameter");
+      return Fail(error, TensorErr(path, name) + "unexpected: the model has no such parameter");
     }
     entries.emplace(name, std::move(entry));
   }
@@ -327,8 +317,8 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
   for (const ParameterView& view : params->views()) {
     const auto it = entries.find(view.name);
     if (it == entries.end()) {
-      return Fail(error, TensorErr(path, view.name) +
-                             "missing: the model has it, the file does not");
+      return Fail(error,
+                  TensorErr(path, view.name) + "missing: the model has it, the file does not");
     }
     const Entry& e = it->second;
     const std::string at = TensorErr(path, view.name);
@@ -339,18 +329,15 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
                              "BF16)");
     }
     if (e.shape != view.shape) {
-      return Fail(error, at + "shape " + ShapeToString(e.shape) +
-                             " does not match the model's " +
+      return Fail(error, at + "shape " + ShapeToString(e.shape) + " does not match the model's " +
                              ShapeToString(view.shape));
     }
     const uint64_t want = static_cast<uint64_t>(view.size) * item;
     if (e.end - e.begin != want) {
-      return Fail(error, at + "data_offsets [" + std::to_string(e.begin) +
-                             ", " + std::to_string(e.end) + "] span " +
-                             std::to_string(e.end - e.begin) +
-                             " bytes, but " + e.dtype + " " +
-                             ShapeToString(view.shape) + " needs " +
-                             std::to_string(want));
+      return Fail(error, at + "data_offsets [" + std::to_string(e.begin) + ", " +
+                             std::to_string(e.end) + "] span " + std::to_string(e.end - e.begin) +
+                             " bytes, but " + e.dtype + " " + ShapeToString(view.shape) +
+                             " needs " + std::to_string(want));
     }
   }
 
@@ -364,11 +351,9 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
     const Entry& e = entries.at(view.name);
     bytes.resize(e.end - e.begin);
     if (!ReadAt(fd.get(), data_start + e.begin, bytes.data(), bytes.size())) {
-      return Fail(error, TensorErr(path, view.name) +
-                             "cannot read data: " + std::strerror(errno));
+      return Fail(error, TensorErr(path, view.name) + "cannot read data: " + std::strerror(errno));
     }
-    ConvertToFloat(e.dtype, bytes.data(), view.size,
-                   staged.data() + view.offset);
+    ConvertToFloat(e.dtype, bytes.data(), view.size, staged.data() + view.offset);
   }
   std::copy(staged.begin(), staged.end(), params->values());
   if (metadata != nullptr) *metadata = std::move(meta);
@@ -376,8 +361,7 @@ bool LoadImpl(const std::string& path, ParameterBuffer* params,
 }
 
 bool SaveImpl(const std::string& path, const ParameterBuffer& params,
-              const std::map<std::string, std::string>& metadata,
-              std::string* error) {
+              const std::map<std::string, std::string>& metadata, std::string* error) {
   const std::string where = FileErr(path);
   // ordered_json keeps insertion order: "__metadata__" first, then the
   // tensors in buffer order, each as {"dtype","shape","data_offsets"} --
@@ -427,8 +411,7 @@ bool SaveImpl(const std::string& path, const ParameterBuffer& params,
 }  // namespace
 
 bool SaveSafetensors(const std::string& path, const ParameterBuffer& params,
-                     const std::map<std::string, std::string>& metadata,
-                     std::string* error) {
+                     const std::map<std::string, std::string>& metadata, std::string* error) {
   try {
     return SaveImpl(path, params, metadata, error);
   } catch (const std::exception& e) {  // nlohmann type_error, bad_alloc
@@ -437,8 +420,7 @@ bool SaveSafetensors(const std::string& path, const ParameterBuffer& params,
 }
 
 bool LoadSafetensors(const std::string& path, ParameterBuffer* params,
-                     std::map<std::string, std::string>* metadata,
-                     std::string* error) {
+                     std::map<std::string, std::string>* metadata, std::string* error) {
   try {
     return LoadImpl(path, params, metadata, error);
   } catch (const std::exception& e) {  // nlohmann errors, bad_alloc

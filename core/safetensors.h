@@ -17,8 +17,7 @@ namespace twophase {
 // Writes every parameter of `params` (values, not gradients) atomically
 // (temporary file, then rename). False + *error naming the file on failure.
 bool SaveSafetensors(const std::string& path, const ParameterBuffer& params,
-                     const std::map<std::string, std::string>& metadata,
-                     std::string* error);
+                     const std::map<std::string, std::string>& metadata, std::string* error);
 
 // Loads values into `params`. The file must hold exactly the model's
 // parameter names, each F32 with the model's shape; otherwise false and an
@@ -27,8 +26,7 @@ bool SaveSafetensors(const std::string& path, const ParameterBuffer& params,
 // F64 and F16/BF16 tensors of the right shape are converted. Metadata, if
 // requested, is returned.
 bool LoadSafetensors(const std::string& path, ParameterBuffer* params,
-                     std::map<std::string, std::string>* metadata,
-                     std::string* error);
+                     std::map<std::string, std::string>* metadata, std::string* error);
 
 }  // namespace twophase
 

@@ -27,8 +27,7 @@ class SafetensorsTest : public ::testing::Test {
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = fs::path(::testing::TempDir()) /
-           ("safetensors_" + std::string(info->name()) + "_" +
-            std::to_string(::getpid()));
+           ("safetensors_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -78,8 +77,7 @@ ParameterBuffer ModelA() {
 
 // Loading `path` into ModelA() fails, the error names the file and contains
 // every string in `needles`, and neither values nor metadata changed.
-void ExpectLoadFails(const std::string& path,
-                     std::initializer_list<std::string> needles) {
+void ExpectLoadFails(const std::string& path, std::initializer_list<std::string> needles) {
   ParameterBuffer p = ModelA();
   std::map<std::string, std::string> meta = {{"keep", "me"}};
   std::string error;
@@ -101,29 +99,25 @@ void ExpectLoadFails(const std::string& path,
 // with fields in the order dtype, shape, data_offsets, then 1.0f and 2.0f
 // little-endian.
 const unsigned char kPythonFile[] = {
-    0x38, 0, 0, 0, 0, 0, 0, 0,  // u64 56
-    '{', '"', 'a', '"', ':', '{', '"', 'd', 't', 'y', 'p', 'e', '"', ':',
-    '"', 'F', '3', '2', '"', ',', '"', 's', 'h', 'a', 'p', 'e', '"', ':',
-    '[', '2', ']', ',', '"', 'd', 'a', 't', 'a', '_', 'o', 'f', 'f', 's',
-    'e', 't', 's', '"', ':', '[', '0', ',', '8', ']', '}', '}', ' ', ' ',
-    0x00, 0x00, 0x80, 0x3f,  // 1.0f
-    0x00, 0x00, 0x00, 0x40,  // 2.0f
+    0x38, 0,    0,    0,    0,   0,   0,   0,  // u64 56
+    '{',  '"',  'a',  '"',  ':', '{', '"', 'd', 't', 'y', 'p', 'e',  '"',  ':',  '"',
+    'F',  '3',  '2',  '"',  ',', '"', 's', 'h', 'a', 'p', 'e', '"',  ':',  '[',  '2',
+    ']',  ',',  '"',  'd',  'a', 't', 'a', '_', 'o', 'f', 'f', 's',  'e',  't',  's',
+    '"',  ':',  '[',  '0',  ',', '8', ']', '}', '}', ' ', ' ', 0x00, 0x00, 0x80, 0x3f,  // 1.0f
+    0x00, 0x00, 0x00, 0x40,                                                             // 2.0f
 };
 
 TEST_F(SafetensorsTest, ReadsAndWritesThePythonLayout) {
-  const std::string python(reinterpret_cast<const char*>(kPythonFile),
-                           sizeof(kPythonFile));
+  const std::string python(reinterpret_cast<const char*>(kPythonFile), sizeof(kPythonFile));
   ASSERT_EQ(python.size(), 72u);
   WriteBytes(Path("py.safetensors"), python);
   ParameterBuffer p = ModelA();
   std::string error;
-  ASSERT_TRUE(LoadSafetensors(Path("py.safetensors"), &p, nullptr, &error))
-      << error;
+  ASSERT_TRUE(LoadSafetensors(Path("py.safetensors"), &p, nullptr, &error)) << error;
   EXPECT_EQ(p.values()[0], 1.0f);
   EXPECT_EQ(p.values()[1], 2.0f);
   // Our writer produces the very same bytes.
-  ASSERT_TRUE(SaveSafetensors(Path("ours.safetensors"), p, {}, &error))
-      << error;
+  ASSERT_TRUE(SaveSafetensors(Path("ours.safetensors"), p, {}, &error)) << error;
   EXPECT_EQ(ReadBytes(Path("ours.safetensors")), python);
 }
 
@@ -133,11 +127,12 @@ TEST_F(SafetensorsTest, RoundTripIsBitIdenticalWithMetadata) {
   p.Add("blocks.0.attn.q.bias", {3});
   p.Add("scale", {});  // a scalar: shape [], one element
   p.Add("empty", {0, 4});
-  const float special[] = {
-      -0.0f, std::numeric_limits<float>::denorm_min(),
-      std::numeric_limits<float>::quiet_NaN(),
-      std::numeric_limits<float>::infinity(), 1.0f / 3.0f,
-      -std::numeric_limits<float>::max()};
+  const float special[] = {-0.0f,
+                           std::numeric_limits<float>::denorm_min(),
+                           std::numeric_limits<float>::quiet_NaN(),
+                           std::numeric_limits<float>::infinity(),
+                           1.0f / 3.0f,
+                           -std::numeric_limits<float>::max()};
   for (int64_t i = 0; i < p.size(); ++i) {
     p.values()[i] = i < 6 ? special[i] : 0.1f * static_cast<float>(i);
     p.grads()[i] = 99.0f;  // gradients are not saved
@@ -178,9 +173,8 @@ TEST_F(SafetensorsTest, RoundTripIsBitIdenticalWithMetadata) {
 
 TEST_F(SafetensorsTest, LoadsInAnyTensorOrderAndOffsets) {
   // Tensors listed and stored in the reverse of the model's order.
-  const std::string header =
-      R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  const std::string header = R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                             R"("a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
   WriteBytes(Path("f"), MakeFile(header, Raw<float>({3.0f, 1.0f, 2.0f})));
   ParameterBuffer p;
   p.Add("a", {2});
@@ -205,14 +199,12 @@ TEST_F(SafetensorsTest, ConvertsF64F16AndBF16) {
       // latter -0.00099945068359375.
       {"BF16", Raw<uint16_t>({0x3fc0, 0xba83})},
   };
-  const float expected_second[] = {-1e-3f, -0.0010004043579101562f,
-                                   -0.00099945068359375f};
+  const float expected_second[] = {-1e-3f, -0.0010004043579101562f, -0.00099945068359375f};
   for (int k = 0; k < 3; ++k) {
     const Case& c = cases[k];
-    const std::string header =
-        std::string(R"({"a":{"dtype":")") + c.dtype +
-        R"(","shape":[2],"data_offsets":[0,)" + std::to_string(c.data.size()) +
-        "]}}";
+    const std::string header = std::string(R"({"a":{"dtype":")") + c.dtype +
+                               R"(","shape":[2],"data_offsets":[0,)" +
+                               std::to_string(c.data.size()) + "]}}";
     WriteBytes(Path(c.dtype), MakeFile(header, c.data));
     ParameterBuffer p = ModelA();
     std::string error;
@@ -224,10 +216,8 @@ TEST_F(SafetensorsTest, ConvertsF64F16AndBF16) {
 
 TEST_F(SafetensorsTest, ConvertsF16SpecialValues) {
   // Smallest subnormal 2^-24, largest normal 65504, -inf, -0.
-  const std::string header =
-      R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})";
-  WriteBytes(Path("f"),
-             MakeFile(header, Raw<uint16_t>({0x0001, 0x7bff, 0xfc00, 0x8000})));
+  const std::string header = R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})";
+  WriteBytes(Path("f"), MakeFile(header, Raw<uint16_t>({0x0001, 0x7bff, 0xfc00, 0x8000})));
   ParameterBuffer p;
   p.Add("a", {4});
   std::string error;
@@ -243,15 +233,13 @@ TEST_F(SafetensorsTest, ConvertsF16SpecialValues) {
 const char kGoodA[] = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
 
 TEST_F(SafetensorsTest, RejectsWrongName) {
-  WriteBytes(Path("f"),
-             MakeFile(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("f"), MakeFile(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("f"), {"'x'", "unexpected"});
 }
 
 TEST_F(SafetensorsTest, RejectsMissingName) {
-  WriteBytes(Path("f"), MakeFile(std::string("{") + kGoodA + "}",
-                                 Raw<float>({1, 2})));
+  WriteBytes(Path("f"), MakeFile(std::string("{") + kGoodA + "}", Raw<float>({1, 2})));
   ParameterBuffer p = ModelA();
   p.Add("b", {1});
   std::string error;
@@ -263,63 +251,52 @@ TEST_F(SafetensorsTest, RejectsMissingName) {
 }
 
 TEST_F(SafetensorsTest, RejectsExtraName) {
-  WriteBytes(Path("f"),
-             MakeFile(std::string("{") + kGoodA +
-                          R"(,"c":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
-                      Raw<float>({1, 2, 3})));
+  WriteBytes(Path("f"), MakeFile(std::string("{") + kGoodA +
+                                     R"(,"c":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                                 Raw<float>({1, 2, 3})));
   ExpectLoadFails(Path("f"), {"'c'", "unexpected"});
 }
 
 TEST_F(SafetensorsTest, RejectsWrongShape) {
-  WriteBytes(Path("f"),
-             MakeFile(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})",
-                      Raw<float>({1, 2, 3})));
+  WriteBytes(Path("f"), MakeFile(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})",
+                                 Raw<float>({1, 2, 3})));
   ExpectLoadFails(Path("f"), {"'a'", "shape [3]", "[2]"});
-  WriteBytes(Path("g"),
-             MakeFile(R"({"a":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]}})",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("g"), MakeFile(R"({"a":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]}})",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("g"), {"'a'", "shape [2, 1]"});
-  WriteBytes(Path("h"),
-             MakeFile(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("h"), MakeFile(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("h"), {"'a'", "'shape'", "non-negative"});
 }
 
 TEST_F(SafetensorsTest, RejectsUnsupportedDtype) {
-  WriteBytes(Path("f"),
-             MakeFile(R"({"a":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})",
-                      Raw<int64_t>({1, 2})));
+  WriteBytes(Path("f"), MakeFile(R"({"a":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})",
+                                 Raw<int64_t>({1, 2})));
   ExpectLoadFails(Path("f"), {"'a'", "dtype 'I64'", "not supported"});
   WriteBytes(Path("g"),
-             MakeFile(R"({"a":{"dtype":7,"shape":[2],"data_offsets":[0,8]}})",
-                      Raw<float>({1, 2})));
+             MakeFile(R"({"a":{"dtype":7,"shape":[2],"data_offsets":[0,8]}})", Raw<float>({1, 2})));
   ExpectLoadFails(Path("g"), {"'a'", "'dtype'"});
 }
 
 TEST_F(SafetensorsTest, RejectsOffsetsOfTheWrongLength) {
   // F32 [2] needs 8 bytes; the offsets give 4 (or F64's 16 would be needed).
-  WriteBytes(Path("f"),
-             MakeFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("f"), MakeFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("f"), {"'a'", "span 4 bytes", "needs 8"});
-  WriteBytes(Path("g"),
-             MakeFile(R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}})",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("g"), MakeFile(R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}})",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("g"), {"'a'", "needs 16"});
-  WriteBytes(Path("h"),
-             MakeFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("h"), MakeFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("h"), {"'a'", "'data_offsets'", "begin <= end"});
-  WriteBytes(Path("i"),
-             MakeFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("i"), MakeFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("i"), {"'a'", "'data_offsets'"});
 }
 
 TEST_F(SafetensorsTest, RejectsTruncatedData) {
   // Offsets reach past the end of a 4-byte data section.
-  WriteBytes(Path("f"), MakeFile(std::string("{") + kGoodA + "}",
-                                 Raw<float>({1})));
+  WriteBytes(Path("f"), MakeFile(std::string("{") + kGoodA + "}", Raw<float>({1})));
   ExpectLoadFails(Path("f"), {"'a'", "'data_offsets'", "truncated"});
   // A file our writer made, cut short by one byte.
   ParameterBuffer p = ModelA();
@@ -333,8 +310,7 @@ TEST_F(SafetensorsTest, RejectsTruncatedData) {
 
 TEST_F(SafetensorsTest, RejectsBadHeaderLength) {
   const std::string header = std::string("{") + kGoodA + "}";
-  WriteBytes(Path("f"),
-             U64Le(header.size() + 100) + header + Raw<float>({1, 2}));
+  WriteBytes(Path("f"), U64Le(header.size() + 100) + header + Raw<float>({1, 2}));
   ExpectLoadFails(Path("f"), {"header length", "exceeds"});
   WriteBytes(Path("g"), U64Le(std::numeric_limits<uint64_t>::max()) + header);
   ExpectLoadFails(Path("g"), {"header length", "exceeds"});
@@ -351,8 +327,8 @@ TEST_F(SafetensorsTest, RejectsGarbageJson) {
   ExpectLoadFails(Path("g"), {"'{'"});
   WriteBytes(Path("h"), MakeFile("{\"a\": \"\xff\xfe\"}", ""));  // bad UTF-8
   ExpectLoadFails(Path("h"), {"not valid JSON"});
-  WriteBytes(Path("i"), MakeFile(std::string("{") + kGoodA + "," + kGoodA + "}",
-                                 Raw<float>({1, 2})));
+  WriteBytes(Path("i"),
+             MakeFile(std::string("{") + kGoodA + "," + kGoodA + "}", Raw<float>({1, 2})));
   ExpectLoadFails(Path("i"), {"key \"a\" appears twice"});
   WriteBytes(Path("j"), MakeFile(R"({"a":[0,8]})", Raw<float>({1, 2})));
   ExpectLoadFails(Path("j"), {"'a'", "not a JSON object"});
@@ -417,13 +393,11 @@ TEST_F(SafetensorsTest, RejectsDeepNestingAndNestedDuplicateKeys) {
 }
 
 TEST_F(SafetensorsTest, RejectsBadMetadata) {
-  WriteBytes(Path("f"),
-             MakeFile(std::string(R"({"__metadata__":{"step":3},)") + kGoodA + "}",
-                      Raw<float>({1, 2})));
+  WriteBytes(Path("f"), MakeFile(std::string(R"({"__metadata__":{"step":3},)") + kGoodA + "}",
+                                 Raw<float>({1, 2})));
   ExpectLoadFails(Path("f"), {"__metadata__", "'step'", "not a string"});
   WriteBytes(Path("g"),
-             MakeFile(std::string(R"({"__metadata__":"x",)") + kGoodA + "}",
-                      Raw<float>({1, 2})));
+             MakeFile(std::string(R"({"__metadata__":"x",)") + kGoodA + "}", Raw<float>({1, 2})));
   ExpectLoadFails(Path("g"), {"__metadata__"});
 }
 

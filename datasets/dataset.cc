@@ -273,8 +273,12 @@ bool FindDatasetShape(const std::string& name, DatasetShape* shape, std::string*
   if (spec->format == Format::kIdx) {
     *shape = DatasetShape{1, kIdxSide, kIdxSide, spec->classes, 60000, 10000};
   } else {
-    *shape = DatasetShape{internal::kCifarChannels, internal::kCifarSide, internal::kCifarSide,
-                          spec->classes, 50000, 10000};
+    *shape = DatasetShape{internal::kCifarChannels,
+                          internal::kCifarSide,
+                          internal::kCifarSide,
+                          spec->classes,
+                          50000,
+                          10000};
   }
   return true;
 }

@@ -66,33 +66,32 @@ bool FindDatasetShape(const std::string& name, DatasetShape* shape, std::string*
 
 // Loads train and test split of a named data set. False + *error on any
 // problem (unknown name, missing or corrupt files, ...).
-bool LoadDataset(const std::string& name, const DataOptions& options,
-                 DataSplit* out, std::string* error);
+bool LoadDataset(const std::string& name, const DataOptions& options, DataSplit* out,
+                 std::string* error);
 
 // --- Readers, exposed for tests and for users with files elsewhere. ---
 
 // Reads an IDX file, raw or gzip-compressed (detected by content, not by
 // name), into bytes. For images (magic 0x00000803): dims = {n, rows, cols};
 // for labels (0x00000801): dims = {n}.
-bool ReadIdxFile(const std::string& path, std::vector<int64_t>* dims,
-                 std::vector<uint8_t>* data, std::string* error);
+bool ReadIdxFile(const std::string& path, std::vector<int64_t>* dims, std::vector<uint8_t>* data,
+                 std::string* error);
 
 // Reads an IDX image/label file pair into a Dataset (1 channel, `classes`
 // classes), checking that counts agree and labels are in range.
-bool ReadIdxPair(const std::string& images_path, const std::string& labels_path,
-                 int64_t classes, Dataset* out, std::string* error);
+bool ReadIdxPair(const std::string& images_path, const std::string& labels_path, int64_t classes,
+                 Dataset* out, std::string* error);
 
 // CIFAR binary format: records of <label byte> (CIFAR-10) or <coarse byte>
 // <fine byte> (CIFAR-100, fine labels used) followed by 3072 pixel bytes
 // (1024 R, 1024 G, 1024 B, row-major 32x32). Several files are
 // concatenated in order.
-bool ReadCifarFiles(const std::vector<std::string>& paths, int64_t classes,
-                    Dataset* out, std::string* error);
+bool ReadCifarFiles(const std::vector<std::string>& paths, int64_t classes, Dataset* out,
+                    std::string* error);
 
 // Keeps `count` images of `data` (see SubsetMode). False + *error if count
 // exceeds the data set.
-bool TakeSubset(Dataset* data, int64_t count, SubsetMode mode, uint64_t seed,
-                std::string* error);
+bool TakeSubset(Dataset* data, int64_t count, SubsetMode mode, uint64_t seed, std::string* error);
 
 // Lower-case hex SHA-256 of a byte string.
 std::string Sha256Hex(const uint8_t* data, size_t size);

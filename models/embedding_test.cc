@@ -14,8 +14,8 @@
 #include "core/gradient_check.h"
 #include "core/parameter_buffer.h"
 #include "core/rng.h"
-#include "models/layers.h"
 #include "core/test_seed.h"
+#include "models/layers.h"
 
 namespace twophase {
 namespace {

@@ -22,9 +22,8 @@ bool ParseLossKind(std::string_view name, LossKind* kind, std::string* error) {
 
 std::string LossKindName(LossKind kind) { return EnumToName(kind, kLossKinds); }
 
-LossSums EvaluateLoss(LossKind kind, const float* logits,
-                      const int32_t* labels, int64_t n, int64_t classes,
-                      float* dlogits, double gradient_scale) {
+LossSums EvaluateLoss(LossKind kind, const float* logits, const int32_t* labels, int64_t n,
+                      int64_t classes, float* dlogits, double gradient_scale) {
   LossSums sums;
   // Per-sample losses go to their own slots and are summed serially in
   // sample order afterwards: an OpenMP reduction would combine the threads'
@@ -79,8 +78,7 @@ LossSums EvaluateLoss(LossKind kind, const float* logits,
         if (dlogits != nullptr) {
           float* dz = dlogits + i * classes;
           for (int64_t c = 0; c < classes; ++c) {
-            dz[c] = static_cast<float>(
-                gradient_scale * (p[c] - (c == label ? 1.0 : 0.0)));
+            dz[c] = static_cast<float>(gradient_scale * (p[c] - (c == label ? 1.0 : 0.0)));
           }
         }
       }

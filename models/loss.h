@@ -33,9 +33,8 @@ struct LossSums {
 // paper's loss. If dlogits is non-null it receives
 // d(gradient_scale * loss_sum) / d logits: pass 1/N_total for the gradient
 // of the mean over N_total samples.
-LossSums EvaluateLoss(LossKind kind, const float* logits,
-                      const int32_t* labels, int64_t n, int64_t classes,
-                      float* dlogits, double gradient_scale);
+LossSums EvaluateLoss(LossKind kind, const float* logits, const int32_t* labels, int64_t n,
+                      int64_t classes, float* dlogits, double gradient_scale);
 
 }  // namespace twophase
 

@@ -6,31 +6,25 @@
 namespace twophase {
 
 std::vector<std::string> ModelNames() {
-  return {"vit-mlp", "vit-nomlp", "vit-nomlp-wkewq", "vit-nomlp-wkewq-wvwo",
-          "vgg5"};
+  return {"vit-mlp", "vit-nomlp", "vit-nomlp-wkewq", "vit-nomlp-wkewq-wvwo", "vgg5"};
 }
 
-std::unique_ptr<Model> CreateModel(const std::string& name,
-                                   const InputShape& input, Backend* backend,
-                                   std::string* error) {
-  if (input.channels < 1 || input.height < 1 || input.width < 1 ||
-      input.classes < 2) {
+std::unique_ptr<Model> CreateModel(const std::string& name, const InputShape& input,
+                                   Backend* backend, std::string* error) {
+  if (input.channels < 1 || input.height < 1 || input.width < 1 || input.classes < 2) {
     *error = "model '" + name +
              "': input must have channels, height, width >= 1 and classes >= "
              "2, got " +
-             std::to_string(input.channels) + "x" +
-             std::to_string(input.height) + "x" + std::to_string(input.width) +
-             " with " + std::to_string(input.classes) + " classes";
+             std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
+             std::to_string(input.width) + " with " + std::to_string(input.classes) + " classes";
     return nullptr;
   }
   VitConfig vit;
   if (VitConfig::ForVariant(name, &vit)) {
     if (input.height % vit.patch != 0 || input.width % vit.patch != 0) {
-      *error = "model '" + name + "': image size " +
-               std::to_string(input.height) + "x" +
+      *error = "model '" + name + "': image size " + std::to_string(input.height) + "x" +
                std::to_string(input.width) + " is not divisible by the " +
-               std::to_string(vit.patch) + "x" + std::to_string(vit.patch) +
-               " patch";
+               std::to_string(vit.patch) + "x" + std::to_string(vit.patch) + " patch";
       return nullptr;
     }
     return std::make_unique<VisionTransformer>(name, input, vit, backend);

@@ -67,9 +67,8 @@ std::vector<std::string> ModelNames();
 // Builds a named model for an input shape on a backend (which must outlive
 // the model). Null + *error for an unknown name or an impossible shape
 // (e.g. image size not divisible by the ViT's patch size).
-std::unique_ptr<Model> CreateModel(const std::string& name,
-                                   const InputShape& input, Backend* backend,
-                                   std::string* error);
+std::unique_ptr<Model> CreateModel(const std::string& name, const InputShape& input,
+                                   Backend* backend, std::string* error);
 
 }  // namespace twophase
 

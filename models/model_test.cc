@@ -27,8 +27,7 @@ class ParameterCountTest : public ::testing::TestWithParam<CountCase> {};
 TEST_P(ParameterCountTest, MatchesThePaperSpecification) {
   auto backend = MakeBlasBackend();
   std::string error;
-  auto model = CreateModel(GetParam().model, InputShape{1, 28, 28, 10},
-                           backend.get(), &error);
+  auto model = CreateModel(GetParam().model, InputShape{1, 28, 28, 10}, backend.get(), &error);
   ASSERT_NE(model, nullptr) << error;
   EXPECT_EQ(model->params().size(), GetParam().parameters);
   int64_t sum = 0;
@@ -39,60 +38,47 @@ TEST_P(ParameterCountTest, MatchesThePaperSpecification) {
   EXPECT_EQ(sum, GetParam().parameters);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Paper, ParameterCountTest,
-    ::testing::Values(CountCase{"vit-mlp", 155082},
-                      CountCase{"vit-nomlp", 55434},
-                      CountCase{"vit-nomlp-wkewq", 42954},
-                      CountCase{"vit-nomlp-wkewq-wvwo", 17994},
-                      CountCase{"vgg5", 167114}),
-    [](const auto& info) {
-      std::string name = info.param.model;
-      for (char& c : name) c = c == '-' ? '_' : c;
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Paper, ParameterCountTest,
+                         ::testing::Values(CountCase{"vit-mlp", 155082},
+                                           CountCase{"vit-nomlp", 55434},
+                                           CountCase{"vit-nomlp-wkewq", 42954},
+                                           CountCase{"vit-nomlp-wkewq-wvwo", 17994},
+                                           CountCase{"vgg5", 167114}),
+                         [](const auto& info) {
+                           std::string name = info.param.model;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
 
 TEST(ModelTest, ParameterNamesFollowPyTorch) {
   auto backend = MakeBlasBackend();
   std::string error;
-  auto vit = CreateModel("vit-mlp", InputShape{1, 28, 28, 10}, backend.get(),
-                         &error);
+  auto vit = CreateModel("vit-mlp", InputShape{1, 28, 28, 10}, backend.get(), &error);
   ASSERT_NE(vit, nullptr) << error;
   const ParameterView* q = vit->params().Find("blocks.0.attn.q.weight");
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->shape, (std::vector<int64_t>{64, 64}));
   ASSERT_NE(vit->params().Find("blocks.2.mlp.fc1.weight"), nullptr);
-  EXPECT_EQ(vit->params().Find("blocks.2.mlp.fc1.weight")->shape,
-            (std::vector<int64_t>{256, 64}));
-  EXPECT_EQ(vit->params().Find("patch_embed.weight")->shape,
-            (std::vector<int64_t>{64, 16}));
-  EXPECT_EQ(vit->params().Find("pos_embedding")->shape,
-            (std::vector<int64_t>{1, 50, 64}));
-  EXPECT_EQ(vit->params().Find("head.weight")->shape,
-            (std::vector<int64_t>{10, 64}));
+  EXPECT_EQ(vit->params().Find("blocks.2.mlp.fc1.weight")->shape, (std::vector<int64_t>{256, 64}));
+  EXPECT_EQ(vit->params().Find("patch_embed.weight")->shape, (std::vector<int64_t>{64, 16}));
+  EXPECT_EQ(vit->params().Find("pos_embedding")->shape, (std::vector<int64_t>{1, 50, 64}));
+  EXPECT_EQ(vit->params().Find("head.weight")->shape, (std::vector<int64_t>{10, 64}));
 
-  auto vgg = CreateModel("vgg5", InputShape{3, 32, 32, 100}, backend.get(),
-                         &error);
+  auto vgg = CreateModel("vgg5", InputShape{3, 32, 32, 100}, backend.get(), &error);
   ASSERT_NE(vgg, nullptr) << error;
-  EXPECT_EQ(vgg->params().Find("conv2.weight")->shape,
-            (std::vector<int64_t>{64, 32, 3, 3}));
+  EXPECT_EQ(vgg->params().Find("conv2.weight")->shape, (std::vector<int64_t>{64, 32, 3, 3}));
   // 32 -> 16 -> 8 -> 4 after three pools: 128 * 4 * 4 inputs to fc1.
-  EXPECT_EQ(vgg->params().Find("fc1.weight")->shape,
-            (std::vector<int64_t>{64, 2048}));
-  EXPECT_EQ(vgg->params().Find("fc2.bias")->shape,
-            (std::vector<int64_t>{100}));
+  EXPECT_EQ(vgg->params().Find("fc1.weight")->shape, (std::vector<int64_t>{64, 2048}));
+  EXPECT_EQ(vgg->params().Find("fc2.bias")->shape, (std::vector<int64_t>{100}));
 }
 
 TEST(ModelTest, RejectsUnknownNamesAndImpossibleShapes) {
   auto backend = MakeBlasBackend();
   std::string error;
-  EXPECT_EQ(CreateModel("resnet", InputShape{}, backend.get(), &error),
-            nullptr);
+  EXPECT_EQ(CreateModel("resnet", InputShape{}, backend.get(), &error), nullptr);
   EXPECT_NE(error.find("unknown model 'resnet'"), std::string::npos) << error;
   EXPECT_NE(error.find("vit-mlp"), std::string::npos) << error;
-  EXPECT_EQ(CreateModel("vit-mlp", InputShape{1, 30, 28, 10}, backend.get(),
-                        &error),
-            nullptr);
+  EXPECT_EQ(CreateModel("vit-mlp", InputShape{1, 30, 28, 10}, backend.get(), &error), nullptr);
   EXPECT_NE(error.find("not divisible"), std::string::npos) << error;
 }
 
@@ -107,10 +93,8 @@ TEST(ModelTest, SeededInitialisationIsDeterministicAndPyTorchLike) {
   b->Initialize(7);
   c->Initialize(8);
   const int64_t p = a->params().size();
-  EXPECT_EQ(0, std::memcmp(a->params().values(), b->params().values(),
-                           sizeof(float) * p));
-  EXPECT_NE(0, std::memcmp(a->params().values(), c->params().values(),
-                           sizeof(float) * p));
+  EXPECT_EQ(0, std::memcmp(a->params().values(), b->params().values(), sizeof(float) * p));
+  EXPECT_NE(0, std::memcmp(a->params().values(), c->params().values(), sizeof(float) * p));
   // LayerNorm starts at weight 1, bias 0; Linear within +-1/sqrt(fan_in).
   const ParameterView* ln = a->params().Find("blocks.1.norm1.weight");
   for (int64_t i = 0; i < ln->size; ++i) {
@@ -121,8 +105,8 @@ TEST(ModelTest, SeededInitialisationIsDeterministicAndPyTorchLike) {
   for (int64_t i = 0; i < fc2->size; ++i) {
     max_abs = std::max(max_abs, std::fabs(a->params().values()[fc2->offset + i]));
   }
-  EXPECT_LE(max_abs, 1.0f / 16.0f);   // fan_in 256
-  EXPECT_GT(max_abs, 0.9f / 16.0f);   // and it uses the range
+  EXPECT_LE(max_abs, 1.0f / 16.0f);  // fan_in 256
+  EXPECT_GT(max_abs, 0.9f / 16.0f);  // and it uses the range
 }
 
 // Whole-model backward against central differences: loss = r . logits for a
@@ -195,8 +179,8 @@ struct ModelGradients {
     options.max_coordinates = 8;
     options.seed = seed + v.offset;
     options.skip_kinks = piecewise;
-    return CheckGradient(model->params().values() + v.offset, v.size, gradient,
-                         [&] { return Loss(); }, options);
+    return CheckGradient(
+        model->params().values() + v.offset, v.size, gradient, [&] { return Loss(); }, options);
   }
 
   // Along the tensor's own (claimed) gradient direction: errors of a few per
@@ -215,8 +199,9 @@ struct ModelGradients {
     options.step = Step(piecewise);
     options.atol = 2e-4;
     options.skip_kinks = piecewise;
-    return CheckDirectionalDerivative(model->params().values() + v.offset, v.size, gradient,
-                                      direction.data(), [&] { return Loss(); }, options);
+    return CheckDirectionalDerivative(
+        model->params().values() + v.offset, v.size, gradient, direction.data(),
+        [&] { return Loss(); }, options);
   }
 };
 
@@ -230,9 +215,8 @@ TEST_P(ModelGradientTest, BackwardMatchesCentralDifferences) {
   int64_t checked = 0, skipped = 0;
   for (const ParameterView& v : m.model->params().views()) {
     const float* g = m.analytic.data() + v.offset;
-    for (const GradientCheckResult& res :
-         {m.CheckEntries(v, g, GetParam().piecewise, seed),
-          m.CheckDirection(v, g, GetParam().piecewise)}) {
+    for (const GradientCheckResult& res : {m.CheckEntries(v, g, GetParam().piecewise, seed),
+                                           m.CheckDirection(v, g, GetParam().piecewise)}) {
       EXPECT_TRUE(res.ok) << v.name << ": " << res.message;
       checked += res.checked;
       skipped += res.skipped;
@@ -244,8 +228,8 @@ TEST_P(ModelGradientTest, BackwardMatchesCentralDifferences) {
 
 TEST(ModelGradientPerturbationTest, FivePercentOnOneTensorIsCaught) {
   const uint64_t seed = TestSeed();
-  for (const GradCase& c : {GradCase{"vit-mlp", {1, 8, 8, 3}, false},
-                            GradCase{"vgg5", {2, 9, 8, 3}, true}}) {
+  for (const GradCase& c :
+       {GradCase{"vit-mlp", {1, 8, 8, 3}, false}, GradCase{"vgg5", {2, 9, 8, 3}, true}}) {
     ModelGradients m(c, seed);
     ASSERT_NE(m.model, nullptr);
     const char* name = c.piecewise ? "conv2.weight" : "blocks.1.mlp.fc1.weight";
@@ -260,18 +244,17 @@ TEST(ModelGradientPerturbationTest, FivePercentOnOneTensorIsCaught) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllModels, ModelGradientTest,
-    ::testing::Values(GradCase{"vit-mlp", {1, 8, 8, 3}, false},
-                      GradCase{"vit-nomlp", {2, 8, 4, 3}, false},
-                      GradCase{"vit-nomlp-wkewq", {1, 8, 8, 4}, false},
-                      GradCase{"vit-nomlp-wkewq-wvwo", {1, 8, 8, 3}, false},
-                      GradCase{"vgg5", {2, 9, 8, 3}, true}),
-    [](const auto& info) {
-      std::string name = info.param.model;
-      for (char& c : name) c = c == '-' ? '_' : c;
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(AllModels, ModelGradientTest,
+                         ::testing::Values(GradCase{"vit-mlp", {1, 8, 8, 3}, false},
+                                           GradCase{"vit-nomlp", {2, 8, 4, 3}, false},
+                                           GradCase{"vit-nomlp-wkewq", {1, 8, 8, 4}, false},
+                                           GradCase{"vit-nomlp-wkewq-wvwo", {1, 8, 8, 3}, false},
+                                           GradCase{"vgg5", {2, 9, 8, 3}, true}),
+                         [](const auto& info) {
+                           std::string name = info.param.model;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace twophase

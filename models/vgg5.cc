@@ -14,8 +14,8 @@ Vgg5::Vgg5(const std::string& name, const InputShape& input, Backend* backend)
     stage.cout = kChannels[s];
     stage.h = h;
     stage.w = w;
-    stage.conv = std::make_unique<Conv2dSame>(
-        ctx, "conv" + std::to_string(s + 1), cin, stage.cout, 3);
+    stage.conv =
+        std::make_unique<Conv2dSame>(ctx, "conv" + std::to_string(s + 1), cin, stage.cout, 3);
     stage.relu = std::make_unique<Relu>(backend_);
     stage.pool = std::make_unique<MaxPool2x2>(backend_);
     cin = stage.cout;
@@ -52,8 +52,8 @@ void Vgg5::Forward(const float* images, int64_t n, float* logits) {
     stage.pool_out.resize(pooled);
     stage.relu_out.resize(pooled);
     stage.conv->Forward(x, stage.conv_out.data(), n, stage.h, stage.w);
-    stage.pool->Forward(stage.conv_out.data(), stage.pool_out.data(), n,
-                        stage.cout, stage.h, stage.w, training_);
+    stage.pool->Forward(stage.conv_out.data(), stage.pool_out.data(), n, stage.cout, stage.h,
+                        stage.w, training_);
     stage.relu->Forward(stage.pool_out.data(), stage.relu_out.data(), pooled);
     x = stage.relu_out.data();
   }

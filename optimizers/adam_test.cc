@@ -39,36 +39,25 @@ namespace {
 constexpr int kN = 6;
 constexpr int kSteps = 5;
 const float kX0[kN] = {0.5f, -1.5f, 0.01f, 2.0f, -0.003f, 0.0f};
-const float kGrads[kSteps][kN] = {
-    {0.1f, -0.2f, 1e-3f, 3.0f, -1e-5f, 0.0f},
-    {0.05f, 0.3f, -2e-3f, 2.5f, 2e-5f, 0.0f},
-    {-0.1f, 0.1f, 1e-3f, -1.0f, -3e-5f, 1e-4f},
-    {0.2f, -0.05f, 5e-4f, 0.5f, 1e-5f, -1e-4f},
-    {0.0f, 0.25f, -1e-3f, 1.5f, 4e-5f, 2e-4f}};
+const float kGrads[kSteps][kN] = {{0.1f, -0.2f, 1e-3f, 3.0f, -1e-5f, 0.0f},
+                                  {0.05f, 0.3f, -2e-3f, 2.5f, 2e-5f, 0.0f},
+                                  {-0.1f, 0.1f, 1e-3f, -1.0f, -3e-5f, 1e-4f},
+                                  {0.2f, -0.05f, 5e-4f, 0.5f, 1e-5f, -1e-4f},
+                                  {0.0f, 0.25f, -1e-3f, 1.5f, 4e-5f, 2e-4f}};
 // x after each step, default options (lr 1e-3, betas (0.9, 0.999), eps 1e-8).
 const float kTorchDefault[kSteps][kN] = {
-    {0.499000013f, -1.49899995f, 0.00900000986f, 1.99899995f, -0.00200099917f,
-     0.0f},
-    {0.498067826f, -1.49924767f, 0.0093661109f, 1.99800873f, -0.00236687134f,
-     0.0f},
-    {0.497957051f, -1.49960303f, 0.00936350133f, 1.99742508f, -0.0020237891f,
-     -0.000638703001f},
-    {0.497437567f, -1.49981451f, 0.00924507063f, 1.9968791f, -0.00190238305f,
-     -0.000597606529f},
-    {0.496998489f, -1.500265f, 0.00935499091f, 1.99625695f, -0.00222299248f,
-     -0.00102302164f}};
+    {0.499000013f, -1.49899995f, 0.00900000986f, 1.99899995f, -0.00200099917f, 0.0f},
+    {0.498067826f, -1.49924767f, 0.0093661109f, 1.99800873f, -0.00236687134f, 0.0f},
+    {0.497957051f, -1.49960303f, 0.00936350133f, 1.99742508f, -0.0020237891f, -0.000638703001f},
+    {0.497437567f, -1.49981451f, 0.00924507063f, 1.9968791f, -0.00190238305f, -0.000597606529f},
+    {0.496998489f, -1.500265f, 0.00935499091f, 1.99625695f, -0.00222299248f, -0.00102302164f}};
 // x after each step, lr 0.05, betas (0.8, 0.99), eps 1e-3, weight_decay 0.1.
 const float kTorchCustom[kSteps][kN] = {
-    {0.450331122f, -1.4501425f, -0.0233333353f, 1.95001566f, 0.0088320598f,
-     0.0f},
-    {0.403085142f, -1.43733823f, -0.00599959306f, 1.90066791f,
-     -0.0020235274f, 0.0f},
-    {0.381940067f, -1.42410123f, 0.00373026449f, 1.87233484f, -0.00583889801f,
-     -0.00193679763f},
-    {0.345604151f, -1.39994133f, 0.00647978857f, 1.8455143f, -0.00216369587f,
-     0.0011934709f},
-    {0.313460737f, -1.38976836f, 0.0102184825f, 1.81373918f, 0.0022451554f,
-     -0.000645090127f}};
+    {0.450331122f, -1.4501425f, -0.0233333353f, 1.95001566f, 0.0088320598f, 0.0f},
+    {0.403085142f, -1.43733823f, -0.00599959306f, 1.90066791f, -0.0020235274f, 0.0f},
+    {0.381940067f, -1.42410123f, 0.00373026449f, 1.87233484f, -0.00583889801f, -0.00193679763f},
+    {0.345604151f, -1.39994133f, 0.00647978857f, 1.8455143f, -0.00216369587f, 0.0011934709f},
+    {0.313460737f, -1.38976836f, 0.0102184825f, 1.81373918f, 0.0022451554f, -0.000645090127f}};
 
 // Runs the fixed gradient sequence and compares every step with torch to
 // 1e-6 relative, with 1e-8 absolute as a floor for entries that passed
@@ -77,8 +66,7 @@ const float kTorchCustom[kSteps][kN] = {
 // bit; without it a few entries differ by 1-2 ulps. A misplaced eps, a
 // missing bias correction or decoupled (AdamW) decay miss by 1e3-1e6 times
 // this tolerance.
-void ExpectMatchesTorch(const AdamOptions& options,
-                        const float (&expected)[kSteps][kN]) {
+void ExpectMatchesTorch(const AdamOptions& options, const float (&expected)[kSteps][kN]) {
   Adam adam(kN, options);
   std::vector<float> x(kX0, kX0 + kN);
   for (int t = 0; t < kSteps; ++t) {
@@ -92,9 +80,7 @@ void ExpectMatchesTorch(const AdamOptions& options,
   }
 }
 
-TEST(AdamTest, MatchesTorchDefaultOptions) {
-  ExpectMatchesTorch(AdamOptions{}, kTorchDefault);
-}
+TEST(AdamTest, MatchesTorchDefaultOptions) { ExpectMatchesTorch(AdamOptions{}, kTorchDefault); }
 
 TEST(AdamTest, MatchesTorchWithWeightDecayAndCustomBetas) {
   AdamOptions o;
@@ -184,8 +170,7 @@ TEST(AdamTest, IsValidRejectsEachBadOption) {
     std::string expected;  // substring of the error
   };
   const Case cases[] = {
-      {&AdamOptions::learning_rate, -1.0,
-       "learning_rate must be > 0 and finite, got -1"},
+      {&AdamOptions::learning_rate, -1.0, "learning_rate must be > 0 and finite, got -1"},
       {&AdamOptions::learning_rate, 0.0, "learning_rate must be > 0"},
       {&AdamOptions::learning_rate, nan, "learning_rate"},
       {&AdamOptions::learning_rate, inf, "learning_rate"},
@@ -198,8 +183,7 @@ TEST(AdamTest, IsValidRejectsEachBadOption) {
       {&AdamOptions::epsilon, -1e-8, "epsilon must be >= 0 and finite"},
       {&AdamOptions::epsilon, inf, "epsilon"},
       {&AdamOptions::epsilon, nan, "epsilon"},
-      {&AdamOptions::weight_decay, -0.5,
-       "weight_decay must be >= 0 and finite, got -0.5"},
+      {&AdamOptions::weight_decay, -0.5, "weight_decay must be >= 0 and finite, got -0.5"},
       {&AdamOptions::weight_decay, inf, "weight_decay"},
       {&AdamOptions::weight_decay, nan, "weight_decay"},
   };
@@ -209,8 +193,7 @@ TEST(AdamTest, IsValidRejectsEachBadOption) {
     std::string error;
     EXPECT_FALSE(o.IsValid(&error)) << c.expected;
     EXPECT_NE(error.find(c.expected), std::string::npos)
-        << "error: '" << error << "', expected to contain '" << c.expected
-        << "'";
+        << "error: '" << error << "', expected to contain '" << c.expected << "'";
     EXPECT_FALSE(o.IsValid(nullptr));
   }
 }
@@ -234,16 +217,12 @@ TEST(AdamTest, ResetRestartsTheTrajectory) {
   const std::vector<float> first = run();
   EXPECT_EQ(adam.steps(), kSteps);
   const std::vector<float> continued = run();  // without Reset: differs
-  EXPECT_NE(std::memcmp(first.data(), continued.data(),
-                        first.size() * sizeof(float)),
-            0);
+  EXPECT_NE(std::memcmp(first.data(), continued.data(), first.size() * sizeof(float)), 0);
   adam.Reset();
   EXPECT_EQ(adam.steps(), 0);
   const std::vector<float> again = run();
   ASSERT_EQ(first.size(), again.size());
-  EXPECT_EQ(std::memcmp(first.data(), again.data(),
-                        first.size() * sizeof(float)),
-            0);
+  EXPECT_EQ(std::memcmp(first.data(), again.data(), first.size() * sizeof(float)), 0);
 }
 
 // A vector long enough for the OpenMP path gives, entry by entry, exactly

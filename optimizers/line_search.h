@@ -75,12 +75,12 @@ std::string LineSearchStatusName(LineSearchStatus status);
 
 struct LineSearchResult {
   LineSearchStatus status = LineSearchStatus::kSuccess;
-  double step = 0.0;       // alpha of the returned point (0: x itself)
-  double value = 0.0;      // f at the returned point
-  double derivative = 0.0; // phi'(step) = g_new . d
+  double step = 0.0;        // alpha of the returned point (0: x itself)
+  double value = 0.0;       // f at the returned point
+  double derivative = 0.0;  // phi'(step) = g_new . d
   int value_evaluations = 0;
   int gradient_evaluations = 0;
-  std::string message;     // what happened, for the Summary
+  std::string message;  // what happened, for the Summary
 
   bool ok() const { return status == LineSearchStatus::kSuccess; }
 };

@@ -48,8 +48,8 @@ TEST(ScaledObjectiveTest, GradientIsTheChainRule) {
   scaled.ValueAndGradient(y.data(), g.data());
   GradientCheckOptions options;
   options.step = 1e-2;
-  const GradientCheckResult r =
-      CheckGradient(y.data(), 20, g.data(), [&] { return scaled.Value(y.data()); }, options);
+  const GradientCheckResult r = CheckGradient(
+      y.data(), 20, g.data(), [&] { return scaled.Value(y.data()); }, options);
   EXPECT_TRUE(r.ok) << r.message;
   // The value is the inner value at x = s * y.
   std::vector<float> x(20);
@@ -72,7 +72,8 @@ TEST(ScaledObjectiveTest, DiagonalPreconditioningFixesBadScaling) {
 
   DiagonalQuadratic inner(n);
   std::vector<float> scale(n);
-  for (int64_t i = 0; i < n; ++i) scale[i] = static_cast<float>(1.0 / std::sqrt(inner.curvatures()[i]));
+  for (int64_t i = 0; i < n; ++i)
+    scale[i] = static_cast<float>(1.0 / std::sqrt(inner.curvatures()[i]));
   ScaledObjective scaled(&inner, scale);
   std::vector<float> y(n, 0.0f);
   const ConjugateGradientSummary s = ConjugateGradient(options).Minimize(&scaled, y.data());

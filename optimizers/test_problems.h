@@ -41,15 +41,15 @@ struct TestProblem {
 std::vector<std::string> TestProblemNames();
 
 struct TestProblemOptions {
-  int64_t n = 0;                    // 0: the problem's default size
-  double condition_number = 1e3;    // quadratic only
-  uint64_t seed = 0;                // quadratic only (random eigenbasis)
+  int64_t n = 0;                  // 0: the problem's default size
+  double condition_number = 1e3;  // quadratic only
+  uint64_t seed = 0;              // quadratic only (random eigenbasis)
 };
 
 // False + *error for an unknown name or an n the problem does not allow
 // (e.g. odd n for extended Rosenbrock).
-bool MakeTestProblem(const std::string& name, const TestProblemOptions& options,
-                     TestProblem* out, std::string* error);
+bool MakeTestProblem(const std::string& name, const TestProblemOptions& options, TestProblem* out,
+                     std::string* error);
 
 }  // namespace twophase
 
