@@ -15,6 +15,7 @@ packages=(
   dataset-fashion-mnist
   python3-matplotlib python3-numpy
   clang libclang-rt-14-dev libomp-dev  # scripts/fuzz.sh: libFuzzer, sanitizers, clang's OpenMP
+  clang-format                         # scripts/format_check.sh
 )
 # npm: Debian's npm conflicts with a nodejs that already bundles it; install it only when absent.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: set up (idempotent), build, run every test.
+# The README's test command: set up (idempotent), check the format, build,
+# run every test, and compare a fresh smoke run with results/smoke/.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 scripts/setup.sh
+scripts/format_check.sh
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTWOPHASE_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
@@ -12,3 +14,5 @@ cd build
 # a 2-core machine they slow each other down ~3x (measured: 35 s serial
 # against 93 s with -j2 for the whole suite).
 ctest --output-on-failure --timeout 600
+cd "$root"
+scripts/smoke_compare.sh
