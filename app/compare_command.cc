@@ -1,8 +1,10 @@
 // twophase compare BASE NEW [--loss-rtol X] [--time-ratio R] [--ignore-backend]
-// [--out DIR]:
+// [--out DIR] [--plots N]:
 // pairs the cells of two result directories by id and judges NEW against
 // BASE (harness/compare.h). Prints compare.md to stdout, or writes
-// compare.md and compare.csv into --out (nothing else, each atomically).
+// compare.md and compare.csv into --out, each atomically, with plots of the
+// N cells that moved most in --out/plots (scripts/plot_compare.py; nothing
+// else is written).
 //
 // Exit codes, for CI: 0 every cell within tolerance; 1 a loss or final
 // metric moved beyond --loss-rtol, seconds per epoch beyond --time-ratio, a
@@ -20,6 +22,7 @@
 #include "app/common.h"
 #include "core/atomic_file.h"
 #include "harness/compare.h"
+#include "harness/plot_script.h"
 
 namespace po = boost::program_options;
 
@@ -28,24 +31,26 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: twophase compare BASE NEW [--loss-rtol X] [--time-ratio R] [--ignore-backend]\n"
-    "                        [--out DIR]\n\n"
+    "                        [--out DIR [--plots N]]\n\n"
     "Pairs the cells of two result directories (twophase run) by id and reports, per cell:\n"
     "whether the curves are bit-identical (wall-time columns aside), the largest relative\n"
     "difference of train and test loss over the epochs evaluated in both and of the final\n"
     "losses and accuracies, NEW/BASE seconds per epoch and data passes, status changes and\n"
-    "cells found in one directory only. Exit 0: within tolerance; 1: a cell failed (each\n"
+    "cells found in one directory only; with --out, plots of the cells that moved most.\n"
+    "Exit 0: within tolerance; 1: a cell failed (each\n"
     "is named with why); 2: unusable input or output.\n\n";
 
-// Writes compare.md and compare.csv into `out`, creating it if needed.
+bool MakeOutDir(const std::string& out, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) *error = out + ": cannot create the folder: " + ec.message();
+  return !ec;
+}
+
+// Writes compare.md and compare.csv into `out`.
 bool WriteOutputs(const std::string& out, const std::string& md, const std::string& csv,
                   std::string* error) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) {
-    *error = out + ": cannot create the folder: " + ec.message();
-    return false;
-  }
   for (const auto& [name, text] :
        {std::pair<const char*, const std::string&>{"compare.md", md}, {"compare.csv", csv}}) {
     const std::string path = (fs::path(out) / name).string();
@@ -55,10 +60,37 @@ bool WriteOutputs(const std::string& out, const std::string& md, const std::stri
   return true;
 }
 
+// Draws plots/<id>.png in `out` for the `limit` cells that moved most;
+// compare.md's section on them.
+std::string DrawMovedCells(const CompareResult& result, const std::string& out, size_t limit) {
+  namespace fs = std::filesystem;
+  const std::vector<const CellComparison*> moved = MostMoved(result, limit);
+  if (limit == 0) return ComparePlotsMarkdown({}, "plots were turned off (--plots 0)");
+  if (moved.empty()) return ComparePlotsMarkdown({}, "");
+  std::vector<std::string> args = {(fs::path(out) / "plots").string(), result.base_dir,
+                                   result.new_dir};
+  for (const CellComparison* c : moved) {
+    args.push_back(c->id);
+    args.push_back((fs::path(result.base_dir) / "cells" / c->base->folder).string());
+    args.push_back((fs::path(result.new_dir) / "cells" / c->next->folder).string());
+  }
+  std::string note;
+  bool failed = false;
+  if (!RunPlotScript({"/usr/bin/python3", PlotScriptPath("plot_compare.py")}, args, &note,
+                     &failed)) {
+    std::fprintf(stderr, "twophase compare: no plots: %s\n", note.c_str());
+    return ComparePlotsMarkdown({}, note);
+  }
+  std::vector<std::pair<std::string, std::string>> plots;
+  for (const CellComparison* c : moved) plots.emplace_back(c->id, "plots/" + c->id + ".png");
+  return ComparePlotsMarkdown(plots, "");
+}
+
 }  // namespace
 
 int CompareCommand(const std::vector<std::string>& args) {
   std::string base_dir, new_dir, out;
+  int plots = 4;
   CompareOptions options;
   double time_ratio = 0;
   po::options_description described("options");
@@ -74,7 +106,9 @@ int CompareCommand(const std::vector<std::string>& args) {
       "pair cells by id less the backend: compares a blas run with an onednn run")(
       "out", po::value(&out),
       "write compare.md and compare.csv into DIR (default: print the "
-      "Markdown to stdout only)");
+      "Markdown to stdout only)")(
+      "plots", po::value(&plots)->default_value(4),
+      "with --out: plot the N cells that moved most into DIR/plots (0: none)");
   po::positional_options_description positional;
   positional.add("base", 1).add("new", 1);
   po::variables_map vm;
@@ -91,6 +125,10 @@ int CompareCommand(const std::vector<std::string>& args) {
   }
   if (vm.count("time-ratio")) options.time_ratio = time_ratio;
   std::string error;
+  if (plots < 0) {
+    std::fprintf(stderr, "twophase compare: --plots must be >= 0, got %d\n", plots);
+    return 2;
+  }
   if (!options.IsValid(&error)) {
     std::fprintf(stderr, "twophase compare: %s\n", error.c_str());
     return 2;
@@ -101,10 +139,15 @@ int CompareCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "twophase compare: unusable input: %s\n", error.c_str());
     return 2;
   }
-  const std::string md = CompareMarkdown(result, options);
+  std::string md = CompareMarkdown(result, options);
   if (out.empty()) {
     std::fputs(md.c_str(), stdout);
   } else {
+    if (!MakeOutDir(out, &error)) {
+      std::fprintf(stderr, "twophase compare: %s\n", error.c_str());
+      return 2;
+    }
+    md += DrawMovedCells(result, out, static_cast<size_t>(plots));
     if (!WriteOutputs(out, md, CompareCsv(result), &error)) {
       std::fprintf(stderr, "twophase compare: %s\n", error.c_str());
       return 2;

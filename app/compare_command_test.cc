@@ -56,8 +56,19 @@ TEST_F(CompareCommandTest, MovedLossExitsOneNamingTheCellAndWritesOnlyIntoOut) {
     written.push_back(entry.path().filename().string());
   }
   std::sort(written.begin(), written.end());
-  EXPECT_EQ(written, (std::vector<std::string>{"compare.csv", "compare.md"}));
-  EXPECT_TRUE(Contains(report_test::ReadText(out / "compare.md"), "**FAIL**: 1 of 7 cells"));
+  EXPECT_EQ(written, (std::vector<std::string>{"compare.csv", "compare.md", "plots"}));
+  // The moved cell is drawn (scripts/plot_compare.py) and shown in compare.md.
+  EXPECT_TRUE(fs::exists(out / "plots" / (cells_[3].Id() + ".png")));
+  EXPECT_EQ(std::distance(fs::directory_iterator(out / "plots"), fs::directory_iterator()), 1);
+  const std::string md = report_test::ReadText(out / "compare.md");
+  EXPECT_TRUE(Contains(md, "**FAIL**: 1 of 7 cells"));
+  EXPECT_TRUE(Contains(md, "![" + cells_[3].Id() + "](plots/" + cells_[3].Id() + ".png)")) << md;
+  // --plots 0 draws none and says so.
+  fs::remove_all(out);
+  r = Compare("--out " + out.string() + " --plots 0");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_FALSE(fs::exists(out / "plots"));
+  EXPECT_TRUE(Contains(report_test::ReadText(out / "compare.md"), "turned off (--plots 0)"));
   // Within tolerance.
   r = Compare("--loss-rtol 0.02");
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -67,6 +78,9 @@ TEST_F(CompareCommandTest, UnusableInputAndBadOptionsExitTwo) {
   CommandResult r = Compare("--loss-rtol -1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(Contains(r.output, "--loss-rtol must be >= 0 and finite, got -1")) << r.output;
+  r = Compare("--plots -1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(Contains(r.output, "--plots must be >= 0, got -1")) << r.output;
   r = Compare("--time-ratio fast");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   r = RunTwophase("compare " + base_.string());

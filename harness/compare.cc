@@ -460,4 +460,36 @@ std::string CompareCsv(const CompareResult& result) {
   return csv.str();
 }
 
+std::vector<const CellComparison*> MostMoved(const CompareResult& result, size_t limit) {
+  std::vector<const CellComparison*> moved;
+  for (const CellComparison& c : result.cells) {
+    if (c.base.has_value() && c.next.has_value() && !c.base->curve.empty() &&
+        !c.next->curve.empty() && c.Movement() > 0) {
+      moved.push_back(&c);
+    }
+  }
+  std::stable_sort(moved.begin(), moved.end(),
+                   [](const CellComparison* a, const CellComparison* b) {
+                     return a->Movement() > b->Movement();
+                   });
+  if (moved.size() > limit) moved.resize(limit);
+  return moved;
+}
+
+std::string ComparePlotsMarkdown(const std::vector<std::pair<std::string, std::string>>& plots,
+                                 const std::string& note) {
+  std::ostringstream md;
+  md << "\n## Plots\n\n";
+  if (plots.empty()) {
+    md << (note.empty() ? std::string("No cell moved, so there is nothing to plot.")
+                        : "Not drawn: " + note)
+       << "\n";
+    return md.str();
+  }
+  md << "The cells that moved most: training and test loss against epoch, BASE solid, NEW "
+        "dashed.\n\n";
+  for (const auto& [id, path] : plots) md << "![" << id << "](" << path << ")\n";
+  return md.str();
+}
+
 }  // namespace twophase

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/report.h"
@@ -95,6 +96,16 @@ bool CompareResultDirs(const std::string& base_dir, const std::string& new_dir,
 std::string CompareMarkdown(const CompareResult& result, const CompareOptions& options);
 // compare.csv: one row per cell id.
 std::string CompareCsv(const CompareResult& result);
+
+// The cells worth a plot: in both directories, with a curve on each side and
+// a loss or final metric that moved (Movement() > 0); at most `limit`, the
+// largest movement first (suite order among equals).
+std::vector<const CellComparison*> MostMoved(const CompareResult& result, size_t limit);
+
+// compare.md's plots section: `plots` are (cell id, path relative to --out);
+// `note` says why there are none when there are none.
+std::string ComparePlotsMarkdown(const std::vector<std::pair<std::string, std::string>>& plots,
+                                 const std::string& note);
 
 }  // namespace twophase
 

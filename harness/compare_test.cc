@@ -286,5 +286,22 @@ TEST(FirstCurveDifferenceTest, WallTimeAndAddedColumnsAside) {
             "BASE has 1 epochs, NEW 2");
 }
 
+TEST_F(CompareTest, MostMovedOrdersByMovementAndSkipsUnmovedAndOneSided) {
+  cells_[1].rows[1].test_loss *= 1.01;
+  cells_[2].rows[1].test_loss *= 1.001;
+  cells_[3].rows[1].test_loss *= 1.1;
+  cells_.erase(cells_.begin() + 5);  // only in BASE: no curve to draw beside it
+  const CompareResult result = Compare();
+  std::vector<std::string> ids;
+  for (const CellComparison* c : MostMoved(result, 10)) ids.push_back(c->id);
+  EXPECT_EQ(ids, (std::vector<std::string>{cells_[3].Id(), cells_[1].Id(), cells_[2].Id()}));
+  ASSERT_EQ(MostMoved(result, 2).size(), 2u);
+  EXPECT_EQ(MostMoved(result, 2)[1]->id, cells_[1].Id());
+  EXPECT_TRUE(MostMoved(result, 0).empty());
+  EXPECT_NE(ComparePlotsMarkdown({{"a.b", "plots/a.b.png"}}, "").find("![a.b](plots/a.b.png)"),
+            std::string::npos);
+  EXPECT_NE(ComparePlotsMarkdown({}, "no python").find("Not drawn: no python"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace twophase

@@ -3,24 +3,19 @@
 #include "harness/report.h"
 
 #include <strings.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "core/atomic_file.h"
+#include "harness/plot_script.h"
 
 namespace twophase {
 namespace {
 
 namespace fs = std::filesystem;
-
-// plot_results.py's exit status when matplotlib cannot be imported.
-constexpr int kPlotNoMatplotlib = 3;
 
 std::string MdEscape(const std::string& text) {
   std::string out;
@@ -157,59 +152,12 @@ std::string NotCompletedSection(const ResultDir& results) {
   return md;
 }
 
-// Runs argv[0] with arguments; its output goes to ours. The exit status, or
-// -1 when it could not be started or did not exit normally.
-int RunProcess(const std::vector<std::string>& args) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// Draws the plots; true when the script ran through. Otherwise *note says
-// why there are none and *failed whether that is an error (rather than a
-// missing optional dependency).
+// Draws the plots; true when the script ran through (RunPlotScript).
 bool DrawPlots(const std::string& dir, const ReportOptions& options, std::string* note,
                bool* failed) {
-  *failed = false;
-  std::error_code ec;
-  const std::string script = options.plot_script.empty()
-                                 ? std::string(TWOPHASE_SOURCE_DIR) + "/scripts/plot_results.py"
-                                 : options.plot_script;
-  if (!fs::exists(options.python, ec)) {
-    *note = options.python +
-            " not found, so no plots were drawn (Debian: apt-get install python3 "
-            "python3-matplotlib)";
-    return false;
-  }
-  if (!fs::exists(script, ec)) {
-    *note = "the plot script " + script + " is missing";
-    *failed = true;
-    return false;
-  }
-  const int status = RunProcess({options.python, script, dir});
-  if (status == 0) return true;
-  if (status == kPlotNoMatplotlib) {
-    *note =
-        "python3-matplotlib is not installed, so no plots were drawn (Debian: apt-get "
-        "install python3-matplotlib)";
-  } else {
-    *note = script + " failed (exit status " + std::to_string(status) + "); see its messages";
-    *failed = true;
-  }
-  return false;
+  PlotScript plot{options.python, options.plot_script.empty() ? PlotScriptPath("plot_results.py")
+                                                              : options.plot_script};
+  return RunPlotScript(plot, {dir}, note, failed);
 }
 
 // The PNGs under dir/plots, as sorted relative paths.

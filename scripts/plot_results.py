@@ -58,6 +58,7 @@ def read_cell(folder):
                         "epoch": int(row["epoch"]),
                         "phase": row["phase"],
                         "train_loss": evaluation(row["train_loss"]),
+                        "test_loss": evaluation(row.get("test_loss") or ""),
                         "gradient_norm": float(row["gradient_norm"]),
                         "forward_passes": float(row["forward_passes"]),
                         "wall_seconds": float(row["wall_seconds"]),
