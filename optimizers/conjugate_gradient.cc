@@ -8,6 +8,8 @@
 //   2. line search along d_k from x_k -> x_{k+1}, g_{k+1};
 //   3. stopping tests (|g| small, relative decrease of f, limits);
 //   4. beta_{k+1} and d_{k+1} = -g_{k+1} + beta d_k, or a restart d = -g.
+// The rules of steps 1 and 4 are pure functions (cg_rules.h); Iterate
+// gathers their inputs and applies them.
 // Everything the betas need is a dot product of float32 vectors accumulated
 // in double (Dot), so y_k = g_{k+1} - g_k is never formed:
 //   g_{k+1}.y_k = |g_{k+1}|^2 - g_{k+1}.g_k,   d_k.y_k = d_k.g_{k+1} - d_k.g_k,
@@ -21,10 +23,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "core/enum_names.h"
 #include "core/option_check.h"
+#include "optimizers/cg_rules.h"
 
 namespace twophase {
 namespace {
@@ -181,58 +185,16 @@ CgIterationRecord ConjugateGradient::Iterate() {
   const double slope = Dot(g_.data(), d_.data(), n_);
   const double gradient_norm_k = Norm(g_.data(), n_);
 
-  // 1. The trial step. The first search, and the first after a failed one,
-  // takes a step of first_step_length along -g (|d| = |g| there). Later,
-  // N&W (3.60): assume the first-order change alpha g.d is the same as last
-  // iteration's, or (3.60a): the minimiser of the quadratic through f_{k-1},
-  // f_k and phi'(0), alpha0 = 2 (f_k - f_{k-1}) / phi'(0), x 1.01, capped at
-  // 1, or QuadStep (below).
-  auto evaluations_left = [this] {
-    return options_.max_evaluations - summary_.value_evaluations - summary_.gradient_evaluations;
-  };
-  const double first_step = options_.first_step_length / Norm(d_.data(), n_);
-  double initial_step = first_step;
-  int probe_evaluations = 0;
+  // 1. The trial step, 2. the line search within what is left of the
+  // evaluation budget.
   LineValueProbe probe;
-  if (summary_.iterations > 0 && !last_search_failed_) {
-    const double previous_rule = previous_step_ * previous_slope_ / slope;
-    initial_step = previous_rule;
-    if (!std::isfinite(initial_step) || initial_step <= 0) initial_step = first_step;
-    if (options_.initial_step == InitialStepRule::kQuadraticInterpolation) {
-      const double quadratic = std::min(1.0, 1.01 * 2.0 * (f_value_ - previous_value_) / slope);
-      if (std::isfinite(quadratic) && quadratic > 0) initial_step = quadratic;
-    }
-  }
-  if (options_.initial_step == InitialStepRule::kQuadStep &&
-      (options_.max_evaluations == 0 || evaluations_left() >= 2)) {
-    // QuadStep (Hager & Zhang 2006), also on the first search and after a
-    // failed one, probing at t = the first step there: q(a) = f_k +
-    // phi'(0) a + c a^2 through phi(t), c = (phi(t) - f_k - phi'(0) t) /
-    // t^2; a0 = -phi'(0) / (2c) when c > 0 (on a quadratic: the exact
-    // step, which the strong Wolfe search then accepts with one gradient
-    // evaluation), else 2 t (their psi2). A non-finite phi(t) leaves
-    // a0 = t for the search's NaN back-off. The probe (t, phi(t)) goes to
-    // the search, whose first interpolation uses it. x_new_ is free
-    // scratch until the search writes it.
-    const double t = initial_step;
-    AxpyInto(x_.data(), t, d_.data(), x_new_.data(), n_);
-    const double f_t = f_->Value(x_new_.data());
-    probe_evaluations = 1;
-    probe.step = t;
-    probe.value = f_t;
-    const double c = (f_t - f_value_ - slope * t) / (t * t);
-    if (std::isfinite(f_t)) {
-      const double quadstep = c > 0 ? -slope / (2.0 * c) : 2.0 * t;
-      if (std::isfinite(quadstep) && quadstep > 0) initial_step = quadstep;
-    }
-  }
+  int probe_evaluations = 0;
+  const double initial_step = TrialStep(slope, &probe, &probe_evaluations);
   summary_.value_evaluations += probe_evaluations;
-
-  // 2. The line search, within what is left of the evaluation budget.
   LineSearchOptions line_search = options_.line_search;
   if (options_.max_evaluations > 0) {
     line_search.max_evaluations = static_cast<int>(
-        std::max<int64_t>(1, std::min<int64_t>(line_search.max_evaluations, evaluations_left())));
+        std::max<int64_t>(1, std::min<int64_t>(line_search.max_evaluations, EvaluationsLeft())));
   }
   const Clock::time_point search_start = Clock::now();
   const LineSearchResult result =
@@ -321,77 +283,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
 
   // 4. The next direction.
   if (termination == TerminationType::kNotTerminated && !record.restarted) {
-    ++since_restart_;
-    const int64_t period = options_.restart_every > 0 ? options_.restart_every : n_;
-    const double gg = gradient_norm * gradient_norm;  // |g_{k+1}|^2
-    const double gg_old = gradient_norm_k * gradient_norm_k;
-    const double g_dot_g_old = Dot(g_.data(), g_old.data(), n_);
-    if (since_restart_ >= period) {
-      record.restart_reason = "periodic";
-    } else if (options_.powell_restart_threshold > 0 &&
-               std::abs(g_dot_g_old) >= options_.powell_restart_threshold * gg) {
-      // Powell (1977): successive gradients far from orthogonal -- the
-      // conjugacy is lost.
-      record.restart_reason = "powell";
-    } else {
-      const double d_dot_g = Dot(d_.data(), g_.data(), n_);  // d_k . g_{k+1}
-      const double dy = d_dot_g - slope;                     // d_k . y_k
-      const double gy = gg - g_dot_g_old;                    // g_{k+1} . y_k
-      double beta = 0.0;
-      switch (options_.beta) {
-        case BetaRule::kFletcherReeves:
-          beta = gg / gg_old;
-          break;
-        case BetaRule::kPolakRibiere:
-          beta = gy / gg_old;
-          break;
-        case BetaRule::kPolakRibierePlus:
-          beta = std::max(0.0, gy / gg_old);
-          break;
-        case BetaRule::kHestenesStiefel:
-          beta = gy / dy;
-          break;
-        case BetaRule::kDaiYuan:
-          beta = gg / dy;
-          break;
-        case BetaRule::kHagerZhang: {
-          // Hager & Zhang (2005), "A new conjugate gradient method with
-          // guaranteed descent and an efficient line search", SIAM J. Optim.
-          // 16(1): beta^N, truncated below at CG_DESCENT's
-          // eta_k = -1 / (|d_k| min(eta, |g_k|)) (their beta-bar_k), which
-          // keeps global convergence for general f.
-          const double yy = gg - 2.0 * g_dot_g_old + gg_old;  // |y_k|^2
-          const double d_norm = Norm(d_.data(), n_);
-          beta = (gy - 2.0 * yy * d_dot_g / dy) / dy;
-          const double eta_k =
-              -1.0 / (d_norm * std::min(options_.hager_zhang_eta, gradient_norm_k));
-          beta = std::max(beta, eta_k);
-          break;
-        }
-      }
-      // HS, DY and HZ divide by d_k.y_k, which the Wolfe curvature condition
-      // makes positive but a golden search does not: a non-finite or
-      // meaningless beta restarts (reported as "not-descent": the direction
-      // could not be formed as a descent direction).
-      const bool divides_by_dy = options_.beta == BetaRule::kHestenesStiefel ||
-                                 options_.beta == BetaRule::kDaiYuan ||
-                                 options_.beta == BetaRule::kHagerZhang;
-      if (!std::isfinite(beta) || (divides_by_dy && !(dy > 0))) {
-        record.restart_reason = "not-descent";
-      } else {
-        // d_{k+1} = -g_{k+1} + beta d_k, in place.
-        float* d = d_.data();
-        const float* g = g_.data();
-#pragma omp parallel for schedule(static) if (n_ > 16384)
-        for (int64_t i = 0; i < n_; ++i) d[i] = static_cast<float>(-g[i] + beta * d[i]);
-        const double new_slope = Dot(g_.data(), d_.data(), n_);
-        if (!(new_slope < 0)) {
-          record.restart_reason = "not-descent";
-        } else {
-          record.beta = beta;
-        }
-      }
-    }
+    NextDirection(slope, gradient_norm, gradient_norm_k, g_old, &record);
     record.restarted = !record.restart_reason.empty();
   }
   if (termination == TerminationType::kNotTerminated && record.restarted) {
@@ -412,6 +304,77 @@ CgIterationRecord ConjugateGradient::Iterate() {
   summary_.total_seconds += record.seconds;
   summary_.records.push_back(record);
   return record;
+}
+
+int64_t ConjugateGradient::EvaluationsLeft() const {
+  return options_.max_evaluations - summary_.value_evaluations - summary_.gradient_evaluations;
+}
+
+double ConjugateGradient::TrialStep(double slope, LineValueProbe* probe, int* probe_evaluations) {
+  // The first search, and the first after a failed one, takes a step of
+  // first_step_length along -g (|d| = |g| there).
+  TrialStepInputs in;
+  in.first_step = options_.first_step_length / Norm(d_.data(), n_);
+  in.fresh = summary_.iterations == 0 || last_search_failed_;
+  in.previous_step = previous_step_;
+  in.previous_slope = previous_slope_;
+  in.slope = slope;
+  in.value = f_value_;
+  in.previous_value = previous_value_;
+  double step = InitialTrialStep(options_.initial_step, in);
+  if (options_.initial_step == InitialStepRule::kQuadStep &&
+      (options_.max_evaluations == 0 || EvaluationsLeft() >= 2)) {
+    // QuadStep's probe, also on the first search and after a failed one.
+    // The probe (t, phi(t)) goes to the search, whose first interpolation
+    // uses it. x_new_ is free scratch until the search writes it.
+    AxpyInto(x_.data(), step, d_.data(), x_new_.data(), n_);
+    probe->step = step;
+    probe->value = f_->Value(x_new_.data());
+    *probe_evaluations = 1;
+    step = QuadStepTrial(step, probe->value, f_value_, slope);
+  }
+  return step;
+}
+
+void ConjugateGradient::NextDirection(double slope, double gradient_norm, double gradient_norm_k,
+                                      const std::vector<float>& g_old, CgIterationRecord* record) {
+  ++since_restart_;
+  BetaInputs in;
+  in.gg = gradient_norm * gradient_norm;
+  in.gg_old = gradient_norm_k * gradient_norm_k;
+  in.g_dot_g_old = Dot(g_.data(), g_old.data(), n_);
+  if (PeriodicRestartDue(since_restart_, options_.restart_every, n_)) {
+    record->restart_reason = "periodic";
+    return;
+  }
+  if (PowellRestartDue(in.g_dot_g_old, in.gg, options_.powell_restart_threshold)) {
+    record->restart_reason = "powell";
+    return;
+  }
+  in.d_dot_g = Dot(d_.data(), g_.data(), n_);  // d_k . g_{k+1}
+  in.slope = slope;
+  if (options_.beta == BetaRule::kHagerZhang) {
+    in.d_norm = Norm(d_.data(), n_);
+    in.gradient_norm_old = gradient_norm_k;
+  }
+  const std::optional<double> beta = ComputeBeta(options_.beta, in, options_.hager_zhang_eta);
+  if (!beta.has_value()) {
+    // The direction could not be formed as a descent direction.
+    record->restart_reason = "not-descent";
+    return;
+  }
+  // d_{k+1} = -g_{k+1} + beta d_k, in place.
+  float* d = d_.data();
+  const float* g = g_.data();
+  const double b = *beta;
+#pragma omp parallel for schedule(static) if (n_ > 16384)
+  for (int64_t i = 0; i < n_; ++i) d[i] = static_cast<float>(-g[i] + b * d[i]);
+  const double new_slope = Dot(g_.data(), d_.data(), n_);
+  if (!(new_slope < 0)) {
+    record->restart_reason = "not-descent";
+  } else {
+    record->beta = b;
+  }
 }
 
 std::string KnownBetaRules() { return KnownEnumNames(kBetaRules); }

@@ -165,6 +165,14 @@ class ConjugateGradient {
   bool LoadState(Objective* f, StateReader* r);
 
  private:
+  // Iterate's parts. The first line search's trial step (QuadStep probes f
+  // once there: *probe and *probe_evaluations); the next direction d_{k+1}
+  // or the restart reason in *record; the evaluation budget left.
+  double TrialStep(double slope, LineValueProbe* probe, int* probe_evaluations);
+  void NextDirection(double slope, double gradient_norm, double gradient_norm_k,
+                     const std::vector<float>& g_old, CgIterationRecord* record);
+  int64_t EvaluationsLeft() const;
+
   ConjugateGradientOptions options_;
   Objective* f_ = nullptr;
   int64_t n_ = 0;

@@ -19,6 +19,16 @@ void ScaledObjective::FromScaled(const float* y, float* x) const {
   for (int64_t i = 0; i < n; ++i) x[i] = scale_[i] * y[i];
 }
 
+double ScaledObjective::UnscaledNorm(const float* g) const {
+  const int64_t n = size();
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = static_cast<double>(g[i]) / scale_[i];
+    sum += x * x;
+  }
+  return std::sqrt(sum);
+}
+
 double ScaledObjective::DoValue(const float* y) {
   FromScaled(y, x_.data());
   const EvaluationCounts before = inner_->counts();

@@ -39,6 +39,9 @@ class ScaledObjective : public Objective {
   void ToScaled(const float* x, float* y) const;
   void FromScaled(const float* y, float* x) const;
   const std::vector<float>& scale() const { return scale_; }
+  // |g / s| for a gradient g in y: the norm of the gradient in x, summed in
+  // double (g = s ⊙ ∇f rounded to float, so this is |∇f| to float precision).
+  double UnscaledNorm(const float* g) const;
 
  protected:
   double DoValue(const float* y) override;

@@ -58,6 +58,22 @@ TEST(ScaledObjectiveTest, GradientIsTheChainRule) {
   for (int i = 0; i < 20; ++i) EXPECT_FLOAT_EQ(x[i], scale[i] * y[i]);
 }
 
+// The gradient in y undone to the gradient in x: what a preconditioned CG
+// epoch records as gradient_norm (training/train_loop.cc).
+TEST(ScaledObjectiveTest, UnscaledNormIsTheNormOfTheInnerGradient) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE(SeedNote(seed));
+  DiagonalQuadratic inner(20);
+  ScaledObjective scaled(&inner, RandomVector(20, seed, 0.01f, 3.0f));
+  std::vector<float> y = RandomVector(20, seed + 1), x(20), g_y(20), g_x(20);
+  scaled.ValueAndGradient(y.data(), g_y.data());
+  scaled.FromScaled(y.data(), x.data());
+  inner.ValueAndGradient(x.data(), g_x.data());
+  const double expected = Norm(g_x.data(), 20);
+  EXPECT_NEAR(scaled.UnscaledNorm(g_y.data()), expected, 1e-6 * expected);
+  EXPECT_GT(std::abs(Norm(g_y.data(), 20) - expected), 1e-3 * expected);  // the scaling matters
+}
+
 // With s = 1/sqrt(d) the scaled problem is perfectly conditioned: CG needs
 // one iteration where plain CG needs many.
 TEST(ScaledObjectiveTest, DiagonalPreconditioningFixesBadScaling) {

@@ -15,7 +15,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr char kMagic[] = "twophase-checkpoint";
-constexpr uint64_t kVersion = 1;
+// 2: the state ends with the curve's scaled gradient norms. Version 1 files
+// are still read (UpgradeVersion1State), so that a run paused by an older
+// build resumes.
+constexpr uint64_t kVersion = 2;
+constexpr uint64_t kOldestVersion = 1;
 
 uint64_t Checksum(const std::string& fingerprint, const std::string& state) {
   return Fnv1a64(state, Fnv1a64(fingerprint));
@@ -106,9 +110,9 @@ bool ReadCheckpoint(const std::string& path, Checkpoint* checkpoint, std::string
     *error = path + ": not a twophase checkpoint";
     return false;
   }
-  if (r.U64("version", &version) && version != kVersion) {
-    r.Fail("version", std::to_string(version) + " (this build reads version " +
-                          std::to_string(kVersion) + ")");
+  if (r.U64("version", &version) && (version < kOldestVersion || version > kVersion)) {
+    r.Fail("version", std::to_string(version) + " (this build reads versions " +
+                          std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) + ")");
   }
   r.String("fingerprint", &print);
   r.U64("checksum", &checksum);
@@ -121,6 +125,7 @@ bool ReadCheckpoint(const std::string& path, Checkpoint* checkpoint, std::string
     *error = path + ": " + r.error();
     return false;
   }
+  if (version == 1) checkpoint->state = UpgradeVersion1State(checkpoint->state);
   JsonReadError why;
   if (!ParseBoundedJson(print, &checkpoint->fingerprint, &why)) {
     *error = path + ": fingerprint: " + why.message;

@@ -40,18 +40,31 @@ EpochRecord Unevaluated(int64_t epoch) {
 
 TEST(EpochCsvTest, EvaluatedUnevaluatedAndDivergedRows) {
   EXPECT_EQ(EpochCsvRow(Record(1, 0.25)),
-            "1,adam,0.25,0.75,0.5,0.625,0.125,0.001,0,0,1,1,1.500,0.250,1.500");
-  EXPECT_EQ(EpochCsvRow(Unevaluated(2)), "2,adam,,,,,0.125,0.001,0,0,2,2,1.500,0.000,3.000");
+            "1,adam,0.25,0.75,0.5,0.625,0.125,,0.001,0,0,1,1,1.500,0.250,1.500");
+  EXPECT_EQ(EpochCsvRow(Unevaluated(2)), "2,adam,,,,,0.125,,0.001,0,0,2,2,1.500,0.000,3.000");
   // A diverged epoch was evaluated (its accuracies are finite): its NaN loss
   // stays "nan", as before eval_every.
   EpochRecord diverged = Record(3, std::nan(""));
   diverged.test_loss = std::nan("");
   EXPECT_EQ(EpochCsvRow(diverged),
-            "3,adam,nan,0.75,nan,0.625,0.125,0.001,0,0,3,3,1.500,0.250,4.500");
+            "3,adam,nan,0.75,nan,0.625,0.125,,0.001,0,0,3,3,1.500,0.250,4.500");
   // A NaN outside the evaluation (a diverged gradient) is written as before.
   EpochRecord bad_gradient = Unevaluated(4);
   bad_gradient.gradient_norm = std::nan("");
-  EXPECT_EQ(EpochCsvRow(bad_gradient), "4,adam,,,,,nan,0.001,0,0,4,4,1.500,0.000,6.000");
+  EXPECT_EQ(EpochCsvRow(bad_gradient), "4,adam,,,,,nan,,0.001,0,0,4,4,1.500,0.000,6.000");
+}
+
+TEST(EpochCsvTest, ScaledGradientNormOnlyWherePreconditionedCgRan) {
+  EXPECT_EQ(EpochCsvHeader().substr(0, EpochCsvHeader().find(",step_size")),
+            "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,"
+            "scaled_gradient_norm");
+  EpochRecord cg = Record(5, 0.25);
+  cg.phase = "cg";
+  cg.scaled_gradient_norm = 2.5;
+  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,2.5,0.001,0,0,5,5,1.500,0.250,7.500");
+  // A diverged preconditioned CG: "nan", never the empty "no preconditioner".
+  cg.scaled_gradient_norm = std::nan("");
+  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,nan,0.001,0,0,5,5,1.500,0.250,7.500");
 }
 
 TEST(EpochCsvTest, TheReportReadsWhatTheTrainerWrites) {
@@ -75,6 +88,33 @@ TEST(EpochCsvTest, TheReportReadsWhatTheTrainerWrites) {
   EXPECT_DOUBLE_EQ(rows[1].wall_seconds, 3);
   EXPECT_TRUE(rows[2].evaluated);
   EXPECT_DOUBLE_EQ(rows[2].train_loss, 0.125);
+}
+
+// Result folders written before scaled_gradient_norm (results/ holds such)
+// read as before, and so do curves that have it, filled or empty.
+TEST(EpochCsvTest, TheReportReadsCurvesWithAndWithoutTheScaledNorm) {
+  EpochRecord cg = Record(2, 0.125);
+  cg.phase = "cg";
+  cg.gradient_norm = 0.0625;
+  cg.scaled_gradient_norm = 2.5;
+  const std::string with =
+      EpochCsvHeader() + "\n" + EpochCsvRow(Record(1, 0.25)) + "\n" + EpochCsvRow(cg) + "\n";
+  const std::string without =
+      "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,step_size,"
+      "value_evaluations,gradient_evaluations,forward_passes,backward_passes,seconds,"
+      "eval_seconds,wall_seconds\n"
+      "1,adam,0.25,0.75,0.5,0.625,0.125,0.001,0,0,1,1,1.500,0.250,1.500\n"
+      "2,cg,0.125,0.75,0.5,0.625,0.0625,0.001,0,0,2,2,1.500,0.250,3.000\n";
+  for (const std::string& csv : {with, without}) {
+    std::vector<CurveRow> rows;
+    std::string error;
+    ASSERT_TRUE(ParseCurveCsv(csv, "curve.csv", &rows, &error)) << error;
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_DOUBLE_EQ(rows[0].gradient_norm, 0.125);
+    EXPECT_DOUBLE_EQ(rows[1].gradient_norm, 0.0625);
+    EXPECT_DOUBLE_EQ(rows[1].forward_passes, 2);
+    EXPECT_DOUBLE_EQ(rows[1].wall_seconds, 3);
+  }
 }
 
 }  // namespace

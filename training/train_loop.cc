@@ -90,6 +90,39 @@ bool LoadCount(StateReader* r, const char* field, int64_t max, int64_t* n) {
   return true;
 }
 
+// The curve's scaled gradient norms (EpochRecord::scaled_gradient_norm), as
+// (epoch, norm) pairs after everything else: checkpoint format version 2
+// added them at the end, so that a version-1 state becomes a version-2 one
+// by appending an empty list (UpgradeVersion1State).
+void SaveScaledNorms(const std::vector<EpochRecord>& curve, StateWriter* w) {
+  int64_t n = 0;
+  for (const EpochRecord& r : curve) n += r.scaled_gradient_norm.has_value();
+  w->I64(n);
+  for (const EpochRecord& r : curve) {
+    if (!r.scaled_gradient_norm) continue;
+    w->I64(r.epoch);
+    w->F64(*r.scaled_gradient_norm);
+  }
+}
+
+bool LoadScaledNorms(StateReader* r, std::vector<EpochRecord>* curve) {
+  const int64_t size = static_cast<int64_t>(curve->size());
+  int64_t n = 0;
+  if (!LoadCount(r, "scaled_norms", size, &n)) return false;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t epoch = 0;
+    double norm = 0.0;
+    if (!r->I64("scaled_norms.epoch", &epoch) || !r->F64("scaled_norms.norm", &norm)) return false;
+    // The curve holds epochs 1, 2, ... in order.
+    if (epoch < 1 || epoch > size || (*curve)[epoch - 1].epoch != epoch) {
+      return r->Fail("scaled_norms.epoch",
+                     Printf("%lld is not an epoch of the curve", static_cast<long long>(epoch)));
+    }
+    (*curve)[epoch - 1].scaled_gradient_norm = norm;
+  }
+  return true;
+}
+
 class TrainLoop {
  public:
   TrainLoop(Model* model, const DataSplit& data, const TrainOptions& options)
@@ -198,7 +231,16 @@ TrainLoop::EpochEnd TrainLoop::CgEpoch(int64_t epoch, EpochRecord* record) {
   ++summary_.cg_iterations;
   record->phase = "cg";
   record->step_size = r.step;
-  record->gradient_norm = r.iteration > 0 ? r.gradient_norm : cg.summary().final_gradient_norm;
+  // CG's |g| is in its own variables; the column means the loss's gradient
+  // in the parameters on every row, so a preconditioned CG's norm moves to
+  // its own column (else the curve jumps by the scaling at the swap).
+  const double cg_norm = r.iteration > 0 ? r.gradient_norm : cg.summary().final_gradient_norm;
+  if (cg_.preconditioned()) {
+    record->scaled_gradient_norm = cg_norm;
+    record->gradient_norm = cg_.ParameterGradientNorm();
+  } else {
+    record->gradient_norm = cg_norm;
+  }
   if (r.iteration > 0 && r.line_search_status != LineSearchStatus::kSuccess) {
     summary_.events.push_back({epoch, "line-search-failure",
                                "line search " + LineSearchStatusName(r.line_search_status)});
@@ -261,6 +303,7 @@ std::string TrainLoop::SaveState() const {
   w.Bool(adam_ != nullptr);
   if (adam_) adam_->SaveState(&w);
   cg_.SaveState(&w);
+  SaveScaledNorms(summary_.epochs, &w);
   return w.bytes();
 }
 
@@ -301,6 +344,7 @@ bool TrainLoop::LoadState(std::string_view state, std::string* error) {
   }
   if (r.ok() && adam_) adam_->LoadState(&r);
   if (r.ok()) cg_.LoadState(&r);
+  if (r.ok()) LoadScaledNorms(&r, &summary_.epochs);
   if (r.ok() && !r.AtEnd()) r.Fail("end", "unexpected bytes after the state");
   if (!r.ok()) {
     *error = r.error();
@@ -340,7 +384,10 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
     record.backward_passes = adam_backward_ + counts.backward_passes;
     epoch_ = epoch;
 
-    const bool diverging = !end.finite || !std::isfinite(record.gradient_norm);
+    // The scaled norm too: it is what CG tests (finite together with the
+    // unscaled one, as the scale is positive and finite).
+    const bool diverging = !end.finite || !std::isfinite(record.gradient_norm) ||
+                           !std::isfinite(record.scaled_gradient_norm.value_or(0.0));
     const bool out_of_seconds = options_.max_seconds > 0 && wall_ >= options_.max_seconds;
     const bool out_of_passes =
         options_.max_forward_passes > 0 && record.forward_passes >= options_.max_forward_passes;
@@ -410,6 +457,12 @@ bool StateParameters(std::string_view state, int64_t size, std::vector<float>* p
   *parameters = std::move(head.parameters);
   *epoch = head.epoch;
   return true;
+}
+
+std::string UpgradeVersion1State(std::string_view state) {
+  StateWriter none;
+  SaveScaledNorms({}, &none);
+  return std::string(state) + none.bytes();
 }
 
 TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& options,

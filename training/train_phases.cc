@@ -121,6 +121,11 @@ CgIterationRecord CgPhase::Step(float* params) {
   return r;
 }
 
+double CgPhase::ParameterGradientNorm() const {
+  const std::vector<float>& g = cg_.gradient();
+  return scaled_ ? scaled_->UnscaledNorm(g.data()) : Norm(g.data(), static_cast<int64_t>(g.size()));
+}
+
 void CgPhase::SaveState(StateWriter* w) const {
   w->Bool(started_);
   if (!started_) return;

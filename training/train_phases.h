@@ -68,6 +68,12 @@ class CgPhase {
   // One CG iteration; writes the new point to `params`.
   CgIterationRecord Step(float* params);
   const ConjugateGradient& cg() const { return cg_; }
+  // Whether CG runs on variables scaled by Adam's second moment.
+  bool preconditioned() const { return scaled_ != nullptr; }
+  // |gradient of the loss in the parameters| at CG's point: CG's own |g|
+  // without a preconditioner; with one, CG's gradient is s ⊙ g in the
+  // scaled variables, and this undoes the scaling.
+  double ParameterGradientNorm() const;
   // Whether CG has started, the preconditioner's scales and CG's state.
   void SaveState(StateWriter* w) const;
   bool LoadState(StateReader* r);

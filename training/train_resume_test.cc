@@ -79,6 +79,7 @@ void ExpectSameRecord(const EpochRecord& a, const EpochRecord& b,
     if (evaluations_may_differ && (std::isnan(x) || std::isnan(y))) continue;
     EXPECT_EQ(x, y) << "epoch " << a.epoch;
   }
+  EXPECT_EQ(a.scaled_gradient_norm, b.scaled_gradient_norm) << "epoch " << a.epoch;
   EXPECT_EQ(a.value_evaluations, b.value_evaluations) << "epoch " << a.epoch;
   EXPECT_EQ(a.gradient_evaluations, b.gradient_evaluations) << "epoch " << a.epoch;
 }
@@ -182,6 +183,14 @@ TrainOptions ShortAdam() {
   return options;
 }
 
+TrainOptions ShortTwoPhase(int64_t epochs, int64_t swap_epoch) {
+  TrainOptions options = ShortAdam();
+  options.algorithm = Algorithm::kTwoPhase;
+  options.epochs = epochs;
+  options.detector.fixed_epoch = swap_epoch;
+  return options;
+}
+
 TEST(TrainResumeErrorTest, AStateThatDoesNotFitIsRefusedAndChangesNothing) {
   SetThreads(1);
   TrainRun saving;
@@ -215,13 +224,42 @@ TEST(TrainResumeErrorTest, AStateThatDoesNotFitIsRefusedAndChangesNothing) {
   expect_refused(shorter, state, "epoch: 2 is not in [1, 2)");
 }
 
+// A state saved by a build of checkpoint format version 1 is today's state
+// without the trailing list of scaled gradient norms (train_loop.cc). Once
+// upgraded it resumes bit-identically; its epochs have no scaled norm (that
+// build wrote the scaled norm into gradient_norm), the later ones do.
+TEST(TrainResumeVersionTest, AVersion1StateResumesOnceUpgraded) {
+  SetThreads(1);
+  TrainOptions options = ShortTwoPhase(5, 2);
+  options.cg_preconditioner = CgPreconditioner::kAdam;
+  TrainRun saving;
+  Train("blas", options, "", true, &saving);
+  ASSERT_TRUE(saving.states.count(3));
+  // After epoch 3 one CG epoch has a scaled norm: the list is its count (8
+  // bytes) and one (epoch, norm) pair (16).
+  const std::string& state = saving.states[3];
+  const std::string version1 = state.substr(0, state.size() - 8 - 16);
+
+  TrainRun as_version2;
+  Train("blas", options, version1, false, &as_version2);
+  EXPECT_NE(as_version2.summary.resume_error.find("scaled_norms: truncated"), std::string::npos)
+      << as_version2.summary.resume_error;
+
+  TrainRun resumed;
+  Train("blas", options, UpgradeVersion1State(version1), false, &resumed);
+  ASSERT_TRUE(resumed.summary.resume_error.empty()) << resumed.summary.resume_error;
+  TrainRun expected = std::move(saving);
+  for (EpochRecord& r : expected.summary.epochs) {
+    if (r.epoch <= 3) r.scaled_gradient_norm.reset();
+  }
+  ASSERT_TRUE(expected.summary.epochs.back().scaled_gradient_norm.has_value());
+  ExpectSameRun(expected, resumed);
+}
+
 // eval_every changes what is measured, never what is trained.
 TEST(TrainEvalEveryTest, EvaluatesEveryNthFirstLastAndSwapEpochOnly) {
   SetThreads(1);
-  TrainOptions options = ShortAdam();
-  options.algorithm = Algorithm::kTwoPhase;
-  options.epochs = 12;
-  options.detector.fixed_epoch = 7;
+  TrainOptions options = ShortTwoPhase(12, 7);
   TrainRun every, fifth;
   Train("onednn", options, "", false, &every);
   options.eval_every = 5;

@@ -102,9 +102,9 @@ Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t ch
 }
 
 std::string EpochCsvHeader() {
-  return "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,step_size,"
-         "value_evaluations,gradient_evaluations,forward_passes,backward_passes,seconds,"
-         "eval_seconds,wall_seconds";
+  return "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,"
+         "scaled_gradient_norm,step_size,value_evaluations,gradient_evaluations,forward_passes,"
+         "backward_passes,seconds,eval_seconds,wall_seconds";
 }
 
 std::string EpochCsvRow(const EpochRecord& r) {
@@ -120,10 +120,14 @@ std::string EpochCsvRow(const EpochRecord& r) {
     std::snprintf(evaluation, sizeof(evaluation), "%.9g,%.9g,%.9g,%.9g", r.train_loss,
                   r.train_accuracy, r.test_loss, r.test_accuracy);
   }
+  // Empty where CG ran without a preconditioner or Adam ran.
+  char scaled[40] = "";
+  if (r.scaled_gradient_norm)
+    std::snprintf(scaled, sizeof(scaled), "%.9g", *r.scaled_gradient_norm);
   char buf[640];
-  std::snprintf(buf, sizeof(buf), "%lld,%s,%s,%.9g,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
+  std::snprintf(buf, sizeof(buf), "%lld,%s,%s,%.9g,%s,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
                 static_cast<long long>(r.epoch), r.phase.c_str(), evaluation, r.gradient_norm,
-                r.step_size, static_cast<long long>(r.value_evaluations),
+                scaled, r.step_size, static_cast<long long>(r.value_evaluations),
                 static_cast<long long>(r.gradient_evaluations), r.forward_passes, r.backward_passes,
                 r.seconds, r.eval_seconds, r.wall_seconds);
   return buf;

@@ -121,8 +121,13 @@ struct EpochRecord {
   double test_accuracy = 0.0;
   // Adam: the swap detector's signal (by default the norm of the mean of
   // the epoch's mini-batch gradients); CG: the full-batch gradient norm
-  // after the iteration.
+  // after the iteration. Always the loss's gradient in the parameters.
   double gradient_norm = 0.0;
+  // CG with a preconditioner (cg_preconditioner adam): the gradient norm in
+  // CG's scaled variables, the one its gradient tolerance tests; none on
+  // every other row. A version-1 checkpoint's rows have none either: they
+  // hold the scaled norm in gradient_norm, as that build wrote it.
+  std::optional<double> scaled_gradient_norm;
   double step_size = 0.0;  // Adam: learning rate; CG: the line search's alpha
   // Cumulative over the run: CG's objective evaluations, and the passes
   // over the training data the algorithm spent.
@@ -217,6 +222,11 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
 // `size` parameters.
 bool StateParameters(std::string_view state, int64_t size, std::vector<float>* parameters,
                      int64_t* epoch, std::string* error);
+
+// A state saved by a build of checkpoint format version 1, before
+// EpochRecord::scaled_gradient_norm, in today's layout (its records have no
+// scaled norm), for TrainControl::resume_state.
+std::string UpgradeVersion1State(std::string_view state);
 
 // CSV header and one row, the same columns as the printed log.
 std::string EpochCsvHeader();

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "core/threads.h"
+#include "training/training_objective.h"
 
 namespace twophase {
 namespace {
@@ -295,6 +296,31 @@ TEST(TwoPhaseTest, CgAloneAndTwoPhaseRerunsAreBitIdentical) {
   }
 }
 
+// curve.csv's gradient_norm means the loss's gradient in the parameters on
+// every row: the last row's is the norm of a gradient computed afresh at
+// the final parameters. A preconditioned CG's own norm (in its scaled
+// variables, ~60x larger here) goes to scaled_gradient_norm, which no other
+// row has.
+void ExpectParameterGradientNorms(const TrainSummary& s, const TrainOptions& options,
+                                  const DataSplit& data, Model* model) {
+  const bool scaled = options.cg_preconditioner == CgPreconditioner::kAdam;
+  for (const EpochRecord& r : s.epochs) {
+    EXPECT_EQ(r.scaled_gradient_norm.has_value(), scaled && r.phase == "cg") << r.epoch;
+  }
+  ParameterBuffer& params = model->params();
+  const std::vector<float> x(params.values(), params.values() + params.size());
+  std::vector<float> g(params.size());
+  TrainingObjective objective(model, &data.train, options.loss, options.cg_samples,
+                              options.micro_batch);
+  objective.ValueAndGradient(x.data(), g.data());
+  const double expected = Norm(g.data(), params.size());
+  const EpochRecord& last = s.epochs.back();
+  EXPECT_NEAR(last.gradient_norm, expected, 1e-6 * expected);
+  if (scaled) {
+    EXPECT_GT(*last.scaled_gradient_norm, 10 * last.gradient_norm);
+  }
+}
+
 // The Adam-preconditioned CG phase: starts from Adam's point, lowers the
 // loss, and reruns bit-identically.
 TEST(TrainerTest, PreconditionedTwoPhaseLowersTheLossAndIsReproducible) {
@@ -311,6 +337,7 @@ TEST(TrainerTest, PreconditionedTwoPhaseLowersTheLossAndIsReproducible) {
   auto run = [&] {
     auto model = MakeModel("vit-nomlp-wkewq-wvwo", backend.get(), 5);
     TrainSummary s = Train(model.get(), data, options, nullptr);
+    ExpectParameterGradientNorms(s, options, data, model.get());
     const ParameterBuffer& params = model->params();
     return std::make_pair(s, std::vector<float>(params.values(), params.values() + params.size()));
   };
