@@ -7,15 +7,20 @@
 # epochs (Polak-Ribiere, golden section) at each tolerance and print the
 # loss reached and the forward passes per epoch.
 #
-# Usage: scripts/golden_tolerance.sh [OUT_DIR]   (default out/golden-tolerance)
-# About 25 minutes for the Adam part and 5-15 per tolerance on 2 cores.
+# Usage: scripts/golden_tolerance.sh [OUT_DIR [INIT]]   (default out/golden-tolerance)
+# INIT: the epoch-300 point to start from instead of training it (about 25
+# minutes on 2 cores): a safetensors file or a checkpoint of the suite's Adam
+# cell saved at epoch 300 (`twophase run ... --checkpoint-epochs 100`). Then
+# 5-15 minutes per tolerance.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${1:-out/golden-tolerance}
 mkdir -p "$out"
+init=${2:-$out/adam300.safetensors}
+[[ -f "$init" || -z "${2:-}" ]] || { echo "golden_tolerance.sh: $init: no such file" >&2; exit 2; }
 tp="$root/build/twophase"
 common=(--model vit-nomlp-wkewq-wvwo --dataset mnist --threads 2 --backend onednn --seed 0)
-if [[ ! -f "$out/adam300.safetensors" ]]; then
+if [[ ! -f "$init" ]]; then
   "$tp" train "${common[@]}" --optimizer adam --epochs 300 --batch 512 --lr 0.001 \
     --eval-every 50 --checkpoint-dir "$out/adam-checkpoints" --resume \
     --csv "$out/adam300.csv" --save "$out/adam300.safetensors" > "$out/adam300.log"
@@ -24,7 +29,7 @@ echo "tolerance,train_loss_after_20,forward_passes_per_epoch,seconds_per_epoch"
 for tol in 1e-3 1e-2 3e-2; do
   csv="$out/golden-$tol.csv"
   if [[ ! -f "$csv.done" ]]; then
-    "$tp" train "${common[@]}" --init "$out/adam300.safetensors" --optimizer cg \
+    "$tp" train "${common[@]}" --init "$init" --optimizer cg \
       --beta polak-ribiere --line-search golden --golden-tolerance "$tol" --epochs 20 \
       --eval-every 20 --csv "$csv" > "$out/golden-$tol.log"
     touch "$csv.done"
