@@ -28,41 +28,24 @@ namespace po = boost::program_options;
 namespace twophase {
 namespace {
 
+// --checkpoint-dir and the long-run flags train shares with run.
 struct CheckpointFlags {
   std::string dir;
-  int64_t epochs = 0;
-  double seconds = 600.0;
-  bool resume = false, allow_other_commit = false;
+  LongRunFlags long_run{LongRunFlags::Command::kTrain};
 
   void Add(po::options_description* options) {
     options->add_options()("checkpoint-dir", po::value(&dir),
                            "save the training state in this folder (checkpoint.bin and the one "
-                           "before); a stop signal then pauses with exit code 3")(
-        "checkpoint-epochs", po::value(&epochs)->default_value(epochs),
-        "with --checkpoint-dir: save every N epochs (0: not by epochs)")(
-        "checkpoint-seconds", po::value(&seconds)->default_value(seconds),
-        "with --checkpoint-dir: save at the first epoch end S seconds after the last save (0: "
-        "not by time)")("resume", po::bool_switch(&resume),
-                        "continue from the newest checkpoint in --checkpoint-dir that fits this "
-                        "command (a fresh start when none does)")(
-        "allow-other-commit", po::bool_switch(&allow_other_commit),
-        "with --resume: use a checkpoint written by another commit");
+                           "before); a stop signal then pauses with exit code 3");
+    long_run.Add(options);
   }
 
-  bool Check(std::string* error) const {
-    if (dir.empty() && resume) {
+  bool Check(const po::variables_map& vm, std::string* error) const {
+    if (dir.empty() && long_run.resume) {
       *error = "--resume needs --checkpoint-dir";
       return false;
     }
-    if (epochs < 0) {
-      *error = "--checkpoint-epochs must be >= 0, got " + std::to_string(epochs);
-      return false;
-    }
-    if (!(std::isfinite(seconds) && seconds >= 0)) {
-      *error = "--checkpoint-seconds must be >= 0 and finite";
-      return false;
-    }
-    return true;
+    return long_run.Check(vm, error);
   }
 };
 
@@ -171,7 +154,7 @@ bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& prin
     return false;
   }
   if (!CheckWritable(flags.dir + "/" + kCheckpointFile, error)) return false;
-  if (!flags.resume) {
+  if (!flags.long_run.resume) {
     if (std::filesystem::exists(flags.dir + "/" + kCheckpointFile, ec)) {
       *error = flags.dir +
                " holds a checkpoint: --resume continues from it; remove it or "
@@ -182,7 +165,7 @@ bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& prin
   }
   std::vector<std::string> refusals;
   std::vector<Checkpoint> found =
-      FindCheckpoints(flags.dir, print, flags.allow_other_commit, &refusals);
+      FindCheckpoints(flags.dir, print, flags.long_run.allow_other_commit, &refusals);
   if (found.empty()) {
     refusals.push_back("no usable checkpoint in " + flags.dir + ": starting afresh");
   } else {
@@ -235,7 +218,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   train.seed = run.seed;
   train.micro_batch = run.micro_batch;
   if (!train.IsValid(&error)) return usage(error);
-  if (!checkpoints.Check(&error)) return usage(error);
+  if (!checkpoints.Check(vm, &error)) return usage(error);
   // The outputs are written after the training (and the CSV after each
   // epoch): a folder that does not exist must not cost the whole run.
   const std::pair<const char*, const std::string*> outputs[] = {{"--csv", &csv_path},
@@ -277,7 +260,8 @@ int TrainCommand(const std::vector<std::string>& args) {
       csv_ok = false;
     }
   };
-  CheckpointCadence cadence(checkpoints.epochs, checkpoints.seconds, train.eval_every);
+  CheckpointCadence cadence(checkpoints.long_run.checkpoint_epochs,
+                            checkpoints.long_run.checkpoint_seconds, train.eval_every);
   TrainControl control;
   Checkpoint checkpoint;
   if (!checkpoints.dir.empty()) {
