@@ -29,7 +29,6 @@ bool IsLabel(const std::string& s) {
 
 auto Positive = [](auto v) { return v > 0; };
 auto NonNegative = [](auto v) { return v >= 0; };
-auto FinitePositive = [](double v) { return std::isfinite(v) && v > 0; };
 auto FiniteNonNegative = [](double v) { return std::isfinite(v) && v >= 0; };
 
 // A list of names from a fixed set, at least one, no repeats.
@@ -108,6 +107,18 @@ void ParseDatasets(FieldReader* r, const SuiteDataset& defaults, std::string* er
     }
     out->push_back(d);
   }
+}
+
+// A suite-wide field that every cell's TrainOptions takes: the type here,
+// the limit TrainOptions::IsValid's.
+template <typename T>
+void TrainOptionEntry(FieldReader* r, const std::string& key, T* out, T TrainOptions::*member) {
+  r->Number(
+      key, out, [](T) { return true; }, "");
+  TrainOptions t;
+  t.*member = *out;
+  std::string why;
+  if (r->Has(key) && !t.IsValid(&why)) r->Fail(r->Where(key), why);
 }
 
 // The option table's fields of an algorithm entry. The reader checks the
@@ -251,14 +262,14 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
     }
   }
   r.Number("threads", &suite->threads, IsValidThreadCount, ThreadCountConstraint().c_str());
-  r.Number("micro_batch", &suite->micro_batch, Positive, ">= 1");
+  TrainOptionEntry(&r, "micro_batch", &suite->micro_batch, &TrainOptions::micro_batch);
   r.String("loss", &suite->loss_name);
   if (r.ok()) {
     std::string w;
     if (!ParseLossKind(suite->loss_name, &suite->loss, &w)) r.Fail("loss", w);
   }
   r.Number("target_loss", &suite->target_loss, FiniteNonNegative, ">= 0 (0: none)");
-  r.Number("eval_every", &suite->eval_every, Positive, ">= 1");
+  TrainOptionEntry(&r, "eval_every", &suite->eval_every, &TrainOptions::eval_every);
   r.Number(
       "checkpoint_epochs", &suite->checkpoint_epochs, [](int64_t v) { return v >= 0; },
       ">= 0 (0: not by epochs)");
@@ -279,8 +290,8 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
       if (!mr.ok()) return fail();
       b.Has("epochs_by_model");
     }
-    b.Number("max_seconds", &suite->max_seconds, FiniteNonNegative, ">= 0 (0: none)");
-    b.Number("max_passes", &suite->max_passes, FiniteNonNegative, ">= 0 (0: none)");
+    TrainOptionEntry(&b, "max_seconds", &suite->max_seconds, &TrainOptions::max_seconds);
+    TrainOptionEntry(&b, "max_passes", &suite->max_passes, &TrainOptions::max_forward_passes);
     b.RejectUnknown();
     if (!b.ok()) return fail();
   } else if (r.ok()) {
