@@ -66,7 +66,7 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
        "--micro-batch must be >= 1, got -4"},
       {"train --dataset mnist", "model"},
       {"train --model vgg5 --dataset mnist --optimizer two-phase --swap-factor 1.5",
-       "swap detector: factor must be in (0, 1), got 1.5"},
+       "--swap-factor: swap detector: factor must be in (0, 1), got 1.5"},
       {"train --model vgg5 --dataset mnist --optimizer cg --beta newton",
        "--beta: unknown beta rule 'newton'"},
       {"frobnicate", "unknown command 'frobnicate'"},
@@ -99,9 +99,13 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
       {"train --model vgg5 --dataset mnist --checkpoint-seconds -1",
        "twophase train: --checkpoint-seconds must be >= 0 and finite, got -1"},
       // The option table's flags: the limit is IsValid's, for train as for a suite.
-      {"train --model vgg5 --dataset mnist --adam-beta1 1", "adam: beta1 must be in [0, 1), got 1"},
+      {"train --model vgg5 --dataset mnist --adam-beta1 1",
+       "twophase train: --adam-beta1: adam: beta1 must be in [0, 1), got 1"},
+      // Checked whatever the optimizer, as in a suite.
+      {"train --model vgg5 --dataset mnist --optimizer cg --lr -3",
+       "--lr: adam: learning_rate must be > 0 and finite, got -3"},
       {"train --model vgg5 --dataset mnist --optimizer two-phase --swap-min-epochs 0",
-       "swap detector: min_epochs must be >= 1, got 0"},
+       "--swap-min-epochs: swap detector: min_epochs must be >= 1, got 0"},
       {"train --model vgg5 --dataset mnist --swap-signal hessian",
        "--swap-signal: unknown swap signal 'hessian'"},
   };

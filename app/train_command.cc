@@ -117,13 +117,13 @@ class TableFlags {
     return true;
   }
 
- private:
   static std::string Flag(const OptionField& field) {
     std::string flag = field.key;
     std::replace(flag.begin(), flag.end(), '_', '-');
     return flag;
   }
 
+ private:
   std::map<std::string, std::string> names_;
 };
 
@@ -215,6 +215,12 @@ int TrainCommand(const std::vector<std::string>& args) {
   };
   if (!ParseAlgorithm(optimizer, &train.algorithm, &error)) return usage("--optimizer: " + error);
   if (!table_flags.Apply(&train, &error)) return usage(error);
+  // The limits are IsValid's, as for a suite: each table flag is checked
+  // whatever the optimizer, and the message names the flag to blame.
+  const OptionField* bad = nullptr;
+  if (!IsValidFieldByField(train, &bad, &error)) {
+    return usage(bad == nullptr ? error : "--" + TableFlags::Flag(*bad) + ": " + error);
+  }
   train.seed = run.seed;
   train.micro_batch = run.micro_batch;
   if (!train.IsValid(&error)) return usage(error);

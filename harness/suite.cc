@@ -122,19 +122,22 @@ void TrainOptionEntry(FieldReader* r, const std::string& key, T* out, T TrainOpt
 }
 
 // The option table's fields of an algorithm entry. The reader checks the
-// type; the limits are IsValid's, every part's whatever the optimizer, with
-// the field's path put before its message. The fields before this one are
-// valid, so the message is this field's.
+// types; the limits are IsValid's, every part's whatever the optimizer,
+// with the path of the field to blame put before the message.
 void TrainOptionEntries(FieldReader* r, TrainOptions* t) {
   auto any = [](auto) { return true; };
   for (const OptionField& field : TrainOptionFields()) {
-    if (!r->Has(field.key)) continue;
     if (field.number != nullptr) r->Number(field.key, &field.number(*t), any, "");
     if (field.integer != nullptr) r->Number(field.key, &field.integer(*t), any, "");
     if (field.flag != nullptr) r->Bool(field.key, &field.flag(*t));
     if (field.parse != nullptr) r->Name(field.key, t, field.parse);
-    std::string why;
-    if (r->ok() && !IsValidForEveryAlgorithm(*t, &why)) r->Fail(r->Where(field.key), why);
+  }
+  const OptionField* bad = nullptr;
+  std::string why;
+  // Only the table's fields are set here: a fault elsewhere (none can be)
+  // would be left to the whole-run check.
+  if (r->ok() && !IsValidFieldByField(*t, &bad, &why) && bad != nullptr) {
+    r->Fail(r->Where(bad->key), why);
   }
 }
 

@@ -99,6 +99,15 @@ constexpr OptionField kFields[] = {
      .integer = [](TrainOptions& o) -> int64_t& { return o.detector.fixed_epoch; }},
 };
 
+void CopyField(const OptionField& field, const TrainOptions& from, TrainOptions* to) {
+  TrainOptions& source = const_cast<TrainOptions&>(from);  // only read
+  if (field.number != nullptr) field.number(*to) = field.number(source);
+  if (field.integer != nullptr) field.integer(*to) = field.integer(source);
+  if (field.flag != nullptr) field.flag(*to) = field.flag(source);
+  std::string unused;  // a name the table wrote always parses
+  if (field.parse != nullptr) field.parse(field.name(from), to, &unused);
+}
+
 }  // namespace
 
 bool PhaseUsedBy(OptionPhase phase, Algorithm algorithm) {
@@ -150,6 +159,23 @@ bool IsValidForEveryAlgorithm(const TrainOptions& options, std::string* error) {
   TrainOptions all = options;
   all.algorithm = Algorithm::kTwoPhase;  // the one that checks every part
   return all.IsValid(error);
+}
+
+bool IsValidFieldByField(const TrainOptions& options, const OptionField** bad, std::string* error) {
+  const TrainOptions defaults;
+  TrainOptions checked = options;
+  for (const OptionField& field : kFields) CopyField(field, defaults, &checked);
+  *bad = nullptr;
+  // The table's defaults are valid: a fault now lies outside the table.
+  if (!IsValidForEveryAlgorithm(checked, error)) return false;
+  for (const OptionField& field : kFields) {
+    CopyField(field, options, &checked);
+    if (!IsValidForEveryAlgorithm(checked, error)) {
+      *bad = &field;
+      return false;
+    }
+  }
+  return IsValidForEveryAlgorithm(checked, error);
 }
 
 }  // namespace twophase

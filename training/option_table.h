@@ -62,6 +62,13 @@ std::string OptionSettingsText(const TrainOptions& options);
 // value (a cg entry's "lr": -1 is refused, not ignored).
 bool IsValidForEveryAlgorithm(const TrainOptions& options, std::string* error);
 
+// IsValidForEveryAlgorithm, with the table field to blame: the fields are
+// put into the options one by one in table order, each checked as it
+// comes, so *bad is the first that makes them invalid (null when the fault
+// lies outside the table's fields, e.g. the epochs). For the suite and the
+// CLI to put the field's path or flag before IsValid's message.
+bool IsValidFieldByField(const TrainOptions& options, const OptionField** bad, std::string* error);
+
 }  // namespace twophase
 
 #endif  // TWOPHASE_TRAINING_OPTION_TABLE_H_

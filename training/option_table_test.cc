@@ -88,6 +88,33 @@ TEST(OptionTableTest, EveryPartIsCheckedWhateverTheAlgorithm) {
   EXPECT_EQ(o.algorithm, Algorithm::kCg);
 }
 
+// The field to blame is the first, in table order, that makes the options
+// invalid; a fault outside the table blames none.
+TEST(OptionTableTest, FieldByFieldBlamesTheFirstBadField) {
+  TrainOptions o;
+  o.algorithm = Algorithm::kCg;
+  o.detector.factor = 2.0;
+  o.cg.line_search.golden_tolerance = 0.0;
+  const OptionField* bad = nullptr;
+  std::string error;
+  ASSERT_FALSE(IsValidFieldByField(o, &bad, &error));
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(std::string(bad->key), "golden_tolerance");
+  EXPECT_EQ(error.find("cg: line search: 0 < golden_tolerance < 1 required"), 0u) << error;
+  o.cg.line_search.golden_tolerance = 0.5;
+  ASSERT_FALSE(IsValidFieldByField(o, &bad, &error));
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(std::string(bad->key), "swap_factor");
+  EXPECT_EQ(error, "swap detector: factor must be in (0, 1), got 2");
+  o.detector.factor = 0.5;
+  o.epochs = -1;
+  EXPECT_FALSE(IsValidFieldByField(o, &bad, &error));
+  EXPECT_EQ(bad, nullptr);
+  EXPECT_EQ(error, "epochs must be >= 0, got -1");
+  o.epochs = 3;
+  EXPECT_TRUE(IsValidFieldByField(o, &bad, &error)) << error;
+}
+
 // TrainOptionsJson is the checkpoint fingerprint: a paused run written by
 // an earlier commit resumes only while these bytes stay the same.
 TEST(OptionTableTest, TrainOptionsJsonKeepsItsBytes) {
