@@ -35,6 +35,23 @@ TEST(CliTest, HelpOnEveryCommand) {
   }
 }
 
+// train and run share the long-run flags; each help says whose state is
+// saved and where an unset value comes from.
+TEST(CliTest, LongRunFlagsInBothHelps) {
+  const CommandResult train = RunTwophase("train --help");
+  for (const char* text : {"--checkpoint-epochs arg (=0)", "--checkpoint-seconds arg (=600)",
+                           "--allow-other-commit", "--resume", "--adam-beta1 arg (=0.9)"}) {
+    EXPECT_TRUE(Contains(train.output, text)) << text << "\n" << train.output;
+  }
+  EXPECT_FALSE(Contains(train.output, "--stop-after")) << train.output;
+  const CommandResult run = RunTwophase("run --help");
+  for (const char* text :
+       {"--checkpoint-epochs arg", "default: the suite's checkpoint_epochs", "--stop-after",
+        "--allow-other-commit", "keep the cells with a result"}) {
+    EXPECT_TRUE(Contains(run.output, text)) << text << "\n" << run.output;
+  }
+}
+
 TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
   const struct {
     const char* args;
@@ -49,7 +66,7 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
        "--micro-batch must be >= 1, got -4"},
       {"train --dataset mnist", "model"},
       {"train --model vgg5 --dataset mnist --optimizer two-phase --swap-factor 1.5",
-       "swap detector: factor must be in (0, 1), got 1.5"},
+       "--swap-factor: swap detector: factor must be in (0, 1), got 1.5"},
       {"train --model vgg5 --dataset mnist --optimizer cg --beta newton",
        "--beta: unknown beta rule 'newton'"},
       {"frobnicate", "unknown command 'frobnicate'"},
@@ -70,6 +87,27 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
       {"run --suite smoke --dry-run --threads 2000",
        "--threads must be in [1, 1024], got 2000 (0: the suite's)"},
       {"run --suite smoke --dry-run --threads -1", "--threads must be in [1, 1024], got -1"},
+      // The long-run flags, declared once for train and run (app/common.h).
+      {"run --suite smoke --dry-run --checkpoint-epochs -1",
+       "twophase run: --checkpoint-epochs must be >= 0, got -1"},
+      {"run --suite smoke --dry-run --checkpoint-seconds -1",
+       "twophase run: --checkpoint-seconds must be >= 0 and finite, got -1"},
+      {"run --suite smoke --dry-run --stop-after inf",
+       "twophase run: --stop-after must be >= 0 and finite, got inf"},
+      {"train --model vgg5 --dataset mnist --checkpoint-epochs -2",
+       "twophase train: --checkpoint-epochs must be >= 0, got -2"},
+      {"train --model vgg5 --dataset mnist --checkpoint-seconds -1",
+       "twophase train: --checkpoint-seconds must be >= 0 and finite, got -1"},
+      // The option table's flags: the limit is IsValid's, for train as for a suite.
+      {"train --model vgg5 --dataset mnist --adam-beta1 1",
+       "twophase train: --adam-beta1: adam: beta1 must be in [0, 1), got 1"},
+      // Checked whatever the optimizer, as in a suite.
+      {"train --model vgg5 --dataset mnist --optimizer cg --lr -3",
+       "--lr: adam: learning_rate must be > 0 and finite, got -3"},
+      {"train --model vgg5 --dataset mnist --optimizer two-phase --swap-min-epochs 0",
+       "--swap-min-epochs: swap detector: min_epochs must be >= 1, got 0"},
+      {"train --model vgg5 --dataset mnist --swap-signal hessian",
+       "--swap-signal: unknown swap signal 'hessian'"},
   };
   for (const auto& c : cases) {
     const CommandResult r = RunTwophase(c.args);

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
 #include "core/openblas_kernel.h"
+#include "core/option_check.h"
 #include "core/safetensors.h"
 #include "core/threads.h"
 #include "datasets/dataset.h"
@@ -169,6 +171,62 @@ bool LoadCheckpointParameters(const std::string& path, ParameterBuffer* params,
   std::fprintf(stderr, "# parameters from %s, saved after epoch %lld\n", path.c_str(),
                static_cast<long long>(epoch));
   return true;
+}
+
+LongRunFlags::LongRunFlags(Command command) : command_(command) {
+  if (command == Command::kTrain) {
+    checkpoint_epochs = 0;
+    checkpoint_seconds = 600.0;
+  }
+}
+
+void LongRunFlags::Add(po::options_description* options) {
+  // One text per flag; the two commands differ in whose state is saved and
+  // where an unset value comes from.
+  const bool run = command_ == Command::kRun;
+  const std::string when = run ? "" : "with --checkpoint-dir: ";
+  const std::string state = run ? "save a cell's state" : "save";
+  auto epochs = po::value(&checkpoint_epochs);
+  auto seconds = po::value(&checkpoint_seconds);
+  if (!run) {
+    epochs->default_value(checkpoint_epochs);
+    seconds->default_value(checkpoint_seconds);
+  }
+  options->add_options()("checkpoint-epochs", epochs,
+                         (when + state + " every N epochs (0: not by epochs" +
+                          (run ? "; default: the suite's checkpoint_epochs)" : ")"))
+                             .c_str())(
+      "checkpoint-seconds", seconds,
+      (when + state + " at the first epoch end S seconds after the last save (0: not by time" +
+       (run ? "; default: the suite's checkpoint_seconds, 600)" : ")"))
+          .c_str())(
+      "resume", po::bool_switch(&resume),
+      run ? "continue a run: keep the cells with a result, continue paused and interrupted ones "
+            "from their last checkpoint, rerun the failed, skipped and inconsistent ones"
+          : "continue from the newest checkpoint in --checkpoint-dir that fits this command (a "
+            "fresh start when none does)")(
+      "allow-other-commit", po::bool_switch(&allow_other_commit),
+      run ? "with --resume: continue from checkpoints written by another commit"
+          : "with --resume: use a checkpoint written by another commit");
+  if (run) {
+    options->add_options()("stop-after", po::value(&stop_after),
+                           "pause at the first epoch end after SECONDS: checkpoint, status "
+                           "paused, exit 3 (SIGTERM, SIGINT and SIGUSR1 do the same)");
+  }
+}
+
+bool LongRunFlags::Check(const po::variables_map& vm, std::string* error) const {
+  // Only what was given: run's unset values are negative on purpose.
+  auto given = [&](const char* flag) { return vm.count(flag) > 0 && !vm[flag].defaulted(); };
+  return (!given("checkpoint-epochs") ||
+          CheckOption(checkpoint_epochs >= 0, "--checkpoint-epochs", ">= 0",
+                      static_cast<double>(checkpoint_epochs), error)) &&
+         (!given("checkpoint-seconds") ||
+          CheckOption(std::isfinite(checkpoint_seconds) && checkpoint_seconds >= 0,
+                      "--checkpoint-seconds", ">= 0 and finite", checkpoint_seconds, error)) &&
+         (!given("stop-after") ||
+          CheckOption(std::isfinite(stop_after) && stop_after >= 0, "--stop-after",
+                      ">= 0 and finite", stop_after, error));
 }
 
 void WarnAboutOpenBlasKernel(const std::string& command) {

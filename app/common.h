@@ -56,6 +56,27 @@ struct ModelAndData {
   bool Build(const std::string& command, int* exit_code);
 };
 
+// The long-run flags that `train` and `run` share, declared once:
+// --checkpoint-epochs, --checkpoint-seconds, --resume, --allow-other-commit
+// and (run only: a suite's cells) --stop-after.
+struct LongRunFlags {
+  enum class Command { kTrain, kRun };
+  // Negative: not given, the suite's (run); train starts from 0 and 600.
+  int64_t checkpoint_epochs = -1;
+  double checkpoint_seconds = -1.0;
+  double stop_after = 0.0;
+  bool resume = false, allow_other_commit = false;
+
+  explicit LongRunFlags(Command command);
+  void Add(boost::program_options::options_description* options);
+  // "--checkpoint-seconds must be >= 0 and finite, got -1" for a value
+  // given and out of range.
+  bool Check(const boost::program_options::variables_map& vm, std::string* error) const;
+
+ private:
+  Command command_;
+};
+
 // Prints OpenBLAS's kernel warning (core/openblas_kernel.h), if any, to
 // stderr: for the commands that run the blas backend.
 void WarnAboutOpenBlasKernel(const std::string& command);

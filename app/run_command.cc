@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -67,38 +66,23 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads)
 
 int RunCommand(const std::vector<std::string>& args) {
   std::string suite_path, out_dir, filter_expr, data_dir;
-  bool resume = false, dry_run = false, allow_other_commit = false;
+  bool dry_run = false;
   int threads = 0;
-  int64_t checkpoint_epochs = -1;
-  double checkpoint_seconds = -1.0, stop_after = 0.0;
+  LongRunFlags long_run(LongRunFlags::Command::kRun);
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
       "suite", po::value(&suite_path)->required(),
       "suite file, or the name of a shipped suite (smoke, quick, paper; see 'twophase list')")(
       "out", po::value(&out_dir),
       "result directory (default: out/<suite name> in the current directory)")(
-      "resume", po::bool_switch(&resume),
-      "continue a run: keep the cells with a result, continue paused and interrupted ones from "
-      "their last checkpoint, rerun the failed, skipped and inconsistent ones")(
       "filter", po::value(&filter_expr),
       "run only matching cells: comma-separated terms, each key=glob (model, dataset, "
       "algorithm, backend, seed; | for alternatives) or a glob on the cell id")(
       "threads", po::value(&threads)->default_value(0), "threads (0: the suite's)")(
       "data-dir", po::value(&data_dir), "data folder (default: $TWOPHASE_DATA_DIR, built-ins)")(
       "dry-run", po::bool_switch(&dry_run), "print the cells and an estimate of their cost");
-  po::options_description long_runs("long runs (checkpoints and pausing)");
-  long_runs.add_options()(
-      "checkpoint-epochs", po::value(&checkpoint_epochs),
-      "save a cell's state every N epochs (0: not by epochs; default: the suite's "
-      "checkpoint_epochs)")(
-      "checkpoint-seconds", po::value(&checkpoint_seconds),
-      "save a cell's state at the first epoch end S seconds after the last save (0: not by "
-      "time; default: the suite's checkpoint_seconds, 600)")(
-      "stop-after", po::value(&stop_after),
-      "pause at the first epoch end after SECONDS: checkpoint, status paused, exit 3 "
-      "(SIGTERM, SIGINT and SIGUSR1 do the same)")(
-      "allow-other-commit", po::bool_switch(&allow_other_commit),
-      "with --resume: continue from checkpoints written by another commit");
+  po::options_description long_runs("long runs (resuming, checkpoints and pausing)");
+  long_run.Add(&long_runs);
   options.add(long_runs);
   po::variables_map vm;
   int code = 0;
@@ -115,21 +99,8 @@ int RunCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 2;
   }
-  if (!(checkpoint_seconds < 0 || std::isfinite(checkpoint_seconds)) ||
-      !(std::isfinite(stop_after) && stop_after >= 0)) {
-    std::fprintf(stderr,
-                 "twophase run: --checkpoint-seconds and --stop-after must be finite "
-                 "and >= 0\n");
-    return 2;
-  }
-  if (vm.count("checkpoint-epochs") && checkpoint_epochs < 0) {
-    std::fprintf(stderr, "twophase run: --checkpoint-epochs must be >= 0, got %lld\n",
-                 static_cast<long long>(checkpoint_epochs));
-    return 2;
-  }
-  if (vm.count("checkpoint-seconds") && checkpoint_seconds < 0) {
-    std::fprintf(stderr, "twophase run: --checkpoint-seconds must be >= 0, got %g\n",
-                 checkpoint_seconds);
+  if (!long_run.Check(vm, &error)) {
+    std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 2;
   }
   RunOptions run;
@@ -150,15 +121,15 @@ int RunCommand(const std::vector<std::string>& args) {
   if (dry_run) return PrintDryRun(suite, cells, effective_threads);
 
   run.out_dir = out_dir.empty() ? "out/" + suite.name : out_dir;
-  run.resume = resume;
+  run.resume = long_run.resume;
   run.threads = threads;
   run.data_dir = data_dir;
   run.log = stderr;
   run.live = isatty(fileno(stderr)) && std::getenv("CI") == nullptr;
-  run.checkpoint_epochs = checkpoint_epochs;
-  run.checkpoint_seconds = checkpoint_seconds;
-  run.stop_after_seconds = stop_after;
-  run.allow_other_commit = allow_other_commit;
+  run.checkpoint_epochs = long_run.checkpoint_epochs;
+  run.checkpoint_seconds = long_run.checkpoint_seconds;
+  run.stop_after_seconds = long_run.stop_after;
+  run.allow_other_commit = long_run.allow_other_commit;
   InstallStopSignals("twophase run");
   std::fprintf(stderr, "# suite %s: %zu cells into %s, threads %d\n", suite.name.c_str(),
                cells.size(), run.out_dir.c_str(), effective_threads);

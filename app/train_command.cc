@@ -2,6 +2,8 @@
 // CSV) one line per epoch. With --checkpoint-dir it saves its state there
 // (training/checkpoint.h), pauses on SIGTERM, SIGINT or SIGUSR1 (exit 3),
 // and the same command with --resume continues from the last checkpoint.
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "core/threads.h"
 #include "harness/environment.h"
 #include "training/checkpoint.h"
+#include "training/option_table.h"
 #include "training/trainer.h"
 
 namespace po = boost::program_options;
@@ -25,41 +28,24 @@ namespace po = boost::program_options;
 namespace twophase {
 namespace {
 
+// --checkpoint-dir and the long-run flags train shares with run.
 struct CheckpointFlags {
   std::string dir;
-  int64_t epochs = 0;
-  double seconds = 600.0;
-  bool resume = false, allow_other_commit = false;
+  LongRunFlags long_run{LongRunFlags::Command::kTrain};
 
   void Add(po::options_description* options) {
     options->add_options()("checkpoint-dir", po::value(&dir),
                            "save the training state in this folder (checkpoint.bin and the one "
-                           "before); a stop signal then pauses with exit code 3")(
-        "checkpoint-epochs", po::value(&epochs)->default_value(epochs),
-        "with --checkpoint-dir: save every N epochs (0: not by epochs)")(
-        "checkpoint-seconds", po::value(&seconds)->default_value(seconds),
-        "with --checkpoint-dir: save at the first epoch end S seconds after the last save (0: "
-        "not by time)")("resume", po::bool_switch(&resume),
-                        "continue from the newest checkpoint in --checkpoint-dir that fits this "
-                        "command (a fresh start when none does)")(
-        "allow-other-commit", po::bool_switch(&allow_other_commit),
-        "with --resume: use a checkpoint written by another commit");
+                           "before); a stop signal then pauses with exit code 3");
+    long_run.Add(options);
   }
 
-  bool Check(std::string* error) const {
-    if (dir.empty() && resume) {
+  bool Check(const po::variables_map& vm, std::string* error) const {
+    if (dir.empty() && long_run.resume) {
       *error = "--resume needs --checkpoint-dir";
       return false;
     }
-    if (epochs < 0) {
-      *error = "--checkpoint-epochs must be >= 0, got " + std::to_string(epochs);
-      return false;
-    }
-    if (!(std::isfinite(seconds) && seconds >= 0)) {
-      *error = "--checkpoint-seconds must be >= 0 and finite";
-      return false;
-    }
-    return true;
+    return long_run.Check(vm, error);
   }
 };
 
@@ -83,6 +69,63 @@ nlohmann::json Fingerprint(const ModelAndData& run, const TrainOptions& train) {
   if (run.backend_name == "blas") print["openblas_kernel"] = env["openblas_kernel"]["name"];
   return print;
 }
+
+// The option table's fields as flags (--cg-samples for cg_samples), one
+// group per phase. Numbers and switches bind to the options directly; names
+// are read as strings and parsed by Apply, whose error names the flag.
+class TableFlags {
+ public:
+  void Add(TrainOptions* train, po::options_description* adam, po::options_description* cg,
+           po::options_description* swap) {
+    for (const OptionField& field : TrainOptionFields()) {
+      po::options_description* group = field.phase == OptionPhase::kAdam ? adam
+                                       : field.phase == OptionPhase::kCg ? cg
+                                                                         : swap;
+      const std::string flag = Flag(field);
+      auto add = [&](const po::value_semantic* value) {
+        group->add_options()(flag.c_str(), value, field.help);
+      };
+      if (field.number != nullptr) {
+        double& v = field.number(*train);
+        // Shown as the shortest text that reads back as v ("0.9", not
+        // boost's "0.90000000000000002").
+        char text[32];
+        *std::to_chars(text, text + sizeof(text) - 1, v).ptr = '\0';
+        add(po::value(&v)->default_value(v, text));
+      } else if (field.integer != nullptr) {
+        int64_t& v = field.integer(*train);
+        add(po::value(&v)->default_value(v));
+      } else if (field.flag != nullptr) {
+        add(po::bool_switch(&field.flag(*train)));
+      } else {
+        std::string& name = names_[field.key];  // std::map: the address stays
+        name = field.name(*train);
+        add(po::value(&name)->default_value(name));
+      }
+    }
+  }
+
+  bool Apply(TrainOptions* train, std::string* error) const {
+    for (const OptionField& field : TrainOptionFields()) {
+      if (field.parse == nullptr) continue;
+      std::string why;
+      if (!field.parse(names_.at(field.key), train, &why)) {
+        *error = "--" + Flag(field) + ": " + why;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static std::string Flag(const OptionField& field) {
+    std::string flag = field.key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+  }
+
+ private:
+  std::map<std::string, std::string> names_;
+};
 
 // One line of the log; "-" where the epoch was not evaluated.
 void PrintEpoch(const EpochRecord& r) {
@@ -111,7 +154,7 @@ bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& prin
     return false;
   }
   if (!CheckWritable(flags.dir + "/" + kCheckpointFile, error)) return false;
-  if (!flags.resume) {
+  if (!flags.long_run.resume) {
     if (std::filesystem::exists(flags.dir + "/" + kCheckpointFile, ec)) {
       *error = flags.dir +
                " holds a checkpoint: --resume continues from it; remove it or "
@@ -122,7 +165,7 @@ bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& prin
   }
   std::vector<std::string> refusals;
   std::vector<Checkpoint> found =
-      FindCheckpoints(flags.dir, print, flags.allow_other_commit, &refusals);
+      FindCheckpoints(flags.dir, print, flags.long_run.allow_other_commit, &refusals);
   if (found.empty()) {
     refusals.push_back("no usable checkpoint in " + flags.dir + ": starting afresh");
   } else {
@@ -137,9 +180,8 @@ bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& prin
 int TrainCommand(const std::vector<std::string>& args) {
   ModelAndData run;
   std::string optimizer = "adam", csv_path, save_path;
-  std::string beta = "polak-ribiere+", line_search = "strong-wolfe", initial_step = "quadstep";
-  std::string swap_signal = "mean-gradient", preconditioner = "none";
   TrainOptions train;
+  TableFlags table_flags;
   CheckpointFlags checkpoints;
   po::options_description options("options");
   options.add_options()("help,h", "show this help");
@@ -148,54 +190,19 @@ int TrainCommand(const std::vector<std::string>& args) {
                         "adam, cg (nonlinear CG from the initialisation, one iteration per "
                         "epoch) or two-phase (Adam until the swap detector fires, then CG)")(
       "epochs", po::value(&train.epochs)->default_value(train.epochs), "number of epochs")(
-      "batch", po::value(&train.batch_size)->default_value(train.batch_size),
-      "mini-batch size (the last partial batch is kept, as PyTorch's drop_last=False)")(
-      "drop-last", po::bool_switch(&train.drop_last), "skip the last partial batch of each epoch")(
-      "lr", po::value(&train.adam.learning_rate)->default_value(train.adam.learning_rate),
-      "Adam learning rate")("eval-every", po::value(&train.eval_every)->default_value(1),
-                            "evaluate after every N epochs (and the first, last, swap and "
-                            "checkpoint epochs)")(
+      "eval-every", po::value(&train.eval_every)->default_value(1),
+      "evaluate after every N epochs (and the first, last, swap and checkpoint epochs)")(
       "csv", po::value(&csv_path),
       "write the per-epoch log to this CSV file (rewritten atomically "
       "after every epoch)")("save", po::value(&save_path),
                             "save the trained parameters (safetensors)");
+  po::options_description adam_options("Adam (phase 1) options");
   po::options_description cg_options("CG (phase 2) options");
-  cg_options.add_options()("beta", po::value(&beta)->default_value(beta),
-                           "beta rule: fletcher-reeves, polak-ribiere, polak-ribiere+, "
-                           "hestenes-stiefel, dai-yuan, hager-zhang")(
-      "line-search", po::value(&line_search)->default_value(line_search),
-      "golden (the paper's), strong-wolfe or hager-zhang")(
-      "initial-step", po::value(&initial_step)->default_value(initial_step),
-      "first trial step of each line search: previous, quadratic or quadstep")(
-      "cg-gradient-tolerance",
-      po::value(&train.cg.gradient_tolerance)->default_value(train.cg.gradient_tolerance),
-      "stop when the full-batch gradient norm is below this (the paper's \"zero gradient\")")(
-      "golden-tolerance",
-      po::value(&train.cg.line_search.golden_tolerance)
-          ->default_value(train.cg.line_search.golden_tolerance),
-      "relative bracket size at which the golden-section search stops")(
-      "cg-samples", po::value(&train.cg_samples)->default_value(train.cg_samples),
-      "training images in CG's loss (0: all, full batch)")(
-      "cg-preconditioner", po::value(&preconditioner)->default_value(preconditioner),
-      "none (plain CG, the paper's) or adam (two-phase: CG on variables scaled by Adam's "
-      "second moment at the swap, a fixed diagonal preconditioner)");
   po::options_description swap_options("swap detector options (two-phase)");
-  swap_options.add_options()("swap-signal", po::value(&swap_signal)->default_value(swap_signal),
-                             "mean-gradient (free), mean-of-norms (free) or full-batch (one "
-                             "extra pass per epoch)")(
-      "swap-factor", po::value(&train.detector.factor)->default_value(train.detector.factor),
-      "swap when the norm falls to this fraction of its running maximum")(
-      "swap-smoothing",
-      po::value(&train.detector.smoothing)->default_value(train.detector.smoothing),
-      "exponential smoothing weight of the signal (0: none)")(
-      "swap-min-epochs",
-      po::value(&train.detector.min_epochs)->default_value(train.detector.min_epochs),
-      "never swap before this many Adam epochs")(
-      "swap-epoch", po::value(&train.detector.fixed_epoch)->default_value(0),
-      "swap after exactly this epoch instead (the paper's runs: 30 % of the budget)");
+  table_flags.Add(&train, &adam_options, &cg_options, &swap_options);
   po::options_description checkpoint_options("checkpoints");
   checkpoints.Add(&checkpoint_options);
-  options.add(cg_options).add(swap_options).add(checkpoint_options);
+  options.add(adam_options).add(cg_options).add(swap_options).add(checkpoint_options);
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine("train", "--model M --dataset D [options]", options, args, &vm, &code)) {
@@ -207,23 +214,17 @@ int TrainCommand(const std::vector<std::string>& args) {
     return 2;
   };
   if (!ParseAlgorithm(optimizer, &train.algorithm, &error)) return usage("--optimizer: " + error);
-  if (!ParseBetaRule(beta, &train.cg.beta, &error)) return usage("--beta: " + error);
-  if (!ParseLineSearchKind(line_search, &train.cg.line_search.kind, &error)) {
-    return usage("--line-search: " + error);
-  }
-  if (!ParseInitialStepRule(initial_step, &train.cg.initial_step, &error)) {
-    return usage("--initial-step: " + error);
-  }
-  if (!ParseCgPreconditioner(preconditioner, &train.cg_preconditioner, &error)) {
-    return usage("--cg-preconditioner: " + error);
-  }
-  if (!ParseSwapSignal(swap_signal, &train.detector.signal, &error)) {
-    return usage("--swap-signal: " + error);
+  if (!table_flags.Apply(&train, &error)) return usage(error);
+  // The limits are IsValid's, as for a suite: each table flag is checked
+  // whatever the optimizer, and the message names the flag to blame.
+  const OptionField* bad = nullptr;
+  if (!IsValidFieldByField(train, &bad, &error)) {
+    return usage(bad == nullptr ? error : "--" + TableFlags::Flag(*bad) + ": " + error);
   }
   train.seed = run.seed;
   train.micro_batch = run.micro_batch;
   if (!train.IsValid(&error)) return usage(error);
-  if (!checkpoints.Check(&error)) return usage(error);
+  if (!checkpoints.Check(vm, &error)) return usage(error);
   // The outputs are written after the training (and the CSV after each
   // epoch): a folder that does not exist must not cost the whole run.
   const std::pair<const char*, const std::string*> outputs[] = {{"--csv", &csv_path},
@@ -237,33 +238,11 @@ int TrainCommand(const std::vector<std::string>& args) {
   if (!run.Build("train", &code)) return code;
   train.loss = run.loss;
 
-  // The settings that matter for this algorithm: Adam's for adam and
-  // two-phase, CG's for cg and two-phase, the detector's for two-phase.
-  auto number = [](double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%g", v);
-    return std::string(buf);
-  };
-  std::string settings;
-  if (train.algorithm != Algorithm::kCg) {
-    settings += ", adam lr " + number(train.adam.learning_rate) + " batch " +
-                std::to_string(train.batch_size);
-  }
-  if (train.algorithm != Algorithm::kAdam) {
-    settings +=
-        ", cg " + BetaRuleName(train.cg.beta) + "/" + LineSearchKindName(train.cg.line_search.kind);
-    if (train.cg_preconditioner != CgPreconditioner::kNone) {
-      settings += "/preconditioner " + CgPreconditionerName(train.cg_preconditioner);
-    }
-  }
-  if (train.algorithm == Algorithm::kTwoPhase) {
-    settings += train.detector.fixed_epoch > 0
-                    ? ", swap after epoch " + std::to_string(train.detector.fixed_epoch)
-                    : ", swap at " + number(train.detector.factor) + " x max of " +
-                          SwapSignalName(train.detector.signal);
-  }
+  // The settings that matter for this algorithm, as the metadata records
+  // them (training/option_table.h).
+  const std::string settings = OptionSettingsText(train);
   std::printf(
-      "# model %s (%lld parameters), dataset %s (%lld train, %lld test), optimizer %s%s, loss "
+      "# model %s (%lld parameters), dataset %s (%lld train, %lld test), optimizer %s (%s), loss "
       "%s, seed %llu, threads %d (OpenMP waiting: %s), micro-batch %lld, backend %s, OpenBLAS "
       "kernel %s\n",
       run.model_name.c_str(), static_cast<long long>(run.model->params().size()),
@@ -287,7 +266,8 @@ int TrainCommand(const std::vector<std::string>& args) {
       csv_ok = false;
     }
   };
-  CheckpointCadence cadence(checkpoints.epochs, checkpoints.seconds, train.eval_every);
+  CheckpointCadence cadence(checkpoints.long_run.checkpoint_epochs,
+                            checkpoints.long_run.checkpoint_seconds, train.eval_every);
   TrainControl control;
   Checkpoint checkpoint;
   if (!checkpoints.dir.empty()) {

@@ -44,7 +44,8 @@ class FieldReader {
     if (!v.is_string()) return Fail(Where(key), "must be a string", v);
     *out = v.get<std::string>();
   }
-  // `check` holds for valid values; `constraint` says what it demands.
+  // `check` holds for valid values; `constraint` says what it demands ("": the
+  // type alone).
   template <typename T, typename Check>
   void Number(const std::string& key, T* out, Check check, const char* constraint) {
     if (!Has(key)) return;
@@ -58,10 +59,10 @@ class FieldReader {
       valid = check(value);
     }
     if (!valid) {
-      return Fail(Where(key),
-                  std::string("must be ") + (std::is_integral_v<T> ? "an integer " : "a number ") +
-                      constraint,
-                  v);
+      // An empty constraint: the type alone (an Options::IsValid checks the limits).
+      std::string what = std::is_integral_v<T> ? "must be an integer" : "must be a number";
+      if (*constraint != '\0') what += std::string(" ") + constraint;
+      return Fail(Where(key), what, v);
     }
     *out = value;
   }

@@ -227,7 +227,9 @@ TEST(RunCommandTest, DryRunListsCellsAndBadSuitesAreRejectedBeforeAnythingRuns) 
                                   &error));
   const CommandResult bad = RunTwophase("run --suite " + dir + "/bad.json --out " + dir + "/o");
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_TRUE(Contains(bad.output, "algorithms[0].lr: must be a number > 0, got -1")) << bad.output;
+  EXPECT_TRUE(
+      Contains(bad.output, "algorithms[0].lr: adam: learning_rate must be > 0 and finite, got -1"))
+      << bad.output;
   EXPECT_FALSE(fs::exists(dir + "/o"));
   const CommandResult none = RunTwophase("run --suite smoke --filter model=vgg5 --dry-run");
   EXPECT_EQ(none.exit_code, 2);

@@ -13,6 +13,7 @@
 #include "core/threads.h"
 #include "harness/json_fields.h"
 #include "models/model.h"
+#include "training/option_table.h"
 
 namespace twophase {
 namespace {
@@ -28,7 +29,6 @@ bool IsLabel(const std::string& s) {
 
 auto Positive = [](auto v) { return v > 0; };
 auto NonNegative = [](auto v) { return v >= 0; };
-auto FinitePositive = [](double v) { return std::isfinite(v) && v > 0; };
 auto FiniteNonNegative = [](double v) { return std::isfinite(v) && v >= 0; };
 
 // A list of names from a fixed set, at least one, no repeats.
@@ -109,6 +109,38 @@ void ParseDatasets(FieldReader* r, const SuiteDataset& defaults, std::string* er
   }
 }
 
+// A suite-wide field that every cell's TrainOptions takes: the type here,
+// the limit TrainOptions::IsValid's.
+template <typename T>
+void TrainOptionEntry(FieldReader* r, const std::string& key, T* out, T TrainOptions::*member) {
+  r->Number(
+      key, out, [](T) { return true; }, "");
+  TrainOptions t;
+  t.*member = *out;
+  std::string why;
+  if (r->Has(key) && !t.IsValid(&why)) r->Fail(r->Where(key), why);
+}
+
+// The option table's fields of an algorithm entry. The reader checks the
+// types; the limits are IsValid's, every part's whatever the optimizer,
+// with the path of the field to blame put before the message.
+void TrainOptionEntries(FieldReader* r, TrainOptions* t) {
+  auto any = [](auto) { return true; };
+  for (const OptionField& field : TrainOptionFields()) {
+    if (field.number != nullptr) r->Number(field.key, &field.number(*t), any, "");
+    if (field.integer != nullptr) r->Number(field.key, &field.integer(*t), any, "");
+    if (field.flag != nullptr) r->Bool(field.key, &field.flag(*t));
+    if (field.parse != nullptr) r->Name(field.key, t, field.parse);
+  }
+  const OptionField* bad = nullptr;
+  std::string why;
+  // Only the table's fields are set here: a fault elsewhere (none can be)
+  // would be left to the whole-run check.
+  if (r->ok() && !IsValidFieldByField(*t, &bad, &why) && bad != nullptr) {
+    r->Fail(r->Where(bad->key), why);
+  }
+}
+
 bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a, std::string* error) {
   FieldReader r(v, where, error);
   std::string optimizer;
@@ -129,32 +161,7 @@ bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a, s
   }
   TrainOptions& t = a->train;
   t.algorithm = a->optimizer;
-  // Adam (phase 1).
-  r.Number("lr", &t.adam.learning_rate, FinitePositive, "> 0");
-  r.Number("batch", &t.batch_size, Positive, ">= 1");
-  r.Bool("drop_last", &t.drop_last);
-  r.Number(
-      "adam_beta1", &t.adam.beta1, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
-  r.Number(
-      "adam_beta2", &t.adam.beta2, [](double b) { return b >= 0 && b < 1; }, "in [0, 1)");
-  r.Number("adam_epsilon", &t.adam.epsilon, FiniteNonNegative, ">= 0");
-  // CG (phase 2).
-  r.Name("beta", &t.cg.beta, ParseBetaRule);
-  r.Name("line_search", &t.cg.line_search.kind, ParseLineSearchKind);
-  r.Name("initial_step", &t.cg.initial_step, ParseInitialStepRule);
-  r.Number("cg_gradient_tolerance", &t.cg.gradient_tolerance, FiniteNonNegative, ">= 0");
-  r.Number("golden_tolerance", &t.cg.line_search.golden_tolerance, FinitePositive, "> 0");
-  r.Number("cg_samples", &t.cg_samples, NonNegative, ">= 0 (0: all)");
-  r.Name("cg_preconditioner", &t.cg_preconditioner, ParseCgPreconditioner);
-  // Swap detector (two-phase).
-  r.Name("swap_signal", &t.detector.signal, ParseSwapSignal);
-  r.Number(
-      "swap_factor", &t.detector.factor, [](double f) { return f > 0 && f < 1; }, "in (0, 1)");
-  r.Number(
-      "swap_smoothing", &t.detector.smoothing, [](double s) { return s >= 0 && s < 1; },
-      "in [0, 1)");
-  r.Number("swap_min_epochs", &t.detector.min_epochs, Positive, ">= 1");
-  r.Number("swap_epoch", &t.detector.fixed_epoch, NonNegative, ">= 0 (0: use the detector)");
+  TrainOptionEntries(&r, &t);
   r.Number(
       "swap_fraction", &a->swap_fraction, [](double f) { return f >= 0 && f < 1; },
       "in [0, 1) (0: use the detector)");
@@ -165,33 +172,9 @@ bool ParseAlgorithm(const json& v, const std::string& where, AlgorithmSpec* a, s
     return false;
   }
   // The settings as run: only those that matter for this optimizer.
-  json& s = a->settings;
-  s["optimizer"] = optimizer;
-  if (a->optimizer != Algorithm::kCg) {
-    s["lr"] = t.adam.learning_rate;
-    s["batch"] = t.batch_size;
-    s["drop_last"] = t.drop_last;
-    s["adam_beta1"] = t.adam.beta1;
-    s["adam_beta2"] = t.adam.beta2;
-    s["adam_epsilon"] = t.adam.epsilon;
-  }
-  if (a->optimizer != Algorithm::kAdam) {
-    s["beta"] = BetaRuleName(t.cg.beta);
-    s["line_search"] = LineSearchKindName(t.cg.line_search.kind);
-    s["initial_step"] = InitialStepRuleName(t.cg.initial_step);
-    s["cg_gradient_tolerance"] = t.cg.gradient_tolerance;
-    s["golden_tolerance"] = t.cg.line_search.golden_tolerance;
-    s["cg_samples"] = t.cg_samples;
-    s["cg_preconditioner"] = CgPreconditionerName(t.cg_preconditioner);
-  }
-  if (a->optimizer == Algorithm::kTwoPhase) {
-    s["swap_signal"] = SwapSignalName(t.detector.signal);
-    s["swap_factor"] = t.detector.factor;
-    s["swap_smoothing"] = t.detector.smoothing;
-    s["swap_min_epochs"] = t.detector.min_epochs;
-    s["swap_epoch"] = t.detector.fixed_epoch;
-    s["swap_fraction"] = a->swap_fraction;
-  }
+  a->settings = OptionSettings(t);
+  a->settings["optimizer"] = optimizer;
+  if (a->optimizer == Algorithm::kTwoPhase) a->settings["swap_fraction"] = a->swap_fraction;
   return true;
 }
 
@@ -282,14 +265,14 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
     }
   }
   r.Number("threads", &suite->threads, IsValidThreadCount, ThreadCountConstraint().c_str());
-  r.Number("micro_batch", &suite->micro_batch, Positive, ">= 1");
+  TrainOptionEntry(&r, "micro_batch", &suite->micro_batch, &TrainOptions::micro_batch);
   r.String("loss", &suite->loss_name);
   if (r.ok()) {
     std::string w;
     if (!ParseLossKind(suite->loss_name, &suite->loss, &w)) r.Fail("loss", w);
   }
   r.Number("target_loss", &suite->target_loss, FiniteNonNegative, ">= 0 (0: none)");
-  r.Number("eval_every", &suite->eval_every, Positive, ">= 1");
+  TrainOptionEntry(&r, "eval_every", &suite->eval_every, &TrainOptions::eval_every);
   r.Number(
       "checkpoint_epochs", &suite->checkpoint_epochs, [](int64_t v) { return v >= 0; },
       ">= 0 (0: not by epochs)");
@@ -310,8 +293,8 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
       if (!mr.ok()) return fail();
       b.Has("epochs_by_model");
     }
-    b.Number("max_seconds", &suite->max_seconds, FiniteNonNegative, ">= 0 (0: none)");
-    b.Number("max_passes", &suite->max_passes, FiniteNonNegative, ">= 0 (0: none)");
+    TrainOptionEntry(&b, "max_seconds", &suite->max_seconds, &TrainOptions::max_seconds);
+    TrainOptionEntry(&b, "max_passes", &suite->max_passes, &TrainOptions::max_forward_passes);
     b.RejectUnknown();
     if (!b.ok()) return fail();
   } else if (r.ok()) {

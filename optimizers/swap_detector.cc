@@ -33,7 +33,9 @@ bool SwapDetectorOptions::IsValid(std::string* error) const {
   // Comparisons are false for NaN, so NaN fails each range check.
   return CheckOption(factor > 0 && factor < 1, "factor", "in (0, 1)", factor, error) &&
          CheckOption(smoothing >= 0 && smoothing < 1, "smoothing", "in [0, 1)", smoothing, error) &&
-         CheckOption(min_epochs >= 0, "min_epochs", ">= 0", static_cast<double>(min_epochs),
+         // Epochs count from 1, so 0 would mean what 1 means; the suite has
+         // always demanded >= 1, and one limit serves the suite and the CLI.
+         CheckOption(min_epochs >= 1, "min_epochs", ">= 1", static_cast<double>(min_epochs),
                      error) &&
          CheckOption(fixed_epoch >= 0, "fixed_epoch", ">= 0 (0: use the norm rule)",
                      static_cast<double>(fixed_epoch), error);
