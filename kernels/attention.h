@@ -42,9 +42,8 @@ void ScoresSoftmaxBackward(const float* g, int64_t ldg, const float* v, int64_t 
 // pair loops call it for the next sample's rows when they start a sample: a
 // pair's q/k/v rows are one 64-byte line each (d = 16) at a stride of
 // 3 * D floats, a pattern the hardware prefetchers barely follow, while a
-// sample's rows for all heads are one contiguous block. On vit-mlp's
-// attention layer (BM_Layer/attention/vit, forward + backward, 6
-// interleaved runs) the median went from 24.4 to 23.8 ms.
+// sample's rows for all heads are one contiguous block (the gain:
+// bench/README.md, "Micro-batches", fourth session).
 void PrefetchRows(const float* base, int64_t begin, int64_t count, int64_t ld, bool write);
 
 // Floats of scratch RowDots needs for t rows of width d.
