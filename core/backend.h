@@ -3,6 +3,19 @@
 // or on oneDNN primitives ("onednn") and the two can be checked against each
 // other op by op.
 //
+// Backend operations and shared kernels. The virtual methods below are the
+// backend operations: each backend computes them its own way (BLAS: OpenBLAS's
+// sgemm and our loops in core/blas_kernels.h; oneDNN: its primitives), so
+// their last bits may differ from backend to backend, and
+// backend_consistency_test.cc checks every one against the BLAS backend's.
+// What is computed the same way on every backend is not an operation here but
+// a shared kernel (kernels/kernels.h, namespace kernels), called by both
+// backends (parameter-gradient accumulation, bias column sums) and by the
+// layers directly (the attention's per-(sample, head) products and fused
+// softmax, residual and gradient additions). An op belongs in this interface
+// when a backend library offers an implementation of its own (oneDNN's
+// primitives); otherwise it is a shared kernel.
+//
 // Conventions for every op:
 //  - Row-major, float32, NCHW for images (PyTorch's layout).
 //  - Forward ops overwrite their outputs.

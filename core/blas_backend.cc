@@ -5,7 +5,8 @@
 // non-GEMM ops, for any thread count).
 // Convolutions are im2col + sgemm over chunks of the batch, one share of
 // the batch per thread (see ConvSameForward); the elementwise kernels live
-// in blas_kernels.cc.
+// in blas_kernels.cc, the ones shared with the oneDNN backend in
+// kernels/kernels.h.
 #include "core/blas_backend.h"
 
 #include <cblas.h>
@@ -18,6 +19,7 @@
 
 #include "core/backend.h"
 #include "core/blas_kernels.h"
+#include "kernels/kernels.h"
 
 namespace twophase {
 namespace {
@@ -50,14 +52,14 @@ class BlasBackend final : public Backend {
   void LinearForwardResidual(const float* x, const float* w, const float* b, const float* r,
                              float* y, int64_t rows, int64_t in, int64_t out) override {
     LinearForward(x, w, b, y, rows, in, out);
-    blas_kernels::AddTo(y, r, rows * out);  // y + r: the same sum as r + y
+    kernels::AddTo(y, r, rows * out);  // y + r: the same sum as r + y
   }
 
   void LinearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                       float* db, int64_t rows, int64_t in, int64_t out) override {
     if (dx != nullptr) Gemm(false, false, rows, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
     if (dw != nullptr) Gemm(true, false, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dw, in);
-    if (db != nullptr) blas_kernels::AddColumnSums(dy, db, rows, out);
+    if (db != nullptr) kernels::AddColumnSums(dy, db, rows, out);
   }
 
   void LayerNormForward(const float* x, const float* gamma, const float* beta, float* y,
@@ -177,7 +179,7 @@ class BlasBackend final : public Backend {
             for (int64_t i = 0; i < m; ++i) {
               const float* src = dy + ((i0 + i) * cout + o) * hw;
               std::memcpy(g + o * ld + i * hw, src, sizeof(float) * hw);
-              sum += blas_kernels::Sum8(hw, [src](int64_t p) { return double{src[p]}; });
+              sum += kernels::Sum8(hw, [src](int64_t p) { return double{src[p]}; });
             }
             s.db[o] += sum;
           }

@@ -5,7 +5,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/fast_math.h"
+#include "kernels/fast_math.h"
+#include "kernels/kernels.h"
 
 namespace twophase {
 namespace blas_kernels {
@@ -18,9 +19,9 @@ void LayerNormForward(const float* x, const float* gamma, const float* beta, flo
     float* yr = y + r * dim;
     // Two passes in double: the one-pass E[x^2] - E[x]^2 loses everything
     // when |mean| >> std.
-    const double s = Sum8(dim, [xr](int64_t c) { return double{xr[c]}; });
+    const double s = kernels::Sum8(dim, [xr](int64_t c) { return double{xr[c]}; });
     const double mu = s / static_cast<double>(dim);
-    const double v = Sum8(dim, [xr, mu](int64_t c) {
+    const double v = kernels::Sum8(dim, [xr, mu](int64_t c) {
       const double d = xr[c] - mu;
       return d * d;
     });
@@ -33,40 +34,6 @@ void LayerNormForward(const float* x, const float* gamma, const float* beta, flo
     // The backward pass recomputes xhat from the same float m and rs.
     for (int64_t c = 0; c < dim; ++c) {
       yr[c] = (xr[c] - m) * rs * gamma[c] + beta[c];
-    }
-  }
-}
-
-void AddTo(float* dst, const float* src, int64_t n) {
-#pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 15))
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
-
-void AddColumnSums(const float* x, float* sums, int64_t rows, int64_t cols) {
-  // The rows in kChunks fixed ranges, each summed row by row into its own
-  // double partial sums (streaming through x), the partials then added in
-  // chunk order: deterministic for any thread count. Summing each column
-  // (or block of 16 columns) down the rows instead walks x with a stride of
-  // a row, which the prefetchers do not cover: on vit-mlp the per-column
-  // loop was 26 % of the BLAS backend's CPU time, 16-column blocks still
-  // took 2.2x this version's (perf samples).
-  constexpr int64_t kChunks = 8, kTile = 512;
-  for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
-    const int64_t width = std::min(kTile, cols - c0);
-    double partial[kChunks][kTile];
-#pragma omp parallel for schedule(static) if (rows * width >= (int64_t{1} << 15))
-    for (int64_t k = 0; k < kChunks; ++k) {
-      double* acc = partial[k];
-      std::fill(acc, acc + width, 0.0);
-      for (int64_t r = rows * k / kChunks; r < rows * (k + 1) / kChunks; ++r) {
-        const float* xr = x + r * cols + c0;
-        for (int64_t j = 0; j < width; ++j) acc[j] += xr[j];
-      }
-    }
-    for (int64_t j = 0; j < width; ++j) {
-      double sum = partial[0][j];
-      for (int64_t k = 1; k < kChunks; ++k) sum += partial[k][j];
-      sums[c0 + j] += static_cast<float>(sum);
     }
   }
 }
@@ -84,9 +51,10 @@ void LayerNormBackward(const float* x, const float* gamma, const float* mean, co
       const float* dyr = dy + r * dim;
       float* dxr = dx + r * dim;
       const float m = mean[r], rs = rstd[r];
-      const double sg = Sum8(dim, [dyr, gamma](int64_t c) { return double{dyr[c] * gamma[c]}; });
-      const double sgx =
-          Sum8(dim, [=](int64_t c) { return double{dyr[c] * gamma[c]} * ((xr[c] - m) * rs); });
+      const double sg =
+          kernels::Sum8(dim, [dyr, gamma](int64_t c) { return double{dyr[c] * gamma[c]}; });
+      const double sgx = kernels::Sum8(
+          dim, [=](int64_t c) { return double{dyr[c] * gamma[c]} * ((xr[c] - m) * rs); });
       const float a = static_cast<float>(sg / static_cast<double>(dim));
       const float b = static_cast<float>(sgx / static_cast<double>(dim));
       for (int64_t c = 0; c < dim; ++c) {
@@ -166,7 +134,7 @@ void GeluBackward(const float* x, const float* dy, float* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
     const float cdf = 0.5f * (1.0f + Erf(v * kSqrtHalf));
-    const float pdf = kInvSqrt2Pi * ExpNonPositive(-0.5f * v * v);
+    const float pdf = kInvSqrt2Pi * kernels::ExpNonPositive(-0.5f * v * v);
     dx[i] = dy[i] * (cdf + v * pdf);
   }
 }

@@ -1,7 +1,9 @@
-// The BLAS backend's non-GEMM kernels as free functions (the BlasBackend
-// class in blas_backend.cc owns the buffers and the GEMM calls). Each op
-// kernel is an OpenMP loop with schedule(static) in which every output
-// element is written by one thread in a fixed order, so results are
+// The BLAS backend's own non-GEMM kernels as free functions (the BlasBackend
+// class in blas_backend.cc owns the buffers and the GEMM calls): its
+// implementations of Backend ops that the oneDNN backend computes with its
+// own primitives. Kernels both backends share are in kernels/kernels.h.
+// Each op kernel is an OpenMP loop with schedule(static) in which every
+// output element is written by one thread in a fixed order, so results are
 // bit-identical from run to run; they do not even depend on the thread
 // count. Semantics are those of the matching Backend op (core/backend.h).
 // Im2Col and Col2Im are single-threaded: each convolution thread calls them
@@ -13,33 +15,6 @@
 
 namespace twophase {
 namespace blas_kernels {
-
-// sum_{i < n} term(i) in double, with 8 interleaved partial sums (lane j
-// takes i = j, j+8, j+16, ...) that are added up in a fixed order at the
-// end. The result is the same on every run, but the 8 independent chains
-// vectorise, where a single double accumulator would be bound by the
-// latency of one addition per element (without -ffast-math the compiler
-// may not reorder a sum itself).
-template <typename Term>
-inline double Sum8(int64_t n, Term term) {
-  double acc[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) acc[j] += term(i + j);
-  }
-  for (int j = 0; i < n; ++i, ++j) acc[j] += term(i);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-// dst[i] += src[i]: accumulating into parameter gradients from scratch, or
-// a residual onto a product. One thread per element, so the result does
-// not depend on the thread count.
-void AddTo(float* dst, const float* src, int64_t n);
-
-// sums[c] += sum_r x[r, c] for row-major x [rows, cols] (bias gradients),
-// in double, in an order that depends on neither the thread count nor the
-// buffer's address.
-void AddColumnSums(const float* x, float* sums, int64_t rows, int64_t cols);
 
 void LayerNormForward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                       float* rstd, int64_t rows, int64_t dim, float eps);

@@ -15,8 +15,9 @@
 // variable can switch on bf16 arithmetic, and (3) report the instruction set
 // oneDNN dispatches to (OnednnSettingsDescription) for the run metadata.
 // Parameter gradients accumulate either through a matmul sum post-op or
-// through scratch and our own fixed-order blas_kernels::AddTo; linear bias
-// gradients are our own fixed-order column sums (AddColumnSums).
+// through scratch and the shared fixed-order kernels::AddTo; linear bias
+// gradients are the shared fixed-order column sums (kernels::AddColumnSums;
+// kernels/kernels.h).
 // backend_consistency_test.cc and backend_model_test.cc check bit-identical
 // reruns of every op and of training steps.
 #include "core/onednn_backend.h"
@@ -27,8 +28,8 @@
 #include <cstring>
 #include <string>
 
-#include "core/blas_kernels.h"
 #include "core/onednn_internal.h"
+#include "kernels/kernels.h"
 
 namespace twophase {
 
@@ -230,7 +231,7 @@ void OnednnBackend::LinearBackward(const float* x, const float* w, const float* 
         for (int64_t i = 0; i < in; ++i) dw[o * in + i] += dwt[i * out + o];
       }
     }
-    if (db != nullptr) blas_kernels::AddColumnSums(dy, db, rows, out);
+    if (db != nullptr) kernels::AddColumnSums(dy, db, rows, out);
   });
 }
 
@@ -332,8 +333,8 @@ void OnednnBackend::LayerNormBackward(const float* x, const float* gamma, const 
     l.mean.set_data_handle(const_cast<float*>(mean));
     l.prim.execute(stream_, l.args);
     stream_.wait();
-    if (dgamma != nullptr) blas_kernels::AddTo(dgamma, l.dgamma_scratch.data(), dim);
-    if (dbeta != nullptr) blas_kernels::AddTo(dbeta, l.dbeta_scratch.data(), dim);
+    if (dgamma != nullptr) kernels::AddTo(dgamma, l.dgamma_scratch.data(), dim);
+    if (dbeta != nullptr) kernels::AddTo(dbeta, l.dbeta_scratch.data(), dim);
   });
 }
 

@@ -12,9 +12,9 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/blas_kernels.h"
 #include "core/onednn_backend.h"
 #include "core/onednn_internal.h"
+#include "kernels/kernels.h"
 
 namespace twophase {
 
@@ -179,8 +179,8 @@ void OnednnBackend::ConvSameBackward(const float* x, const float* w, const float
       c.weights.execute(stream_, c.weights_args);
       c.dw.Write(stream_);
       stream_.wait();
-      if (dw != nullptr) blas_kernels::AddTo(dw, c.dw_scratch.data(), cout * cin * kernel * kernel);
-      if (db != nullptr) blas_kernels::AddTo(db, c.db_scratch.data(), cout);
+      if (dw != nullptr) kernels::AddTo(dw, c.dw_scratch.data(), cout * cin * kernel * kernel);
+      if (db != nullptr) kernels::AddTo(db, c.db_scratch.data(), cout);
     }
     stream_.wait();
   });

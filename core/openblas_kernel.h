@@ -2,8 +2,8 @@
 //
 // Debian's OpenBLAS is a DYNAMIC_ARCH build: when it loads, it picks a kernel
 // set for the CPU. A CPU it does not know gets the generic Prescott (SSE3)
-// kernels: measured on a Xeon with AVX-512 that OpenBLAS 0.3.21 did not
-// recognise, sgemm ran at 60 GFLOP/s against 301 with SkylakeX's kernels.
+// kernels, several times slower than the ones written for its vector width
+// (bench/README.md, "The GEMM peak and how to read peak fractions").
 // The kernel also changes results in the last bits (the summation order
 // inside sgemm), so it belongs in every run's metadata. The choice is made
 // once at load from OPENBLAS_CORETYPE, hence the re-exec in

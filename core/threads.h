@@ -29,20 +29,16 @@ std::string OpenBlasVersion();
 // How long idle OpenMP workers spin before they sleep, for our executables
 // (twophase, twophase_bench): unless the user has set OMP_WAIT_POLICY or
 // GOMP_SPINCOUNT, GOMP_SPINCOUNT=kOpenMpSpinCount (EnsureRuntimeSettings
-// below). Never changes results, only speed. Why bounded spinning, measured on the 2-core
-// VM (vit-mlp, oneDNN, seconds per quick-suite epoch of 2,000 images):
+// below). Never changes results, only speed. Why a bound, and this one:
 //  - libgomp's default (300,000 spins, milliseconds) holds a core another
 //    process needs, and on a loaded machine every barrier then waits for a
-//    time slice: 1.2-16 s at a load of 3-3.5 (one pass per batch, before
-//    the micro-batches; passive waiting then: 1.3-2.1 s);
-// and with micro-batches of 32:
+//    time slice;
 //  - passive waiting (0 spins) puts every worker to sleep between two
-//    parallel regions, and a micro-batch has hundreds of them: 1.17 s
-//    quiet, and a 512-sample training step 2x slower than spinning;
-//  - 3,000 spins bridge the short gaps between a pass's regions:
-//    0.56 s quiet (active spinning: 0.54 s; 1,000 spins: 0.68 s); under
-//    two busy loops pinning both cores 1.6-1.8 s, against passive's
-//    1.1-1.3 s.
+//    parallel regions, and a micro-batch has hundreds of them;
+//  - 3,000 spins bridge the short gaps between a pass's regions: nearly
+//    as fast as unbounded spinning on a quiet machine, at some cost against
+//    passive waiting when other processes pin every core.
+// The measurements: bench/README.md, "Micro-batches".
 inline constexpr int kOpenMpSpinCount = 3000;
 
 // What our executables set up before anything runs, in one re-execution of

@@ -32,20 +32,22 @@
 // The per-(sample, head) products are small ([T, d] x [d, T] with T ~ 50-65,
 // d ~ 16-64), so they run as one OpenMP loop over the n*H pairs, each pair
 // done entirely by one thread with the single-threaded loops of
-// attention_kernels.h on the strided [rows, D] buffers (no multithreaded
+// kernels/attention.h on the strided [rows, D] buffers (no multithreaded
 // library is called from inside the region). Every output element is
 // written by exactly one thread in a fixed order, so the result does not
 // depend on the OpenMP thread count (the projection GEMMs are as
 // deterministic as the backend's sgemm).
 //
 // The row softmax and its backward are fused into the score products
-// (attention_kernels::ScoresSoftmax and ScoresSoftmaxBackward; rather than a
+// (kernels::ScoresSoftmax and ScoresSoftmaxBackward; rather than a
 // backend call over an [n*H*T, T] buffer): each few rows of scores are
 // normalised while still in L1, so the T x T block is written once, and the
 // exponential is a vectorised one: with T = 50-65 the n*H*T*T scalar expf
 // calls otherwise cost more than all the small matrix products together. It
 // is the backend's max-subtracted softmax up to a few ulp (see
-// ExpNonPositive in core/fast_math.h).
+// ExpNonPositive in kernels/fast_math.h).
+
+#include "kernels/attention.h"
 
 #include <omp.h>
 
@@ -54,8 +56,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "core/blas_kernels.h"
-#include "models/attention_kernels.h"
+#include "kernels/kernels.h"
 #include "models/layers.h"
 
 namespace twophase {
@@ -166,7 +167,7 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
   float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
   const bool parallel = 2 * n * heads * t * t * head_dim >= kMinParallelWork;
-  const int64_t per_thread = attention_kernels::ScoresScratch(t, head_dim);
+  const int64_t per_thread = kernels::ScoresScratch(t, head_dim);
   pair_scratch_.resize(static_cast<size_t>(omp_get_max_threads() * per_thread));
 
 #pragma omp parallel if (parallel)
@@ -178,22 +179,20 @@ void SelfAttention::Forward(const float* x, float* y, int64_t n, bool class_toke
       const int64_t s = pair / heads, h = pair % heads;
       const int64_t in_base = s * t * ld + h * head_dim;
       if (h == 0 && s + 1 < n) {
-        attention_kernels::PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
-        if (!project_v) attention_kernels::PrefetchRows(x_, (s + 1) * t, t, d_model, false);
+        kernels::PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
+        if (!project_v) kernels::PrefetchRows(x_, (s + 1) * t, t, d_model, false);
       }
       float* p_data = probs + pair * t * t;
-      attention_kernels::ScoresSoftmax(q + in_base, ld, k + in_base, ld, scale, t, head_dim, p_data,
-                                       scratch);
-      attention_kernels::RowCombinations(p_data, t, 1, v + s * t * v_ld + h * head_dim, v_ld, t,
-                                         head_dim, c + s * t * d_model + h * head_dim, d_model,
-                                         false);
+      kernels::ScoresSoftmax(q + in_base, ld, k + in_base, ld, scale, t, head_dim, p_data, scratch);
+      kernels::RowCombinations(p_data, t, 1, v + s * t * v_ld + h * head_dim, v_ld, t, head_dim,
+                               c + s * t * d_model + h * head_dim, d_model, false);
     }
   }
 
   if (project_v) {
     projections_.back().Forward(context_.data(), y, rows, residual);
   } else if (residual != nullptr) {  // y holds the heads: add as a separate pass
-    blas_kernels::AddTo(y, residual, static_cast<int64_t>(act));
+    kernels::AddTo(y, residual, static_cast<int64_t>(act));
   }
 }
 
@@ -214,7 +213,7 @@ void SelfAttention::Backward(const float* dy, float* dx) {
   // (t * t + d >= t + d) and RowDots' scratch (<= ScoresScratch).
   const int64_t threads = omp_get_max_threads();
   const int64_t dv_size = project_v ? 0 : act;
-  const int64_t per_thread = t * t + head_dim + attention_kernels::ScoresScratch(t, head_dim);
+  const int64_t per_thread = t * t + head_dim + kernels::ScoresScratch(t, head_dim);
   scratch_.resize(static_cast<size_t>(act + rows * ld + dv_size + threads * per_thread));
   float* dc = scratch_.data();
   float* dqkv = dc + act;
@@ -245,7 +244,7 @@ void SelfAttention::Backward(const float* dy, float* dx) {
     // omp_get_num_threads() <= omp_get_max_threads() read above.
     float* g = pair_scratch + omp_get_thread_num() * per_thread;
     float* kernel_scratch = g + t * t;
-    using attention_kernels::RowCombinations;
+    using kernels::RowCombinations;
 #pragma omp for schedule(static)
     for (int64_t pair = 0; pair < n * heads; ++pair) {
       const int64_t s = pair / heads, h = pair % heads;
@@ -254,14 +253,14 @@ void SelfAttention::Backward(const float* dy, float* dx) {
       const float* gh = grad_c + s * t * d_model + h * head_dim;
       const float* p = probs + pair * t * t;
       if (h == 0 && s + 1 < n) {
-        attention_kernels::PrefetchRows(grad_c, (s + 1) * t, t, d_model, false);
-        attention_kernels::PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
-        attention_kernels::PrefetchRows(dqkv, (s + 1) * t, t, ld, true);
-        if (!project_v) attention_kernels::PrefetchRows(x_, (s + 1) * t, t, d_model, false);
+        kernels::PrefetchRows(grad_c, (s + 1) * t, t, d_model, false);
+        kernels::PrefetchRows(qkv_.data(), (s + 1) * t, t, ld, false);
+        kernels::PrefetchRows(dqkv, (s + 1) * t, t, ld, true);
+        if (!project_v) kernels::PrefetchRows(x_, (s + 1) * t, t, d_model, false);
       }
       // g = dS (* s), from dP = G V^T.
-      attention_kernels::ScoresSoftmaxBackward(gh, d_model, v + v_base, v_ld, p, scale, t, head_dim,
-                                               g, kernel_scratch);
+      kernels::ScoresSoftmaxBackward(gh, d_model, v + v_base, v_ld, p, scale, t, head_dim, g,
+                                     kernel_scratch);
       RowCombinations(p, 1, t, gh, d_model, t, head_dim, dv + v_base, v_ld, false);     // P^T G
       RowCombinations(g, t, 1, k + in_base, ld, t, head_dim, dq + in_base, ld, false);  // dS K
       if (shared) {  // the key use of Q: dQ += dS^T Q
@@ -286,13 +285,11 @@ void SelfAttention::InputsBackward(const float* dqkv, const float* dv_of_x, floa
                                d_model, ld);
   for (int64_t p = 0; p < fused; ++p) {
     Linear& proj = projections_[p];
-    blas_kernels::AddTo(proj.weight_grad(), dw_in_.data() + p * d_model * d_model,
-                        d_model * d_model);
+    kernels::AddTo(proj.weight_grad(), dw_in_.data() + p * d_model * d_model, d_model * d_model);
     if (proj.bias_grad() != nullptr)
-      blas_kernels::AddTo(proj.bias_grad(), db_in_.data() + p * d_model, d_model);
+      kernels::AddTo(proj.bias_grad(), db_in_.data() + p * d_model, d_model);
   }
-  if (dv_of_x != nullptr && dx != nullptr)
-    blas_kernels::AddTo(dx, dv_of_x, rows * d_model);  // V = x
+  if (dv_of_x != nullptr && dx != nullptr) kernels::AddTo(dx, dv_of_x, rows * d_model);  // V = x
 }
 
 }  // namespace twophase

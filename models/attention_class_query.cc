@@ -10,7 +10,7 @@
 // The loops are plain (with one query row a pair is 4 * T * d multiply-adds,
 // a T-th of the full attention, and the vectors of d = 16 floats vectorise
 // as they are) but for the T dot products q . k_j and g . v_j, which
-// attention_kernels::RowDots runs 16 at a time. One thread per pair and a
+// kernels::RowDots runs 16 at a time. One thread per pair and a
 // fixed order, as in attention.cc.
 #include <omp.h>
 
@@ -18,8 +18,8 @@
 #include <cmath>
 #include <limits>
 
-#include "core/fast_math.h"
-#include "models/attention_kernels.h"
+#include "kernels/attention.h"
+#include "kernels/fast_math.h"
 #include "models/layers.h"
 
 namespace twophase {
@@ -32,7 +32,7 @@ void OneQueryForward(const float* q, const float* k, int64_t ldk, const float* v
   // The dot products q . k_j, 16 keys at a time (one at a time, each is a
   // chain of d dependent additions; BM_Layer/attention/vit_class_token
   // about 2 % faster).
-  attention_kernels::RowDots(q, k, ldk, t, d, p, scratch);
+  kernels::RowDots(q, k, ldk, t, d, p, scratch);
   float max = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < t; ++j) {
     p[j] = scale * p[j];
@@ -40,7 +40,7 @@ void OneQueryForward(const float* q, const float* k, int64_t ldk, const float* v
   }
   float sum = 0.0f;
   for (int64_t j = 0; j < t; ++j) {
-    p[j] = ExpNonPositive(p[j] - max);
+    p[j] = kernels::ExpNonPositive(p[j] - max);
     sum += p[j];
   }
   const float inv = 1.0f / sum;  // sum >= 1: the maximum contributes 1
@@ -66,7 +66,7 @@ void SelfAttention::ClassQueryForward(float* y) {
   float* probs = probs_.data();
   const float scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
 
-  const int64_t per_thread = attention_kernels::RowDotsScratch(t, head_dim);
+  const int64_t per_thread = kernels::RowDotsScratch(t, head_dim);
   pair_scratch_.resize(static_cast<size_t>(omp_get_max_threads() * per_thread));
 
 #pragma omp parallel if (2 * n * heads * t * head_dim >= kMinParallelWork)
@@ -114,7 +114,7 @@ void SelfAttention::ClassQueryBackward(const float* grad_c, float* dqkv, float* 
       const float* p = probs + pair * t;
       const float* q0 = q + base;  // the class token's query
       // ds = s * p o (g V^T - (g V^T) . p), g V^T as in the forward pass.
-      attention_kernels::RowDots(g, v + v_base, v_ld, t, head_dim, ds, dots_scratch);
+      kernels::RowDots(g, v + v_base, v_ld, t, head_dim, ds, dots_scratch);
       // One fused multiply-add per term, as GCC compiled the former
       // interleaved loop (so the same bits as before this used RowDots).
       float dot = 0.0f;

@@ -6,9 +6,17 @@
 // to its input: the caller (the model) keeps every activation alive until the
 // matching Backward(). Backward() overwrites dx (null: not needed) and
 // accumulates parameter gradients into the buffer's gradient vector.
-// All numeric work goes through the Backend, so the same layer runs on every
-// backend. Layers keep their own small caches (LayerNorm statistics,
-// attention probabilities) between Forward and Backward.
+// Numeric work goes two ways (core/backend.h says which is which): the matrix
+// products and the standard ops (linear, LayerNorm, GELU, ReLU, softmax,
+// convolution, max-pool) are backend operations, virtual calls on the
+// context's Backend, so the same layer runs on every backend; the small loops
+// of the layers and models themselves -- SelfAttention's per-(sample, head)
+// products with their fused softmax, gradient and residual additions -- call
+// the shared kernels (kernels/kernels.h, kernels/attention.h), the same code
+// on every backend. Patch unfolding and the class token and positions are
+// plain loops in their layers (embedding.cc). Layers keep their own small
+// caches (LayerNorm statistics, attention probabilities) between Forward and
+// Backward.
 #ifndef TWOPHASE_MODELS_LAYERS_H_
 #define TWOPHASE_MODELS_LAYERS_H_
 
@@ -212,6 +220,9 @@ struct AttentionOptions {
 // y = concat_h(out_h) W_o^T + b_o. Projections "name.q", "name.k",
 // "name.v", "name.out" (each .weight [dim, dim], .bias [dim]), or
 // "name.qk" when shared; none for v/out with no_value_output.
+// The projections are backend operations (one GEMM for the packed input
+// projections, one Linear for the output); the per-(sample, head) products
+// and the softmax between them are shared kernels (kernels/attention.h).
 class SelfAttention {
  public:
   SelfAttention(LayerContext ctx, const std::string& name, int64_t tokens, int64_t dim,

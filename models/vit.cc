@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/blas_kernels.h"
 #include "core/rng.h"
+#include "kernels/kernels.h"
 
 namespace twophase {
 
@@ -192,7 +192,7 @@ void VisionTransformer::AttentionBackward(Block& block, const float* d_attn_out)
   float* d_branch = Scratch(d_tmp2_, size);
   block.attn->Backward(d_attn_out, d_normed);
   block.norm1->Backward(d_normed, d_branch);
-  blas_kernels::AddTo(d_stream_.data(), d_branch, size);
+  kernels::AddTo(d_stream_.data(), d_branch, size);
 }
 
 void VisionTransformer::Backward(const float* dlogits) {

@@ -14,7 +14,7 @@ sources() {
   if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     git ls-files -z '*.h' '*.cc'
   else
-    find app bench core datasets fuzz harness models optimizers training \
+    find app bench core datasets fuzz harness kernels models optimizers training \
       \( -name '*.h' -o -name '*.cc' \) -print0
   fi
 }

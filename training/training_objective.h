@@ -31,8 +31,8 @@ namespace twophase {
 //
 // Why chunks at all: a chunk's activations (~0.6 MB per ViT sample) stay in
 // the cache from its forward to its backward pass; a whole mini-batch's do
-// not. Chunks of 32 made a vit-mlp training step 6-17 % faster than one pass
-// over 512 (bench/README.md, "Micro-batches").
+// not, so chunks of 32 are faster than one pass over 512 (measurements:
+// bench/README.md, "Micro-batches").
 LossSums ChunkedPass(Model* model, const float* images, const int32_t* labels, int64_t samples,
                      LossKind loss, int64_t chunk, bool backward, std::vector<float>* logits,
                      std::vector<float>* dlogits);

@@ -3,9 +3,9 @@
 // takes or returns one is internal to this file, so no ABI is crossed.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-#include "models/attention_kernels.h"
+#include "kernels/attention.h"
 
-#include "core/fast_math.h"
+#include "kernels/fast_math.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -18,7 +18,7 @@
 #include <type_traits>
 
 namespace twophase {
-namespace attention_kernels {
+namespace kernels {
 namespace {
 
 // 16 floats as one value: an AVX-512 register with -march=native, two or
@@ -99,7 +99,7 @@ inline float ReduceSum(const Vec& v) {
 }
 #endif
 
-// ExpNonPositive (core/fast_math.h) lane by lane, the same operations in the
+// ExpNonPositive (kernels/fast_math.h) lane by lane, the same operations in the
 // same order (see there for the method and its accuracy). Written out
 // because the scalar function called in a 16-lane loop vectorises to
 // 256-bit halves at best. With AVX-512 the last step, y * 2^n, is one
@@ -473,5 +473,5 @@ void RowCombinations(const float* a, int64_t a_row, int64_t a_col, const float* 
   }
 }
 
-}  // namespace attention_kernels
+}  // namespace kernels
 }  // namespace twophase

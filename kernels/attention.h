@@ -1,4 +1,5 @@
-// The per-(sample, head) work of SelfAttention (attention.cc): [T, d] by
+// The per-(sample, head) work of SelfAttention (models/attention.cc), part of
+// the shared-kernel library (kernels/kernels.h): [T, d] by
 // [d, T] products fused with the row softmax or its backward, and [T, T] by
 // [T, d] products, with T ~ 50-65 and d ~ 16-64, on strided views of the
 // [rows, D] activation buffers. Single-threaded (the caller runs one
@@ -11,13 +12,13 @@
 // registers (d = 16: one AVX-512 vector per row) and apply the softmax to
 // a few rows of scores while they are still in L1, so the [T, T] block is
 // written once (forward) and read once (backward).
-#ifndef TWOPHASE_MODELS_ATTENTION_KERNELS_H_
-#define TWOPHASE_MODELS_ATTENTION_KERNELS_H_
+#ifndef TWOPHASE_KERNELS_ATTENTION_H_
+#define TWOPHASE_KERNELS_ATTENTION_H_
 
 #include <cstdint>
 
 namespace twophase {
-namespace attention_kernels {
+namespace kernels {
 
 // Floats of per-thread scratch that ScoresSoftmax and ScoresSoftmaxBackward
 // need for t tokens and head width d (a padded transpose and a few rows).
@@ -26,7 +27,7 @@ int64_t ScoresScratch(int64_t t, int64_t d);
 // p = softmax_rows(scale * a b^T): p[i, j] = exp(s_ij - max_j s_ij) / sum_j
 // with s_ij = scale * sum_c a[i, c] * b[j, c], for i, j < t and c < d. a and
 // b are [t, d] with row strides lda and ldb, p is [t, t] contiguous. The
-// exponential is ExpNonPositive's (core/fast_math.h), lane by lane.
+// exponential is ExpNonPositive's (kernels/fast_math.h), lane by lane.
 void ScoresSoftmax(const float* a, int64_t lda, const float* b, int64_t ldb, float scale, int64_t t,
                    int64_t d, float* p, float* scratch);
 
@@ -41,9 +42,8 @@ void ScoresSoftmaxBackward(const float* g, int64_t ldg, const float* v, int64_t 
 // pair loops call it for the next sample's rows when they start a sample: a
 // pair's q/k/v rows are one 64-byte line each (d = 16) at a stride of
 // 3 * D floats, a pattern the hardware prefetchers barely follow, while a
-// sample's rows for all heads are one contiguous block. On vit-mlp's
-// attention layer (BM_Layer/attention/vit, forward + backward, 6
-// interleaved runs) the median went from 24.4 to 23.8 ms.
+// sample's rows for all heads are one contiguous block (the gain:
+// bench/README.md, "Micro-batches", fourth session).
 void PrefetchRows(const float* base, int64_t begin, int64_t count, int64_t ld, bool write);
 
 // Floats of scratch RowDots needs for t rows of width d.
@@ -64,7 +64,7 @@ void RowDots(const float* x, const float* b, int64_t ldb, int64_t t, int64_t d, 
 void RowCombinations(const float* a, int64_t a_row, int64_t a_col, const float* b, int64_t ldb,
                      int64_t t, int64_t d, float* out, int64_t ldo, bool accumulate);
 
-}  // namespace attention_kernels
+}  // namespace kernels
 }  // namespace twophase
 
-#endif  // TWOPHASE_MODELS_ATTENTION_KERNELS_H_
+#endif  // TWOPHASE_KERNELS_ATTENTION_H_

@@ -9,7 +9,7 @@
 // Tolerances are relative to the sum of the absolute values of the terms
 // that make up each output (float accumulation of up to ~100 terms rounds
 // by about 100 * 2^-24 = 6e-6 of that sum), so they hold for any inputs.
-#include "models/attention_kernels.h"
+#include "kernels/attention.h"
 
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@
 #include "core/test_seed.h"
 
 namespace twophase {
-namespace attention_kernels {
+namespace kernels {
 namespace {
 
 struct Shape {
@@ -226,5 +226,5 @@ TEST(AttentionKernelsTest, ResultsDoNotDependOnAddresses) {
 }
 
 }  // namespace
-}  // namespace attention_kernels
+}  // namespace kernels
 }  // namespace twophase

@@ -1,12 +1,14 @@
-// Small branch-free math kernels that vectorise, shared by the layers.
-#ifndef TWOPHASE_CORE_FAST_MATH_H_
-#define TWOPHASE_CORE_FAST_MATH_H_
+// Small branch-free math kernels that vectorise (part of the shared-kernel
+// library, kernels/kernels.h), used by the layers and the BLAS backend.
+#ifndef TWOPHASE_KERNELS_FAST_MATH_H_
+#define TWOPHASE_KERNELS_FAST_MATH_H_
 
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 
 namespace twophase {
+namespace kernels {
 
 // exp(x) for x <= 0 (softmax arguments after subtracting the row maximum,
 // the Gaussian density's -v^2/2), branch-free so that a loop over it
@@ -18,7 +20,7 @@ namespace twophase {
 // gets there anyway to within 1e-38.
 //
 // ExpReduced is the part shared with the vector version in
-// models/attention_kernels.cc: for xc in [-87, 0] it returns y and sets *n
+// kernels/attention.cc: for xc in [-87, 0] it returns y and sets *n
 // with exp(xc) = y * 2^n. T is float or a GCC vector of floats, so both run
 // the same operations in the same order.
 template <typename T>
@@ -46,6 +48,7 @@ inline float ExpNonPositive(float x) {
   return x < -87.0f ? 0.0f : y * scale;
 }
 
+}  // namespace kernels
 }  // namespace twophase
 
-#endif  // TWOPHASE_CORE_FAST_MATH_H_
+#endif  // TWOPHASE_KERNELS_FAST_MATH_H_
