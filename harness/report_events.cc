@@ -15,8 +15,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr char kWouldSwap[] = "would-swap";
-
 // A field every event (and a non-null swap) must have.
 void Require(FieldReader* r, const std::string& key) {
   if (!r->Has(key)) r->Fail(r->Where(key), "missing");
@@ -28,8 +26,7 @@ void ReadEvent(const json& value, const std::string& where, CellEvent* event, st
   r.Number(
       "epoch", &event->epoch, [](int64_t e) { return e >= 0; }, ">= 0");
   Require(&r, "kind");
-  r.String("kind", &event->kind);
-  if (r.ok() && event->kind.empty()) r.Fail(r.Where("kind"), "must not be empty");
+  r.Name("kind", &event->kind, ParseEventKind);
   r.String("message", &event->message);
 }
 
@@ -50,7 +47,7 @@ bool CheckWouldSwap(const CellResult& cell, const std::string& path, std::string
   const CellEvent* first = nullptr;
   for (size_t i = 0; i < cell.events.size(); ++i) {
     const CellEvent& e = cell.events[i];
-    if (e.kind != kWouldSwap) continue;
+    if (e.kind != EventKind::kWouldSwap) continue;
     const std::string where = path + ": events[" + std::to_string(i) + "]";
     if (first != nullptr) {
       *error = where + ".kind: a second would-swap event (the first is at epoch " +
@@ -66,10 +63,10 @@ bool CheckWouldSwap(const CellResult& cell, const std::string& path, std::string
     }
     // The curve's epochs are 1..n (ReadCell checked), so row e.epoch - 1.
     const CurveRow& row = cell.curve[static_cast<size_t>(e.epoch - 1)];
-    if (row.phase != "adam") {
+    if (row.phase != Phase::kAdam) {
       *error = where + ".epoch: would-swap at epoch " + std::to_string(e.epoch) +
-               ", but curve.csv's epoch " + std::to_string(e.epoch) + " is a " + row.phase +
-               " epoch (the detector watches Adam epochs only)";
+               ", but curve.csv's epoch " + std::to_string(e.epoch) + " is a " +
+               PhaseName(row.phase) + " epoch (the detector watches Adam epochs only)";
       return false;
     }
   }
@@ -141,7 +138,7 @@ bool ReadCellEvents(const std::string& cell_dir, CellResult* cell, std::string* 
     if (!CheckWouldSwap(*cell, path, error)) return false;
   }
   for (const CellEvent& e : cell->events) {
-    if (e.kind == kWouldSwap) {
+    if (e.kind == EventKind::kWouldSwap) {
       cell->would_swap_epoch = e.epoch;
       break;
     }

@@ -11,7 +11,6 @@
 
 #include "core/atomic_file.h"
 #include "core/bounded_json.h"
-#include "core/enum_names.h"
 #include "harness/report.h"
 #include "harness/report_consistency.h"
 
@@ -20,15 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr EnumName<CellStatus> kCellStatuses[] = {
-    {CellStatus::kRunning, "running"},     {CellStatus::kCompleted, "completed"},
-    {CellStatus::kConverged, "converged"}, {CellStatus::kStalled, "stalled"},
-    {CellStatus::kDiverged, "diverged"},   {CellStatus::kFailed, "failed"},
-    {CellStatus::kSkipped, "skipped"},     {CellStatus::kPaused, "paused"},
-};
-
-constexpr char kFormat[] = "twophase-run/1";
 
 // A value as it appears in the file, shortened for messages.
 std::string Shown(const json& value) { return ShowJson(value, 40); }
@@ -207,13 +197,13 @@ bool ParseDouble(std::string_view field, double* out) {
   return end == s.c_str() + s.size();
 }
 
-// The curve.csv columns the report needs, in CurveRow's order; kNeeded[2..5]
-// are the evaluation columns, which eval_every may leave empty.
-constexpr const char* kNeeded[] = {
-    "epoch",         "phase",         "train_loss",     "train_accuracy",  "test_loss",
-    "test_accuracy", "gradient_norm", "forward_passes", "backward_passes", "wall_seconds"};
+// The curve.csv columns the report needs, in CurveRow's order.
+constexpr CurveColumn kNeeded[] = {CurveColumn::kEpoch,          CurveColumn::kPhase,
+                                   CurveColumn::kTrainLoss,      CurveColumn::kTrainAccuracy,
+                                   CurveColumn::kTestLoss,       CurveColumn::kTestAccuracy,
+                                   CurveColumn::kGradientNorm,   CurveColumn::kForwardPasses,
+                                   CurveColumn::kBackwardPasses, CurveColumn::kWallSeconds};
 constexpr size_t kCount = sizeof(kNeeded) / sizeof(kNeeded[0]);
-constexpr size_t kFirstEvaluation = 2, kLastEvaluation = 5;
 
 // The numbers of one row (values[1], the phase, is left alone). The four
 // evaluation cells are all numbers, or all empty for an epoch eval_every
@@ -221,25 +211,30 @@ constexpr size_t kFirstEvaluation = 2, kLastEvaluation = 5;
 bool ParseCurveNumbers(const std::vector<std::string_view>& fields, const size_t* column,
                        const std::string& where, double* values, bool* evaluated,
                        std::string* error) {
-  size_t empty = 0;
-  for (size_t k = kFirstEvaluation; k <= kLastEvaluation; ++k) empty += fields[column[k]].empty();
-  *evaluated = empty < kLastEvaluation - kFirstEvaluation + 1;
+  size_t empty = 0, evaluation_columns = 0;
   for (size_t k = 0; k < kCount; ++k) {
-    if (k == 1) continue;  // phase is text
+    if (!IsEvaluationColumn(kNeeded[k])) continue;
+    ++evaluation_columns;
+    empty += fields[column[k]].empty();
+  }
+  *evaluated = empty < evaluation_columns;
+  for (size_t k = 0; k < kCount; ++k) {
+    if (kNeeded[k] == CurveColumn::kPhase) continue;  // text
     const std::string_view field = fields[column[k]];
-    const bool evaluation = k >= kFirstEvaluation && k <= kLastEvaluation;
+    const bool evaluation = IsEvaluationColumn(kNeeded[k]);
     if (evaluation && !*evaluated) {
       values[k] = kReportNaN;
       continue;
     }
     if (evaluation && field.empty()) {
-      *error = where + "column " + kNeeded[k] +
+      *error = where + "column " + std::string(CurveColumnName(kNeeded[k])) +
                ": empty, but other evaluation columns of this epoch are not (an epoch is "
                "evaluated whole or not at all)";
       return false;
     }
     if (!ParseDouble(field, &values[k])) {
-      *error = where + "column " + kNeeded[k] + ": '" + std::string(field) + "' is not a number";
+      *error = where + "column " + std::string(CurveColumnName(kNeeded[k])) + ": '" +
+               std::string(field) + "' is not a number";
       return false;
     }
   }
@@ -247,8 +242,6 @@ bool ParseCurveNumbers(const std::vector<std::string_view>& fields, const size_t
 }
 
 }  // namespace
-
-std::string CellStatusName(CellStatus status) { return EnumToName(status, kCellStatuses); }
 
 bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector<CurveRow>* rows,
                    std::string* error) {
@@ -272,9 +265,10 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
   const std::vector<std::string_view> header = SplitFields(lines[0]);
   size_t column[kCount];
   for (size_t k = 0; k < kCount; ++k) {
-    const auto it = std::find(header.begin(), header.end(), kNeeded[k]);
+    const std::string_view name = CurveColumnName(kNeeded[k]);
+    const auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end()) {
-      *error = path + ": line 1: the header has no column '" + kNeeded[k] + "'";
+      *error = path + ": line 1: the header has no column '" + std::string(name) + "'";
       return false;
     }
     column[k] = static_cast<size_t>(it - header.begin());
@@ -302,9 +296,9 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
                std::to_string(rows->back().epoch);
       return false;
     }
-    row.phase = std::string(fields[column[1]]);
-    if (row.phase != "adam" && row.phase != "cg") {
-      *error = where + "column phase: expected adam or cg, got '" + row.phase + "'";
+    std::string why;
+    if (!ParsePhase(fields[column[1]], &row.phase, &why)) {
+      *error = where + "column phase: " + why;
       return false;
     }
     row.train_loss = values[2];
@@ -332,13 +326,13 @@ bool ParseCellMetadata(const std::string& text, const std::string& path, CellRes
   FieldReader r(path, error);
   std::string format;
   if (!r.String(doc, "", "format", true, &format)) return false;
-  if (format != kFormat) {
-    return r.Fail("format", std::string("expected '") + kFormat + "', got '" + format + "'");
+  if (format != kRunFormat) {
+    return r.Fail("format", std::string("expected '") + kRunFormat + "', got '" + format + "'");
   }
   std::string status;
   if (!r.String(doc, "", "status", true, &status)) return false;
   std::string status_error;
-  if (!ParseEnum(status, kCellStatuses, "status", &cell->status, &status_error)) {
+  if (!ParseCellStatus(status, &cell->status, &status_error)) {
     return r.Fail("status", status_error);
   }
   const json* suite = nullptr;

@@ -38,7 +38,7 @@ TEST(ReportIoTest, ReadsTheSampleCells) {
   EXPECT_EQ(adam.status, CellStatus::kCompleted);
   ASSERT_EQ(adam.curve.size(), 3u);
   EXPECT_DOUBLE_EQ(adam.curve[1].train_loss, 0.2);
-  EXPECT_EQ(adam.curve[2].phase, "adam");
+  EXPECT_EQ(adam.curve[2].phase, Phase::kAdam);
   ASSERT_TRUE(adam.last.has_value());
   EXPECT_DOUBLE_EQ(adam.last->train_loss, 0.1);
   EXPECT_EQ(adam.environment.at("compiler"), "GNU 12.2.0");
@@ -252,7 +252,7 @@ TEST(ReportIoTest, CurveErrorsNameTheLineAndTheColumn) {
       {header + "1.5,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",
        "c.csv: line 2: column epoch: '1.5' is not an epoch number"},
       {header + "1,sgd,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",
-       "c.csv: line 2: column phase: expected adam or cg, got 'sgd'"},
+       "c.csv: line 2: column phase: unknown phase 'sgd' (known: adam, cg)"},
       {header + "2,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n1,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",
        "c.csv: line 3: epoch 1 does not follow epoch 2"},
       {header + "1,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.2",

@@ -16,7 +16,7 @@ namespace {
 EpochRecord Record(int64_t epoch, double loss) {
   EpochRecord r;
   r.epoch = epoch;
-  r.phase = "adam";
+  r.phase = Phase::kAdam;
   r.train_loss = loss;
   r.train_accuracy = 0.75;
   r.test_loss = 0.5;
@@ -55,7 +55,7 @@ TEST(EpochCsvTest, EvaluatedUnevaluatedAndDivergedRows) {
 }
 
 TEST(EpochCsvTest, TheReportReadsWhatTheTrainerWrites) {
-  std::string csv = EpochCsvHeader() + "\n";
+  std::string csv = CurveCsvHeader() + "\n";
   for (const EpochRecord& r : {Record(1, 0.25), Unevaluated(2), Record(3, 0.125)}) {
     csv += EpochCsvRow(r) + "\n";
   }

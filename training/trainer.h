@@ -51,6 +51,7 @@
 #include "optimizers/adam.h"
 #include "optimizers/conjugate_gradient.h"
 #include "optimizers/swap_detector.h"
+#include "training/results_format.h"
 
 namespace twophase {
 
@@ -112,7 +113,7 @@ struct TrainOptions {
 // One line of the training log.
 struct EpochRecord {
   int64_t epoch = 0;
-  std::string phase;  // "adam" or "cg"
+  Phase phase = Phase::kAdam;
   // Full pass over the training set after the epoch; NaN with the three
   // below on an epoch that was not evaluated (eval_every).
   double train_loss = 0.0;
@@ -145,20 +146,11 @@ struct EpochRecord {
 // Something that happened during a run, besides the epochs.
 struct TrainEvent {
   int64_t epoch = 0;
-  // "swap", "would-swap" (where Algorithm 1's detector would have fired in
-  // a run that does not swap by it), "line-search-failure", "converged",
-  // "diverged", "budget", "resume", "checkpoint-failed".
-  std::string kind;
+  EventKind kind = EventKind::kSwap;
   std::string message;
 };
 
-// kStalled: CG could not go on (two failed line searches in a row, usually
-// at float32 resolution of the loss) before the budget was spent.
-// kPaused: stopped on request after an epoch whose state was saved.
-enum class TrainStatus { kCompleted, kConverged, kStalled, kDiverged, kPaused };
-// "completed", "converged", "stalled", "diverged", "paused": also the cell
-// statuses of a result directory (results/README.md).
-std::string TrainStatusName(TrainStatus status);
+// TrainStatus: training/results_format.h, with its cell status.
 
 struct TrainSummary {
   TrainStatus status = TrainStatus::kCompleted;
@@ -218,8 +210,8 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
 bool StateParameters(std::string_view state, int64_t size, std::vector<float>* parameters,
                      int64_t* epoch, std::string* error);
 
-// CSV header and one row, the same columns as the printed log.
-std::string EpochCsvHeader();
+// One curve.csv row, in CurveColumn order (the header: CurveCsvHeader()),
+// the same columns as the printed log.
 std::string EpochCsvRow(const EpochRecord& record);
 
 }  // namespace twophase
