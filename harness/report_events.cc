@@ -15,17 +15,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A field every event (and a non-null swap) must have.
-void Require(FieldReader* r, const std::string& key) {
-  if (!r->Has(key)) r->Fail(r->Where(key), "missing");
-}
-
 void ReadEvent(const json& value, const std::string& where, CellEvent* event, std::string* error) {
   FieldReader r(value, where, error);
-  Require(&r, "epoch");
+  r.Require("epoch");
   r.Number(
       "epoch", &event->epoch, [](int64_t e) { return e >= 0; }, ">= 0");
-  Require(&r, "kind");
+  r.Require("kind");
   r.Name("kind", &event->kind, ParseEventKind);
   r.String("message", &event->message);
 }
@@ -84,7 +79,7 @@ bool ParseCellEvents(const std::string& text, const std::string& path,
   if (!ParseJsonObjectFile(text, path, &doc, error)) return false;
   std::string why;
   FieldReader top(doc, "", &why);
-  Require(&top, "events");
+  top.Require("events");
   if (top.ok() && !top.Get("events").is_array()) {
     top.Fail("events", "must be an array", top.Get("events"));
   }
@@ -97,13 +92,14 @@ bool ParseCellEvents(const std::string& text, const std::string& path,
   }
   // "swap" is null when the run never swapped; absent in no file of ours,
   // but nothing depends on it being there.
-  if (why.empty() && top.Has("swap") && !top.Get("swap").is_null()) {
-    FieldReader swap(top.Get("swap"), "swap", &why);
-    Require(&swap, "epoch");
-    int64_t epoch = 0;
-    swap.Number(
-        "epoch", &epoch, [](int64_t e) { return e >= 0; }, ">= 0");
-    if (swap.ok()) *swap_epoch = epoch;
+  if (why.empty()) {
+    top.Object("swap", /*required=*/false, [swap_epoch](FieldReader* swap) {
+      int64_t epoch = 0;
+      swap->Require("epoch");
+      swap->Number(
+          "epoch", &epoch, [](int64_t e) { return e >= 0; }, ">= 0");
+      if (swap->ok()) *swap_epoch = epoch;
+    });
   }
   if (!why.empty()) {
     events->clear();
