@@ -60,6 +60,8 @@ struct CellEvent {
 struct CellResult {
   std::string folder;  // the folder's name under cells/, equal to id
   std::string suite_name;
+  // algorithm: the suite's label of the entry; optimizer: its Algorithm's
+  // name (AlgorithmName), checked when read.
   std::string id, model, dataset, algorithm, optimizer, backend;
   int64_t index = -1;  // position in the suite's expansion (-1: not recorded)
   int64_t seed = 0, threads = 0, epochs = 0;

@@ -45,7 +45,7 @@ json RecordJson(const EpochRecord& r) {
 json SwapJson(const std::optional<SwapEvent>& swap) {
   if (!swap) return nullptr;
   return json{{"epoch", swap->epoch},
-              {"rule", swap->rule},
+              {"rule", SwapRuleName(swap->rule)},
               {"norm", swap->norm},
               {"max", swap->running_max}};
 }

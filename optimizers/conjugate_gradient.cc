@@ -73,6 +73,14 @@ constexpr EnumName<TerminationType> kTerminationTypes[] = {
     {TerminationType::kInvalidOptions, "invalid-options"},
 };
 
+constexpr EnumName<CgRestart> kCgRestarts[] = {
+    {CgRestart::kNone, "none"},
+    {CgRestart::kPowell, "powell"},
+    {CgRestart::kNotDescent, "not-descent"},
+    {CgRestart::kPeriodic, "periodic"},
+    {CgRestart::kLineSearchFailure, "line-search-failure"},
+};
+
 }  // namespace
 
 bool ParseBetaRule(std::string_view name, BetaRule* rule, std::string* error) {
@@ -92,6 +100,8 @@ std::string InitialStepRuleName(InitialStepRule rule) {
 std::string TerminationTypeName(TerminationType type) {
   return EnumToName(type, kTerminationTypes);
 }
+
+std::string CgRestartName(CgRestart reason) { return EnumToName(reason, kCgRestarts); }
 
 bool ConjugateGradientOptions::IsValid(std::string* error) const {
   // NaN fails every comparison, so each range check also rejects it; the
@@ -291,7 +301,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
       message = "two consecutive line searches failed (" + LineSearchStatusName(result.status) +
                 ": " + why + "); x is the best point found";
     } else {
-      record.restart_reason = "line-search-failure";
+      record.restart_reason = CgRestart::kLineSearchFailure;
       record.restarted = true;
     }
     last_search_failed_ = true;
@@ -327,12 +337,12 @@ CgIterationRecord ConjugateGradient::Iterate() {
     const double gg_old = gradient_norm_k * gradient_norm_k;
     const double g_dot_g_old = Dot(g_.data(), g_old.data(), n_);
     if (since_restart_ >= period) {
-      record.restart_reason = "periodic";
+      record.restart_reason = CgRestart::kPeriodic;
     } else if (options_.powell_restart_threshold > 0 &&
                std::abs(g_dot_g_old) >= options_.powell_restart_threshold * gg) {
       // Powell (1977): successive gradients far from orthogonal -- the
       // conjugacy is lost.
-      record.restart_reason = "powell";
+      record.restart_reason = CgRestart::kPowell;
     } else {
       const double d_dot_g = Dot(d_.data(), g_.data(), n_);  // d_k . g_{k+1}
       const double dy = d_dot_g - slope;                     // d_k . y_k
@@ -377,7 +387,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
                                  options_.beta == BetaRule::kDaiYuan ||
                                  options_.beta == BetaRule::kHagerZhang;
       if (!std::isfinite(beta) || (divides_by_dy && !(dy > 0))) {
-        record.restart_reason = "not-descent";
+        record.restart_reason = CgRestart::kNotDescent;
       } else {
         // d_{k+1} = -g_{k+1} + beta d_k, in place.
         float* d = d_.data();
@@ -386,13 +396,13 @@ CgIterationRecord ConjugateGradient::Iterate() {
         for (int64_t i = 0; i < n_; ++i) d[i] = static_cast<float>(-g[i] + beta * d[i]);
         const double new_slope = Dot(g_.data(), d_.data(), n_);
         if (!(new_slope < 0)) {
-          record.restart_reason = "not-descent";
+          record.restart_reason = CgRestart::kNotDescent;
         } else {
           record.beta = beta;
         }
       }
     }
-    record.restarted = !record.restart_reason.empty();
+    record.restarted = record.restart_reason != CgRestart::kNone;
   }
   if (termination == TerminationType::kNotTerminated && record.restarted) {
     for (int64_t i = 0; i < n_; ++i) d_[i] = -g_[i];
@@ -403,7 +413,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
   if (termination != TerminationType::kNotTerminated) {
     // No next direction: the record reports what ended the run instead.
     record.restarted = false;
-    record.restart_reason.clear();
+    record.restart_reason = CgRestart::kNone;
     summary_.termination = termination;
     summary_.message = message;
   }

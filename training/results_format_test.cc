@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "optimizers/conjugate_gradient.h"
+#include "optimizers/swap_detector.h"
+
 namespace twophase {
 namespace {
 
@@ -44,6 +47,18 @@ TEST(ResultsFormatTest, CellStatusesRoundTrip) {
   ExpectRoundTrip<CellStatus>(
       {"running", "completed", "converged", "stalled", "diverged", "failed", "skipped", "paused"},
       ParseCellStatus, CellStatusName);
+}
+
+// events.json's and metadata.json's swap.rule (and the checkpoint's).
+TEST(ResultsFormatTest, SwapRulesRoundTrip) {
+  ExpectRoundTrip<SwapRule>({"peak-fraction", "fixed-epoch"}, ParseSwapRule, SwapRuleName);
+}
+
+// CG's restart reasons are printed only (twophase minimize), never read.
+TEST(ResultsFormatTest, CgRestartNames) {
+  const std::vector<std::string> names = {"none", "powell", "not-descent", "periodic",
+                                          "line-search-failure"};
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(CgRestartName(CgRestart(i)), names[i]);
 }
 
 // A training outcome is recorded under the cell status of the same name.

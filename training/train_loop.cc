@@ -172,7 +172,8 @@ TrainLoop::EpochEnd TrainLoop::AdamEpoch(int64_t epoch, EpochRecord* record) {
     summary_.events.push_back(
         {epoch, EventKind::kSwap,
          Printf("swap to CG after epoch %lld by the %s rule: norm %.6g, running max %.6g",
-                static_cast<long long>(e.epoch), e.rule.c_str(), e.norm, e.running_max)});
+                static_cast<long long>(e.epoch), SwapRuleName(e.rule).c_str(), e.norm,
+                e.running_max)});
   }
   // The shadow detector: where Algorithm 1 would have swapped on this
   // trajectory, in runs that do not swap by it (adam, a fixed swap epoch).

@@ -55,6 +55,10 @@
 
 namespace twophase {
 
+// Which of the three training procedures runs. In the files and on the
+// command line its name is the "optimizer" (a suite entry's "optimizer",
+// metadata.json's cell.optimizer, `train --optimizer`); an "algorithm" there
+// is the suite's label of an entry (e.g. "two-phase-golden"), free text.
 enum class Algorithm { kAdam, kCg, kTwoPhase };
 // "adam", "cg", "two-phase".
 bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* error);

@@ -243,7 +243,7 @@ TEST(TwoPhaseTest, SwapsAtTheFixedEpochThenRunsCgWithItsCosts) {
   ASSERT_NE(s.status, TrainStatus::kDiverged) << s.message;
   ASSERT_TRUE(s.swap.has_value());
   EXPECT_EQ(s.swap->epoch, 5);
-  EXPECT_EQ(s.swap->rule, "fixed-epoch");
+  EXPECT_EQ(s.swap->rule, SwapRule::kFixedEpoch);
   ASSERT_EQ(s.epochs.size(), 8u);
   for (int i = 0; i < 8; ++i) EXPECT_EQ(s.epochs[i].phase, i < 5 ? Phase::kAdam : Phase::kCg) << i;
   EXPECT_EQ(s.adam_steps, 5 * 4);
