@@ -46,8 +46,8 @@ void PrintKeyValues(const std::string& problem, int64_t n, const ConjugateGradie
 void PrintIteration(const CgIterationRecord& r) {
   std::printf("%6" PRId64 " %14.7g %12.5g %12.5g %10.4g %-20s %4d %4d %s\n", r.iteration, r.value,
               r.gradient_norm, r.step, r.beta,
-              r.restart_reason.empty() ? "-" : r.restart_reason.c_str(), r.value_evaluations,
-              r.gradient_evaluations,
+              r.restart_reason == CgRestart::kNone ? "-" : CgRestartName(r.restart_reason).c_str(),
+              r.value_evaluations, r.gradient_evaluations,
               r.line_search_status == LineSearchStatus::kSuccess
                   ? ""
                   : LineSearchStatusName(r.line_search_status).c_str());

@@ -135,10 +135,10 @@ void PrintEpoch(const EpochRecord& r) {
     return std::isnan(v) ? std::string("-") : std::string(buf);
   };
   std::printf("%5lld %5s %12s %9s %12s %9s %11.5g %10.4g %6lld %6lld %8.2f %8.2f\n",
-              static_cast<long long>(r.epoch), r.phase.c_str(), value(r.train_loss, "%.6g").c_str(),
-              value(r.train_accuracy, "%.4f").c_str(), value(r.test_loss, "%.6g").c_str(),
-              value(r.test_accuracy, "%.4f").c_str(), r.gradient_norm, r.step_size,
-              static_cast<long long>(r.value_evaluations),
+              static_cast<long long>(r.epoch), PhaseName(r.phase).c_str(),
+              value(r.train_loss, "%.6g").c_str(), value(r.train_accuracy, "%.4f").c_str(),
+              value(r.test_loss, "%.6g").c_str(), value(r.test_accuracy, "%.4f").c_str(),
+              r.gradient_norm, r.step_size, static_cast<long long>(r.value_evaluations),
               static_cast<long long>(r.gradient_evaluations), r.seconds, r.eval_seconds);
   std::fflush(stdout);
 }
@@ -256,7 +256,7 @@ int TrainCommand(const std::vector<std::string>& args) {
               "g_evals", "seconds", "eval_s");
   std::fflush(stdout);
 
-  std::string csv = EpochCsvHeader() + "\n";
+  std::string csv = CurveCsvHeader() + "\n";
   bool csv_ok = true;
   auto write_csv = [&] {
     // Rewritten whole after every epoch: an interrupted run leaves a
@@ -312,8 +312,8 @@ int TrainCommand(const std::vector<std::string>& args) {
     return 1;
   }
   for (const TrainEvent& e : summary.events) {
-    std::printf("# epoch %lld %s: %s\n", static_cast<long long>(e.epoch), e.kind.c_str(),
-                e.message.c_str());
+    std::printf("# epoch %lld %s: %s\n", static_cast<long long>(e.epoch),
+                EventKindName(e.kind).c_str(), e.message.c_str());
   }
   std::printf("# %s\n", summary.message.c_str());
   if (summary.status == TrainStatus::kPaused) {

@@ -48,6 +48,15 @@ class StateReader {
   bool Floats(const char* field, int64_t size, std::vector<float>* v);
   bool Floats(const char* field, int64_t size, float* v);
   bool Doubles(const char* field, int64_t size, std::vector<double>* v);
+  // A member of a closed set, stored by its name (so the layout outlives
+  // the enum's order): parse(name, out, error) from the enum's library.
+  template <typename E, typename Parse>
+  bool Name(const char* field, E* out, Parse parse) {
+    std::string name, why;
+    if (!String(field, &name)) return false;
+    if (!parse(name, out, &why)) return Fail(field, why);
+    return true;
+  }
   // Fails with "<field>: <what>" (for checks of values read).
   bool Fail(const char* field, const std::string& what);
   bool ok() const { return error_.empty(); }

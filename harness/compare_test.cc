@@ -243,7 +243,7 @@ TEST(CompareUnusableInputTest, NamesTheDirectoryAndTheFile) {
   text.replace(text.find("\"seed\": 0"), 9, "\"seed\": -3");
   report_test::WriteText(metadata, text);
   EXPECT_FALSE(CompareResultDirs(good.string(), bad.string(), {}, &result, &error));
-  EXPECT_NE(error.find(metadata.string() + ": cell.seed: expected an integer >= 0"),
+  EXPECT_NE(error.find(metadata.string() + ": cell.seed: must be an integer >= 0"),
             std::string::npos)
       << error;
   fs::remove_all(good);

@@ -1,5 +1,7 @@
-// Reading a JSON object field by field, each with its constraint, for
-// input files that must be checked completely before anything runs (suites).
+// Reading a JSON object field by field, each with its constraint: the one
+// reader for the project's JSON inputs, from files that must be checked
+// completely before anything runs (suites) to result files (metadata.json,
+// events.json). The caller prefixes the file's path to the error.
 #ifndef TWOPHASE_HARNESS_JSON_FIELDS_H_
 #define TWOPHASE_HARNESS_JSON_FIELDS_H_
 
@@ -37,6 +39,11 @@ class FieldReader {
     return ok_ && object_.contains(key);
   }
   const json& Get(const std::string& key) const { return object_.at(key); }
+  // Fails with "missing" unless the field is there.
+  bool Require(const std::string& key) {
+    if (!Has(key)) Fail(Where(key), "missing");
+    return ok_;
+  }
 
   void String(const std::string& key, std::string* out) {
     if (!Has(key)) return;
@@ -80,6 +87,20 @@ class FieldReader {
     if (!v.is_string()) return Fail(Where(key), "must be a string", v);
     std::string why;
     if (!parse(v.get<std::string>(), out, &why)) return Fail(Where(key), why);
+  }
+  // The object at `key`, read by read(FieldReader* inner) whose errors name
+  // "<path>.<key>.<field>". Absent or null is no object (a writer's "none")
+  // and fails only when `required`.
+  template <typename Read>
+  void Object(const std::string& key, bool required, Read read) {
+    const bool present = Has(key) && !Get(key).is_null();
+    if (!present) {
+      if (required) Fail(Where(key), "missing");
+      return;
+    }
+    FieldReader inner(Get(key), Where(key), error_);
+    if (inner.ok()) read(&inner);
+    if (!inner.ok()) FailedInside();
   }
   // Call after the last field: rejects unknown ones (typos must not be
   // silently ignored).

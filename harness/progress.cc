@@ -73,7 +73,7 @@ void Progress::Epoch(const EpochRecord& r, int64_t epochs) {
   char line[320];
   std::snprintf(line, sizeof(line), "%s %s: epoch %lld/%lld %s %s, elapsed %s, ETA %s",
                 cell_label_.c_str(), cell_id_.c_str(), static_cast<long long>(r.epoch),
-                static_cast<long long>(epochs), r.phase.c_str(), evaluation,
+                static_cast<long long>(epochs), PhaseName(r.phase).c_str(), evaluation,
                 FormatDuration(Elapsed()).c_str(), Eta().c_str());
   if (live_) {
     // \r and clear-to-end-of-line: one line, rewritten.

@@ -30,7 +30,7 @@ TEST(ProgressTest, AnUnevaluatedEpochShowsDashes) {
   cell.train.epochs = 3;
   progress.StartCell(cell, 0, 1);
   EpochRecord r;
-  r.phase = "adam";
+  r.phase = Phase::kAdam;
   r.epoch = 1;
   r.train_loss = 0.25;
   r.train_accuracy = 0.75;

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "training/results_format.h"
+
 namespace twophase {
 
 constexpr double kReportNaN = std::numeric_limits<double>::quiet_NaN();
@@ -27,7 +29,7 @@ constexpr double kReportNaN = std::numeric_limits<double>::quiet_NaN();
 // takes in (a diverged run's "nan" is evaluated, and NaN).
 struct CurveRow {
   int64_t epoch = 0;
-  std::string phase;
+  Phase phase = Phase::kAdam;
   bool evaluated = true;
   double train_loss = kReportNaN, train_accuracy = kReportNaN;
   double test_loss = kReportNaN, test_accuracy = kReportNaN;
@@ -36,22 +38,7 @@ struct CurveRow {
   double wall_seconds = kReportNaN;
 };
 
-// results/README.md's statuses, plus the runner's `stalled` (CG stopped early
-// on a line-search failure; its numbers are a finished run's) and `skipped`
-// (CIFAR data not supplied).
-// kPaused: stopped with a checkpoint, to be continued by --resume; never
-// aggregated.
-enum class CellStatus {
-  kRunning,
-  kCompleted,
-  kConverged,
-  kStalled,
-  kDiverged,
-  kFailed,
-  kSkipped,
-  kPaused
-};
-std::string CellStatusName(CellStatus status);
+// CellStatus, Phase, EventKind: training/results_format.h.
 
 // metadata.json's "final": the last finished epoch. Non-finite numbers of a
 // diverged run may be written as null; they read as NaN.
@@ -65,13 +52,16 @@ struct CellFinal {
 // One entry of events.json's "events" (results/README.md lists the kinds).
 struct CellEvent {
   int64_t epoch = 0;
-  std::string kind, message;
+  EventKind kind = EventKind::kSwap;
+  std::string message;
 };
 
 // One cell folder: its metadata.json, curve.csv and events.json.
 struct CellResult {
   std::string folder;  // the folder's name under cells/, equal to id
   std::string suite_name;
+  // algorithm: the suite's label of the entry; optimizer: its Algorithm's
+  // name (AlgorithmName), checked when read.
   std::string id, model, dataset, algorithm, optimizer, backend;
   int64_t index = -1;  // position in the suite's expansion (-1: not recorded)
   int64_t seed = 0, threads = 0, epochs = 0;
@@ -135,10 +125,9 @@ bool ParseCellMetadata(const std::string& text, const std::string& path, CellRes
                        std::string* error);
 
 // Parses events.json text: {"events": [{"epoch", "kind", "message"}...],
-// "swap": null or {"epoch", ...}}. Fields added later are ignored, and so
-// are kinds this reader does not know, so that a newer runner's finished
-// cells stay readable. Errors read "<path>: <field>: <what is wrong>", the
-// field as in "events[3].epoch".
+// "swap": null or {"epoch", ...}}. Fields added later are ignored; a kind
+// outside EventKind is an error (a new kind is a change of kRunFormat). Errors read "<path>:
+// <field>: <what is wrong>", the field as in "events[3].epoch".
 bool ParseCellEvents(const std::string& text, const std::string& path,
                      std::vector<CellEvent>* events, std::optional<int64_t>* swap_epoch,
                      std::string* error);

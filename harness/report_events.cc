@@ -15,21 +15,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr char kWouldSwap[] = "would-swap";
-
-// A field every event (and a non-null swap) must have.
-void Require(FieldReader* r, const std::string& key) {
-  if (!r->Has(key)) r->Fail(r->Where(key), "missing");
-}
-
 void ReadEvent(const json& value, const std::string& where, CellEvent* event, std::string* error) {
   FieldReader r(value, where, error);
-  Require(&r, "epoch");
+  r.Require("epoch");
   r.Number(
       "epoch", &event->epoch, [](int64_t e) { return e >= 0; }, ">= 0");
-  Require(&r, "kind");
-  r.String("kind", &event->kind);
-  if (r.ok() && event->kind.empty()) r.Fail(r.Where("kind"), "must not be empty");
+  r.Require("kind");
+  r.Name("kind", &event->kind, ParseEventKind);
   r.String("message", &event->message);
 }
 
@@ -50,7 +42,7 @@ bool CheckWouldSwap(const CellResult& cell, const std::string& path, std::string
   const CellEvent* first = nullptr;
   for (size_t i = 0; i < cell.events.size(); ++i) {
     const CellEvent& e = cell.events[i];
-    if (e.kind != kWouldSwap) continue;
+    if (e.kind != EventKind::kWouldSwap) continue;
     const std::string where = path + ": events[" + std::to_string(i) + "]";
     if (first != nullptr) {
       *error = where + ".kind: a second would-swap event (the first is at epoch " +
@@ -66,10 +58,10 @@ bool CheckWouldSwap(const CellResult& cell, const std::string& path, std::string
     }
     // The curve's epochs are 1..n (ReadCell checked), so row e.epoch - 1.
     const CurveRow& row = cell.curve[static_cast<size_t>(e.epoch - 1)];
-    if (row.phase != "adam") {
+    if (row.phase != Phase::kAdam) {
       *error = where + ".epoch: would-swap at epoch " + std::to_string(e.epoch) +
-               ", but curve.csv's epoch " + std::to_string(e.epoch) + " is a " + row.phase +
-               " epoch (the detector watches Adam epochs only)";
+               ", but curve.csv's epoch " + std::to_string(e.epoch) + " is a " +
+               PhaseName(row.phase) + " epoch (the detector watches Adam epochs only)";
       return false;
     }
   }
@@ -87,7 +79,7 @@ bool ParseCellEvents(const std::string& text, const std::string& path,
   if (!ParseJsonObjectFile(text, path, &doc, error)) return false;
   std::string why;
   FieldReader top(doc, "", &why);
-  Require(&top, "events");
+  top.Require("events");
   if (top.ok() && !top.Get("events").is_array()) {
     top.Fail("events", "must be an array", top.Get("events"));
   }
@@ -100,13 +92,14 @@ bool ParseCellEvents(const std::string& text, const std::string& path,
   }
   // "swap" is null when the run never swapped; absent in no file of ours,
   // but nothing depends on it being there.
-  if (why.empty() && top.Has("swap") && !top.Get("swap").is_null()) {
-    FieldReader swap(top.Get("swap"), "swap", &why);
-    Require(&swap, "epoch");
-    int64_t epoch = 0;
-    swap.Number(
-        "epoch", &epoch, [](int64_t e) { return e >= 0; }, ">= 0");
-    if (swap.ok()) *swap_epoch = epoch;
+  if (why.empty()) {
+    top.Object("swap", /*required=*/false, [swap_epoch](FieldReader* swap) {
+      int64_t epoch = 0;
+      swap->Require("epoch");
+      swap->Number(
+          "epoch", &epoch, [](int64_t e) { return e >= 0; }, ">= 0");
+      if (swap->ok()) *swap_epoch = epoch;
+    });
   }
   if (!why.empty()) {
     events->clear();
@@ -141,7 +134,7 @@ bool ReadCellEvents(const std::string& cell_dir, CellResult* cell, std::string* 
     if (!CheckWouldSwap(*cell, path, error)) return false;
   }
   for (const CellEvent& e : cell->events) {
-    if (e.kind == kWouldSwap) {
+    if (e.kind == EventKind::kWouldSwap) {
       cell->would_swap_epoch = e.epoch;
       break;
     }

@@ -43,17 +43,17 @@ TEST(ReportEventsTest, ReadsTheWouldSwapEpoch) {
   EXPECT_TRUE(cell.events_read);
   EXPECT_TRUE(cell.ShadowRecorded());
   ASSERT_EQ(cell.events.size(), 1u);
-  EXPECT_EQ(cell.events[0].kind, "would-swap");
+  EXPECT_EQ(cell.events[0].kind, EventKind::kWouldSwap);
   EXPECT_EQ(cell.would_swap_epoch, 2);
 
-  // Kinds and fields this reader does not know are a newer runner's: kept.
+  // Fields this reader does not know are a newer runner's: ignored.
   ASSERT_TRUE(ReadWithEvents(dir, c,
-                             R"({"events": [{"epoch": 1, "kind": "new-kind", "extra": 1},
+                             R"({"events": [{"epoch": 1, "kind": "budget", "extra": 1},
                                             {"epoch": 3, "kind": "would-swap", "message": "m"}],
                                  "swap": null, "added": true})",
                              &cell, &error))
       << error;
-  EXPECT_EQ(cell.events[0].kind, "new-kind");
+  EXPECT_EQ(cell.events[0].kind, EventKind::kBudget);
   EXPECT_EQ(cell.would_swap_epoch, 3);
 
   // Without events.json (a cell that never ended an attempt) or eval_every
@@ -82,14 +82,20 @@ TEST(ReportEventsTest, MalformedEventsAreNamedWithTheirField) {
       {R"({"events": {}})", ": events: must be an array, got {}"},
       {R"({"events": [3]})", ": events[0]: must be an object, got 3"},
       {R"({"events": [{"kind": "swap"}]})", ": events[0].epoch: missing"},
-      {R"({"events": [{"epoch": 1, "kind": "x"}, {"epoch": -1, "kind": "x"}]})",
+      {R"({"events": [{"epoch": 1, "kind": "swap"}, {"epoch": -1, "kind": "swap"}]})",
        ": events[1].epoch: must be an integer >= 0, got -1"},
-      {R"({"events": [{"epoch": 1.5, "kind": "x"}]})",
+      {R"({"events": [{"epoch": 1.5, "kind": "swap"}]})",
        ": events[0].epoch: must be an integer >= 0, got 1.5"},
       {R"({"events": [{"epoch": 1}]})", ": events[0].kind: missing"},
       {R"({"events": [{"epoch": 1, "kind": 7}]})", ": events[0].kind: must be a string, got 7"},
-      {R"({"events": [{"epoch": 1, "kind": ""}]})", ": events[0].kind: must not be empty"},
-      {R"({"events": [{"epoch": 1, "kind": "x", "message": 2}]})",
+      // A kind outside the format: named with the list of known ones.
+      {R"({"events": [{"epoch": 1, "kind": "new-kind"}]})",
+       ": events[0].kind: unknown event kind 'new-kind' (known: swap, would-swap, "
+       "line-search-failure, converged, diverged, budget, resume, checkpoint-failed)"},
+      {R"({"events": [{"epoch": 1, "kind": ""}]})",
+       ": events[0].kind: unknown event kind '' (known: swap, would-swap, line-search-failure, "
+       "converged, diverged, budget, resume, checkpoint-failed)"},
+      {R"({"events": [{"epoch": 1, "kind": "swap", "message": 2}]})",
        ": events[0].message: must be a string, got 2"},
       {R"({"events": [], "swap": {"rule": "x"}})", ": swap.epoch: missing"},
       {R"({"events": [], "swap": 5})", ": swap: must be an object, got 5"},

@@ -11,9 +11,10 @@
 
 #include "core/atomic_file.h"
 #include "core/bounded_json.h"
-#include "core/enum_names.h"
+#include "harness/json_fields.h"
 #include "harness/report.h"
 #include "harness/report_consistency.h"
+#include "training/trainer.h"
 
 namespace twophase {
 namespace {
@@ -21,164 +22,114 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr EnumName<CellStatus> kCellStatuses[] = {
-    {CellStatus::kRunning, "running"},     {CellStatus::kCompleted, "completed"},
-    {CellStatus::kConverged, "converged"}, {CellStatus::kStalled, "stalled"},
-    {CellStatus::kDiverged, "diverged"},   {CellStatus::kFailed, "failed"},
-    {CellStatus::kSkipped, "skipped"},     {CellStatus::kPaused, "paused"},
-};
+// metadata.json's fields (results/README.md), read with json_fields.h's
+// FieldReader; ParseCellMetadata prefixes the file to its errors.
 
-constexpr char kFormat[] = "twophase-run/1";
-
-// A value as it appears in the file, shortened for messages.
-std::string Shown(const json& value) { return ShowJson(value, 40); }
-
-// Field access with errors "<file>: <parent>.<key>: <what>".
-class FieldReader {
- public:
-  FieldReader(const std::string& path, std::string* error) : path_(path), error_(error) {}
-
-  bool Fail(const std::string& field, const std::string& what) {
-    *error_ = path_ + ": " + field + ": " + what;
-    return false;
-  }
-
-  // The member `key` of `object`, or nullptr when it is absent or null.
-  static const json* Find(const json& object, const char* key) {
-    const auto it = object.find(key);
-    if (it == object.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  bool Object(const json& object, const std::string& parent, const char* key, bool required,
-              const json** out) {
-    *out = Find(object, key);
-    if (*out == nullptr) return !required || Fail(Name(parent, key), "missing");
-    if (!(*out)->is_object()) {
-      return Fail(Name(parent, key), "expected an object, got " + Shown(**out));
-    }
-    return true;
-  }
-
-  bool String(const json& object, const std::string& parent, const char* key, bool required,
-              std::string* out) {
-    const json* v = Find(object, key);
-    if (v == nullptr) return !required || Fail(Name(parent, key), "missing");
-    if (!v->is_string()) return Fail(Name(parent, key), "expected a string, got " + Shown(*v));
-    *out = v->get<std::string>();
-    if (required && out->empty()) return Fail(Name(parent, key), "is empty");
-    return true;
-  }
-
-  // An integer >= min (a float with an integral value counts).
-  bool Int(const json& object, const std::string& parent, const char* key, bool required,
-           int64_t min, int64_t* out) {
-    const json* v = Find(object, key);
-    if (v == nullptr) return !required || Fail(Name(parent, key), "missing");
-    const std::string expected = "expected an integer >= " + std::to_string(min);
-    if (!v->is_number()) return Fail(Name(parent, key), expected + ", got " + Shown(*v));
-    int64_t value = 0;
-    if (v->is_number_unsigned()) {
-      const uint64_t u = v->get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) {
-        return Fail(Name(parent, key), expected + ", got " + Shown(*v));
-      }
-      value = static_cast<int64_t>(u);
-    } else if (v->is_number_integer()) {
-      value = v->get<int64_t>();
-    } else {
-      const double d = v->get<double>();
-      if (!(std::floor(d) == d && std::fabs(d) < 9e15)) {
-        return Fail(Name(parent, key), expected + ", got " + Shown(*v));
-      }
-      value = static_cast<int64_t>(d);
-    }
-    if (value < min) return Fail(Name(parent, key), expected + ", got " + Shown(*v));
-    *out = value;
-    return true;
-  }
-
-  // A number; null reads as NaN (how JSON writers store a diverged run's
-  // non-finite values).
-  bool Number(const json& object, const std::string& parent, const char* key, bool required,
-              double* out) {
-    const auto it = object.find(key);
-    if (it == object.end()) return !required || Fail(Name(parent, key), "missing");
-    if (it->is_null()) {
-      *out = kReportNaN;
-      return true;
-    }
-    if (!it->is_number()) {
-      return Fail(Name(parent, key), "expected a number, got " + Shown(*it));
-    }
-    *out = it->get<double>();
-    return true;
-  }
-
-  // An object's scalar members as text (strings bare, others as JSON).
-  static void Scalars(const json& object, std::map<std::string, std::string>* out) {
-    for (auto it = object.begin(); it != object.end(); ++it) {
-      if (it->is_structured()) continue;
-      (*out)[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
-    }
-  }
-
- private:
-  static std::string Name(const std::string& parent, const char* key) {
-    return parent.empty() ? key : parent + "." + key;
-  }
-
-  const std::string& path_;
-  std::string* error_;
-};
-
-bool ParseCellBlock(const json& c, FieldReader* r, bool need_sizes, CellResult* cell) {
-  const std::string p = "cell";
-  if (!r->String(c, p, "id", true, &cell->id) || !r->String(c, p, "model", true, &cell->model) ||
-      !r->String(c, p, "dataset", true, &cell->dataset) ||
-      !r->String(c, p, "algorithm", true, &cell->algorithm) ||
-      !r->String(c, p, "optimizer", true, &cell->optimizer) ||
-      !r->String(c, p, "backend", true, &cell->backend) ||
-      !r->Int(c, p, "index", false, 0, &cell->index) ||
-      !r->Int(c, p, "seed", true, 0, &cell->seed) ||
-      !r->Int(c, p, "threads", true, 1, &cell->threads) ||
-      !r->Int(c, p, "epochs", true, 0, &cell->epochs) ||
-      !r->Int(c, p, "eval_every", false, 1, &cell->eval_every)) {
-    return false;
-  }
-  if (cell->optimizer != "adam" && cell->optimizer != "cg" && cell->optimizer != "two-phase") {
-    return r->Fail("cell.optimizer",
-                   "expected adam, cg or two-phase, got '" + cell->optimizer + "'");
-  }
-  // Running, failed and skipped cells may not have got as far as building the model
-  // and loading the data; everything else must say what it trained.
-  const int64_t min_size = need_sizes ? 1 : 0;
-  if (!r->Int(c, p, "parameters", need_sizes, min_size, &cell->parameters) ||
-      !r->Int(c, p, "train_samples", need_sizes, min_size, &cell->train_samples) ||
-      !r->Int(c, p, "test_samples", need_sizes, 0, &cell->test_samples) ||
-      !r->Int(c, p, "outputs", need_sizes, min_size, &cell->outputs)) {
-    return false;
-  }
-  if (!r->String(c, p, "loss", false, &cell->loss)) return false;
-  // The suite's "0: none" reads as no target, like null.
-  double target = kReportNaN;
-  if (!r->Number(c, p, "target_loss", false, &target)) return false;
-  if (std::isfinite(target) && target > 0) cell->target_loss = target;
-  const json* settings = nullptr;
-  if (!r->Object(c, p, "settings", false, &settings)) return false;
-  if (settings != nullptr) FieldReader::Scalars(*settings, &cell->settings);
-  return true;
+// A string that must be there and not be empty.
+void Text(FieldReader* r, const std::string& key, std::string* out) {
+  r->Require(key);
+  r->String(key, out);
+  if (r->ok() && out->empty()) r->Fail(r->Where(key), "must not be empty");
 }
 
-bool ParseFinalBlock(const json& f, FieldReader* r, CellFinal* last) {
-  const std::string p = "final";
-  return r->Int(f, p, "epoch", true, 0, &last->epoch) &&
-         r->Number(f, p, "train_loss", true, &last->train_loss) &&
-         r->Number(f, p, "train_accuracy", true, &last->train_accuracy) &&
-         r->Number(f, p, "test_loss", true, &last->test_loss) &&
-         r->Number(f, p, "test_accuracy", true, &last->test_accuracy) &&
-         r->Number(f, p, "wall_seconds", true, &last->wall_seconds) &&
-         r->Number(f, p, "forward_passes", true, &last->forward_passes);
+// An integer >= min.
+void Int(FieldReader* r, const std::string& key, bool required, int64_t min, int64_t* out) {
+  if (required) r->Require(key);
+  const std::string constraint = ">= " + std::to_string(min);
+  r->Number(
+      key, out, [min](int64_t v) { return v >= min; }, constraint.c_str());
+}
+
+// A number; null reads as NaN (how nlohmann writes a diverged run's
+// non-finite values).
+void NumberOrNull(FieldReader* r, const std::string& key, bool required, double* out) {
+  if (required) r->Require(key);
+  if (r->Has(key) && r->Get(key).is_null()) {
+    *out = kReportNaN;
+    return;
+  }
+  r->Number(
+      key, out, [](double) { return true; }, "");
+}
+
+// An object's scalar members as text (strings bare, others as JSON).
+void Scalars(const json& object, std::map<std::string, std::string>* out) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (it->is_structured()) continue;
+    (*out)[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+  }
+}
+
+void ReadCellBlock(FieldReader* r, bool need_sizes, CellResult* cell) {
+  Text(r, "id", &cell->id);
+  Text(r, "model", &cell->model);
+  Text(r, "dataset", &cell->dataset);
+  Text(r, "algorithm", &cell->algorithm);
+  // The suite's label is free text; the optimizer is one of the Algorithm
+  // enum's names.
+  Algorithm optimizer = Algorithm::kAdam;
+  r->Require("optimizer");
+  r->Name("optimizer", &optimizer, ParseAlgorithm);
+  if (r->ok()) cell->optimizer = AlgorithmName(optimizer);
+  Text(r, "backend", &cell->backend);
+  Int(r, "index", false, 0, &cell->index);
+  Int(r, "seed", true, 0, &cell->seed);
+  Int(r, "threads", true, 1, &cell->threads);
+  Int(r, "epochs", true, 0, &cell->epochs);
+  Int(r, "eval_every", false, 1, &cell->eval_every);
+  // Running, failed and skipped cells may not have got as far as building
+  // the model and loading the data; everything else must say what it trained.
+  const int64_t min_size = need_sizes ? 1 : 0;
+  Int(r, "parameters", need_sizes, min_size, &cell->parameters);
+  Int(r, "train_samples", need_sizes, min_size, &cell->train_samples);
+  Int(r, "test_samples", need_sizes, 0, &cell->test_samples);
+  Int(r, "outputs", need_sizes, min_size, &cell->outputs);
+  r->String("loss", &cell->loss);
+  // The suite's "0: none" reads as no target, like null.
+  double target = kReportNaN;
+  NumberOrNull(r, "target_loss", false, &target);
+  if (std::isfinite(target) && target > 0) cell->target_loss = target;
+  r->Object("settings", false, [&](FieldReader*) { Scalars(r->Get("settings"), &cell->settings); });
+}
+
+void ReadFinalBlock(FieldReader* r, CellFinal* last) {
+  Int(r, "epoch", true, 0, &last->epoch);
+  NumberOrNull(r, "train_loss", true, &last->train_loss);
+  NumberOrNull(r, "train_accuracy", true, &last->train_accuracy);
+  NumberOrNull(r, "test_loss", true, &last->test_loss);
+  NumberOrNull(r, "test_accuracy", true, &last->test_accuracy);
+  NumberOrNull(r, "wall_seconds", true, &last->wall_seconds);
+  NumberOrNull(r, "forward_passes", true, &last->forward_passes);
+}
+
+void ReadMetadata(FieldReader* r, CellResult* cell) {
+  std::string format;
+  Text(r, "format", &format);
+  if (r->ok() && format != kRunFormat) {
+    r->Fail("format", std::string("must be \"") + kRunFormat + "\"", r->Get("format"));
+  }
+  r->Require("status");
+  r->Name("status", &cell->status, ParseCellStatus);
+  r->Object("suite", true, [cell](FieldReader* suite) { Text(suite, "name", &cell->suite_name); });
+  const bool started_only = cell->status == CellStatus::kRunning ||
+                            cell->status == CellStatus::kFailed ||
+                            cell->status == CellStatus::kSkipped;
+  r->Object("cell", true, [&](FieldReader* c) { ReadCellBlock(c, !started_only, cell); });
+  r->String("message", &cell->message);
+  r->String("start", &cell->start);
+  r->String("end", &cell->end);
+  r->Object("swap", false, [cell](FieldReader* swap) {
+    int64_t epoch = 0;
+    Int(swap, "epoch", true, 0, &epoch);
+    if (swap->ok()) cell->swap_epoch = epoch;
+  });
+  r->Object("final", cell->Finished(), [cell](FieldReader* f) {
+    CellFinal last;
+    ReadFinalBlock(f, &last);
+    if (f->ok()) cell->last = last;
+  });
+  r->Object("environment", false,
+            [&](FieldReader*) { Scalars(r->Get("environment"), &cell->environment); });
 }
 
 // Splits on commas; CSV quoting never occurs in curve.csv (phase names and
@@ -207,13 +158,13 @@ bool ParseDouble(std::string_view field, double* out) {
   return end == s.c_str() + s.size();
 }
 
-// The curve.csv columns the report needs, in CurveRow's order; kNeeded[2..5]
-// are the evaluation columns, which eval_every may leave empty.
-constexpr const char* kNeeded[] = {
-    "epoch",         "phase",         "train_loss",     "train_accuracy",  "test_loss",
-    "test_accuracy", "gradient_norm", "forward_passes", "backward_passes", "wall_seconds"};
+// The curve.csv columns the report needs, in CurveRow's order.
+constexpr CurveColumn kNeeded[] = {CurveColumn::kEpoch,          CurveColumn::kPhase,
+                                   CurveColumn::kTrainLoss,      CurveColumn::kTrainAccuracy,
+                                   CurveColumn::kTestLoss,       CurveColumn::kTestAccuracy,
+                                   CurveColumn::kGradientNorm,   CurveColumn::kForwardPasses,
+                                   CurveColumn::kBackwardPasses, CurveColumn::kWallSeconds};
 constexpr size_t kCount = sizeof(kNeeded) / sizeof(kNeeded[0]);
-constexpr size_t kFirstEvaluation = 2, kLastEvaluation = 5;
 
 // The numbers of one row (values[1], the phase, is left alone). The four
 // evaluation cells are all numbers, or all empty for an epoch eval_every
@@ -221,25 +172,30 @@ constexpr size_t kFirstEvaluation = 2, kLastEvaluation = 5;
 bool ParseCurveNumbers(const std::vector<std::string_view>& fields, const size_t* column,
                        const std::string& where, double* values, bool* evaluated,
                        std::string* error) {
-  size_t empty = 0;
-  for (size_t k = kFirstEvaluation; k <= kLastEvaluation; ++k) empty += fields[column[k]].empty();
-  *evaluated = empty < kLastEvaluation - kFirstEvaluation + 1;
+  size_t empty = 0, evaluation_columns = 0;
   for (size_t k = 0; k < kCount; ++k) {
-    if (k == 1) continue;  // phase is text
+    if (!IsEvaluationColumn(kNeeded[k])) continue;
+    ++evaluation_columns;
+    empty += fields[column[k]].empty();
+  }
+  *evaluated = empty < evaluation_columns;
+  for (size_t k = 0; k < kCount; ++k) {
+    if (kNeeded[k] == CurveColumn::kPhase) continue;  // text
     const std::string_view field = fields[column[k]];
-    const bool evaluation = k >= kFirstEvaluation && k <= kLastEvaluation;
+    const bool evaluation = IsEvaluationColumn(kNeeded[k]);
     if (evaluation && !*evaluated) {
       values[k] = kReportNaN;
       continue;
     }
     if (evaluation && field.empty()) {
-      *error = where + "column " + kNeeded[k] +
+      *error = where + "column " + std::string(CurveColumnName(kNeeded[k])) +
                ": empty, but other evaluation columns of this epoch are not (an epoch is "
                "evaluated whole or not at all)";
       return false;
     }
     if (!ParseDouble(field, &values[k])) {
-      *error = where + "column " + kNeeded[k] + ": '" + std::string(field) + "' is not a number";
+      *error = where + "column " + std::string(CurveColumnName(kNeeded[k])) + ": '" +
+               std::string(field) + "' is not a number";
       return false;
     }
   }
@@ -247,8 +203,6 @@ bool ParseCurveNumbers(const std::vector<std::string_view>& fields, const size_t
 }
 
 }  // namespace
-
-std::string CellStatusName(CellStatus status) { return EnumToName(status, kCellStatuses); }
 
 bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector<CurveRow>* rows,
                    std::string* error) {
@@ -272,9 +226,10 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
   const std::vector<std::string_view> header = SplitFields(lines[0]);
   size_t column[kCount];
   for (size_t k = 0; k < kCount; ++k) {
-    const auto it = std::find(header.begin(), header.end(), kNeeded[k]);
+    const std::string_view name = CurveColumnName(kNeeded[k]);
+    const auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end()) {
-      *error = path + ": line 1: the header has no column '" + kNeeded[k] + "'";
+      *error = path + ": line 1: the header has no column '" + std::string(name) + "'";
       return false;
     }
     column[k] = static_cast<size_t>(it - header.begin());
@@ -302,9 +257,9 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
                std::to_string(rows->back().epoch);
       return false;
     }
-    row.phase = std::string(fields[column[1]]);
-    if (row.phase != "adam" && row.phase != "cg") {
-      *error = where + "column phase: expected adam or cg, got '" + row.phase + "'";
+    std::string why;
+    if (!ParsePhase(fields[column[1]], &row.phase, &why)) {
+      *error = where + "column phase: " + why;
       return false;
     }
     row.train_loss = values[2];
@@ -329,51 +284,13 @@ bool ParseCellMetadata(const std::string& text, const std::string& path, CellRes
                        std::string* error) {
   json doc;
   if (!ParseJsonObjectFile(text, path, &doc, error)) return false;
-  FieldReader r(path, error);
-  std::string format;
-  if (!r.String(doc, "", "format", true, &format)) return false;
-  if (format != kFormat) {
-    return r.Fail("format", std::string("expected '") + kFormat + "', got '" + format + "'");
-  }
-  std::string status;
-  if (!r.String(doc, "", "status", true, &status)) return false;
-  std::string status_error;
-  if (!ParseEnum(status, kCellStatuses, "status", &cell->status, &status_error)) {
-    return r.Fail("status", status_error);
-  }
-  const json* suite = nullptr;
-  const json* c = nullptr;
-  if (!r.Object(doc, "", "suite", true, &suite) ||
-      !r.String(*suite, "suite", "name", true, &cell->suite_name) ||
-      !r.Object(doc, "", "cell", true, &c)) {
+  std::string why;
+  FieldReader r(doc, "", &why);
+  ReadMetadata(&r, cell);
+  if (!r.ok()) {
+    *error = path + ": " + why;
     return false;
   }
-  const bool started_only = cell->status == CellStatus::kRunning ||
-                            cell->status == CellStatus::kFailed ||
-                            cell->status == CellStatus::kSkipped;
-  if (!ParseCellBlock(*c, &r, !started_only, cell)) return false;
-  if (!r.String(doc, "", "message", false, &cell->message) ||
-      !r.String(doc, "", "start", false, &cell->start) ||
-      !r.String(doc, "", "end", false, &cell->end)) {
-    return false;
-  }
-  const json* swap = nullptr;
-  if (!r.Object(doc, "", "swap", false, &swap)) return false;
-  if (swap != nullptr) {
-    int64_t epoch = 0;
-    if (!r.Int(*swap, "swap", "epoch", true, 0, &epoch)) return false;
-    cell->swap_epoch = epoch;
-  }
-  const json* last = nullptr;
-  if (!r.Object(doc, "", "final", cell->Finished(), &last)) return false;
-  if (last != nullptr) {
-    CellFinal f;
-    if (!ParseFinalBlock(*last, &r, &f)) return false;
-    cell->last = f;
-  }
-  const json* environment = nullptr;
-  if (!r.Object(doc, "", "environment", false, &environment)) return false;
-  if (environment != nullptr) FieldReader::Scalars(*environment, &cell->environment);
   return true;
 }
 

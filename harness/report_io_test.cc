@@ -38,7 +38,7 @@ TEST(ReportIoTest, ReadsTheSampleCells) {
   EXPECT_EQ(adam.status, CellStatus::kCompleted);
   ASSERT_EQ(adam.curve.size(), 3u);
   EXPECT_DOUBLE_EQ(adam.curve[1].train_loss, 0.2);
-  EXPECT_EQ(adam.curve[2].phase, "adam");
+  EXPECT_EQ(adam.curve[2].phase, Phase::kAdam);
   ASSERT_TRUE(adam.last.has_value());
   EXPECT_DOUBLE_EQ(adam.last->train_loss, 0.1);
   EXPECT_EQ(adam.environment.at("compiler"), "GNU 12.2.0");
@@ -110,7 +110,7 @@ TEST(ReportIoTest, DeepNestingAndDuplicateKeysAreErrors) {
   // Values in messages stay short, however long the value.
   EXPECT_FALSE(ParseCellMetadata(R"({"format": [")" + std::string(100000, 'x') + "\"]}", "m.json",
                                  &cell, &error));
-  EXPECT_EQ(error, "m.json: format: expected a string, got [\"" + std::string(35, 'x') + "...");
+  EXPECT_EQ(error, "m.json: format: must be a string, got [\"" + std::string(55, 'x') + "...");
 }
 
 TEST(ReportIoTest, NotAResultDirectory) {
@@ -135,7 +135,8 @@ TEST(ReportIoTest, MetadataErrorsNameTheFieldAndTheConstraint) {
             "m.json: expected a JSON object at the top, got []");
   nlohmann::json doc = good;
   doc["format"] = "twophase-run/2";
-  EXPECT_EQ(MetadataError(doc), "m.json: format: expected 'twophase-run/1', got 'twophase-run/2'");
+  EXPECT_EQ(MetadataError(doc),
+            "m.json: format: must be \"twophase-run/1\", got \"twophase-run/2\"");
   doc = good;
   doc["status"] = "done";
   EXPECT_EQ(MetadataError(doc),
@@ -146,26 +147,29 @@ TEST(ReportIoTest, MetadataErrorsNameTheFieldAndTheConstraint) {
   EXPECT_EQ(MetadataError(doc), "m.json: cell.train_samples: missing");
   doc = good;
   doc["cell"]["seed"] = "zero";
-  EXPECT_EQ(MetadataError(doc), "m.json: cell.seed: expected an integer >= 0, got \"zero\"");
+  EXPECT_EQ(MetadataError(doc), "m.json: cell.seed: must be an integer >= 0, got \"zero\"");
   doc = good;
   doc["cell"]["threads"] = 0;
-  EXPECT_EQ(MetadataError(doc), "m.json: cell.threads: expected an integer >= 1, got 0");
+  EXPECT_EQ(MetadataError(doc), "m.json: cell.threads: must be an integer >= 1, got 0");
   doc = good;
   doc["cell"]["parameters"] = 1.5;
-  EXPECT_EQ(MetadataError(doc), "m.json: cell.parameters: expected an integer >= 1, got 1.5");
+  EXPECT_EQ(MetadataError(doc), "m.json: cell.parameters: must be an integer >= 1, got 1.5");
   doc = good;
   doc["cell"]["optimizer"] = "sgd";
   EXPECT_EQ(MetadataError(doc),
-            "m.json: cell.optimizer: expected adam, cg or two-phase, got 'sgd'");
+            "m.json: cell.optimizer: unknown algorithm 'sgd' (known: adam, cg, two-phase)");
+  doc = good;
+  doc["cell"]["model"] = "";
+  EXPECT_EQ(MetadataError(doc), "m.json: cell.model: must not be empty");
   doc = good;
   doc["final"]["train_loss"] = "low";
-  EXPECT_EQ(MetadataError(doc), "m.json: final.train_loss: expected a number, got \"low\"");
+  EXPECT_EQ(MetadataError(doc), "m.json: final.train_loss: must be a number, got \"low\"");
   doc = good;
   doc.erase("final");
   EXPECT_EQ(MetadataError(doc), "m.json: final: missing");
   doc = good;
   doc["suite"] = "unit";
-  EXPECT_EQ(MetadataError(doc), "m.json: suite: expected an object, got \"unit\"");
+  EXPECT_EQ(MetadataError(doc), "m.json: suite: must be an object, got \"unit\"");
   doc = good;
   doc["swap"] = {{"rule", "fixed-epoch"}};
   EXPECT_EQ(MetadataError(doc), "m.json: swap.epoch: missing");
@@ -252,7 +256,7 @@ TEST(ReportIoTest, CurveErrorsNameTheLineAndTheColumn) {
       {header + "1.5,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",
        "c.csv: line 2: column epoch: '1.5' is not an epoch number"},
       {header + "1,sgd,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",
-       "c.csv: line 2: column phase: expected adam or cg, got 'sgd'"},
+       "c.csv: line 2: column phase: unknown phase 'sgd' (known: adam, cg)"},
       {header + "2,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n1,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25\n",
        "c.csv: line 3: epoch 1 does not follow epoch 2"},
       {header + "1,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.2",

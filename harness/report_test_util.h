@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,7 @@ namespace report_test {
 namespace fs = std::filesystem;
 
 struct FakeRow {
-  std::string phase;
+  Phase phase = Phase::kAdam;
   double train_loss, train_accuracy, test_loss, test_accuracy, gradient_norm;
   double forward_passes, wall_seconds;
 };
@@ -142,7 +143,7 @@ inline nlohmann::json MetadataJson(const FakeCell& c) {
 
 // curve.csv as the runner writes it, by the trainer's own EpochCsvRow.
 inline std::string CurveCsv(const FakeCell& c) {
-  std::string csv = EpochCsvHeader() + "\n";
+  std::string csv = CurveCsvHeader() + "\n";
   for (size_t i = 0; i < c.rows.size(); ++i) {
     const FakeRow& r = c.rows[i];
     EpochRecord e;
@@ -214,10 +215,13 @@ inline std::vector<FakeRow> FakeRows(const std::vector<std::string>& phases,
   std::vector<FakeRow> out;
   double passes = 0;
   for (size_t i = 0; i < losses.size(); ++i) {
-    passes += phases[i] == "cg" ? 5 : 1;
+    FakeRow row;
+    std::string error;
+    if (!ParsePhase(phases[i], &row.phase, &error)) throw std::invalid_argument(error);
+    passes += row.phase == Phase::kCg ? 5 : 1;
     const double l = losses[i];
     const double accuracy_loss = std::isnan(l) ? 0.9 : l;
-    out.push_back({phases[i], l, 1 - accuracy_loss, l + 0.02, 0.9 - accuracy_loss, 0.1 * (i + 1),
+    out.push_back({row.phase, l, 1 - accuracy_loss, l + 0.02, 0.9 - accuracy_loss, 0.1 * (i + 1),
                    passes, static_cast<double>(i + 1) + wall_shift});
   }
   return out;

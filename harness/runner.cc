@@ -31,7 +31,7 @@ std::string CellDir(const std::string& out_dir, const std::string& id) {
 
 json RecordJson(const EpochRecord& r) {
   return json{{"epoch", r.epoch},
-              {"phase", r.phase},
+              {"phase", PhaseName(r.phase)},
               {"train_loss", r.train_loss},
               {"train_accuracy", r.train_accuracy},
               {"test_loss", r.test_loss},
@@ -45,7 +45,7 @@ json RecordJson(const EpochRecord& r) {
 json SwapJson(const std::optional<SwapEvent>& swap) {
   if (!swap) return nullptr;
   return json{{"epoch", swap->epoch},
-              {"rule", swap->rule},
+              {"rule", SwapRuleName(swap->rule)},
               {"norm", swap->norm},
               {"max", swap->running_max}};
 }
@@ -97,17 +97,17 @@ class CellRunner {
         data_(options.data_dir) {}
 
   // Runs one cell into its folder; returns its final status.
-  std::string Run(const Cell& cell, int64_t position, int64_t count) {
+  CellStatus Run(const Cell& cell, int64_t position, int64_t count) {
     dir_ = CellDir(options_.out_dir, cell.id);
     position_ = position;
     count_ = count;
     std::error_code ec;
     fs::create_directories(dir_, ec);
     StartMetadata(cell, count);
-    if (ec) return Finish("failed", "cannot create " + dir_ + ": " + ec.message());
+    if (ec) return Finish(CellStatus::kFailed, "cannot create " + dir_ + ": " + ec.message());
     // "running" goes first, then anything else: a kill in between must not
     // leave an earlier attempt's final status beside files being replaced.
-    if (!WriteMetadata()) return "failed";
+    if (!WriteMetadata()) return CellStatus::kFailed;
 
     std::string error;
     const DataSplit* data = data_.Get(cell.dataset, cell.seed, &error);
@@ -115,20 +115,21 @@ class CellRunner {
       // CIFAR is user-supplied: its absence skips the cell, it is no failure.
       const bool cifar = cell.dataset.name.rfind("cifar", 0) == 0;
       if (cifar && error.find("was not found") != std::string::npos) {
-        return Finish("skipped", "CIFAR data not supplied (" + error + "); see README, 'Data'");
+        return Finish(CellStatus::kSkipped,
+                      "CIFAR data not supplied (" + error + "); see README, 'Data'");
       }
-      return Finish("failed", error);
+      return Finish(CellStatus::kFailed, error);
     }
     meta_["cell"]["train_samples"] = data->train.count;
     meta_["cell"]["test_samples"] = data->test.count;
     meta_["cell"]["outputs"] = data->train.classes;
 
     std::unique_ptr<Backend> backend = MakeBackend(cell.backend, &error);
-    if (!backend) return Finish("failed", "backend: " + error);
+    if (!backend) return Finish(CellStatus::kFailed, "backend: " + error);
     const InputShape shape{data->train.channels, data->train.height, data->train.width,
                            data->train.classes};
     std::unique_ptr<Model> model = CreateModel(cell.model, shape, backend.get(), &error);
-    if (!model) return Finish("failed", "model: " + error);
+    if (!model) return Finish(CellStatus::kFailed, "model: " + error);
     meta_["cell"]["parameters"] = model->params().size();
     SetThreads(threads_);
     return Train(cell, *data, model.get());
@@ -136,13 +137,13 @@ class CellRunner {
 
  private:
   void StartMetadata(const Cell& cell, int64_t count) {
-    meta_ = json{{"format", "twophase-run/1"},
+    meta_ = json{{"format", kRunFormat},
                  {"suite",
                   {{"name", suite_.name},
                    {"file", suite_.file},
                    {"sha256", Sha256Hex(reinterpret_cast<const uint8_t*>(suite_.text.data()),
                                         suite_.text.size())}}},
-                 {"status", "running"},
+                 {"status", CellStatusName(CellStatus::kRunning)},
                  {"message", ""},
                  {"swap", nullptr},
                  {"environment", RunEnvironment()},
@@ -188,7 +189,7 @@ class CellRunner {
     return print;
   }
 
-  std::string Train(const Cell& cell, const DataSplit& data, Model* model) {
+  CellStatus Train(const Cell& cell, const DataSplit& data, Model* model) {
     const json fingerprint = Fingerprint(cell);
     std::vector<std::string> refusals;
     std::vector<Checkpoint> candidates;
@@ -238,10 +239,10 @@ class CellRunner {
     TrainSummary summary;
     for (size_t i = 0; i <= candidates.size(); ++i) {
       const bool fresh = i == candidates.size();
-      csv = EpochCsvHeader() + "\n";
+      csv = CurveCsvHeader() + "\n";
       if (fresh) {
         if (had_checkpoints && options_.resume) Log(cell, "no usable checkpoint: starting afresh");
-        if (!RemoveStaleFiles()) return "failed";
+        if (!RemoveStaleFiles()) return CellStatus::kFailed;
         control.resume_state = {};
         model->Initialize(cell.seed);
       } else {
@@ -253,28 +254,29 @@ class CellRunner {
       Log(cell, candidates[i].path + ": refused, its state does not fit: " + summary.resume_error);
       meta_.erase("checkpoint");
     }
-    if (!write_ok) return Finish("failed", "writing curve.csv: " + error);
+    if (!write_ok) return Finish(CellStatus::kFailed, "writing curve.csv: " + error);
     return Conclude(summary);
   }
 
   // The outcome: events.json, then the metadata's status; a finished cell's
   // checkpoints go once its status says so.
-  std::string Conclude(const TrainSummary& summary) {
+  CellStatus Conclude(const TrainSummary& summary) {
     std::string error;
     json events = json::array();
     for (const TrainEvent& e : summary.events) {
-      events.push_back(json{{"epoch", e.epoch}, {"kind", e.kind}, {"message", e.message}});
+      events.push_back(
+          json{{"epoch", e.epoch}, {"kind", EventKindName(e.kind)}, {"message", e.message}});
     }
     meta_["swap"] = SwapJson(summary.swap);
     const json events_file{{"events", events}, {"swap", meta_["swap"]}};
     if (!WriteFileAtomically(dir_ + "/events.json", events_file.dump(2) + "\n", &error)) {
-      return Finish("failed", "writing events.json: " + error);
+      return Finish(CellStatus::kFailed, "writing events.json: " + error);
     }
     if (summary.status == TrainStatus::kPaused) {
-      return Finish("paused", summary.message + "; run again with --resume to continue");
+      return Finish(CellStatus::kPaused, summary.message + "; run again with --resume to continue");
     }
-    const std::string status = Finish(TrainStatusName(summary.status), summary.message);
-    if (status != "failed") RemoveCheckpoints(dir_);
+    const CellStatus status = Finish(CellStatusOf(summary.status), summary.message);
+    if (status != CellStatus::kFailed) RemoveCheckpoints(dir_);
     return status;
   }
 
@@ -283,7 +285,7 @@ class CellRunner {
     std::error_code ec;
     for (const char* stale : {"/curve.csv", "/events.json"}) {
       if (!fs::remove(dir_ + stale, ec) && ec) {
-        Finish("failed", "cannot remove " + dir_ + stale + ": " + ec.message());
+        Finish(CellStatus::kFailed, "cannot remove " + dir_ + stale + ": " + ec.message());
         return false;
       }
     }
@@ -310,12 +312,12 @@ class CellRunner {
     return true;
   }
 
-  std::string Finish(const std::string& status, const std::string& message) {
-    meta_["status"] = status;
+  CellStatus Finish(CellStatus status, const std::string& message) {
+    meta_["status"] = CellStatusName(status);
     meta_["message"] = message;
     meta_["end"] = UtcNow();
-    progress_->EndCell(status, message);
-    return WriteMetadata() ? status : "failed";
+    progress_->EndCell(CellStatusName(status), message);
+    return WriteMetadata() ? status : CellStatus::kFailed;
   }
 
   const Suite& suite_;
@@ -348,15 +350,16 @@ bool LockOutDir(const std::string& out_dir, FileLock* lock, std::string* error) 
 // Whether --resume keeps a cell: only a training outcome (completed,
 // converged, stalled or diverged) whose files are whole and agree
 // (ReadCell's checks). Otherwise *why says why the cell runs again; it
-// stays empty for a cell that never started.
-bool KeepOnResume(const std::string& out_dir, const std::string& id, std::string* status,
-                  std::string* why) {
+// stays empty for a cell that never started. *status is set when the
+// metadata could be read.
+bool KeepOnResume(const std::string& out_dir, const std::string& id,
+                  std::optional<CellStatus>* status, std::string* why) {
   const std::string dir = CellDir(out_dir, id);
   std::error_code ec;
   if (!fs::exists(dir + "/metadata.json", ec)) return false;
   CellResult cell;
   if (!ReadCell(dir, &cell, why)) return false;
-  *status = CellStatusName(cell.status);
+  *status = cell.status;
   if (cell.status == CellStatus::kRunning || cell.status == CellStatus::kPaused) {
     // Continued from its last good checkpoint, or from scratch without one.
     *why =
@@ -366,11 +369,11 @@ bool KeepOnResume(const std::string& out_dir, const std::string& id, std::string
   if (cell.status == CellStatus::kFailed || cell.status == CellStatus::kSkipped) {
     // A full disk or data supplied since: retried, so that a resumed run
     // exiting 0 means every cell has its result.
-    *why = *status + " before (" + cell.message + ")";
+    *why = CellStatusName(cell.status) + " before (" + cell.message + ")";
     return false;
   }
   if (!fs::exists(dir + "/events.json", ec)) {
-    *why = *status + ", but " + dir + "/events.json is missing";
+    *why = CellStatusName(cell.status) + ", but " + dir + "/events.json is missing";
     return false;
   }
   return true;
@@ -455,6 +458,32 @@ bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* e
   return true;
 }
 
+// The run's tally of a cell that ran (RunSummary's counters).
+void CountStatus(CellStatus status, RunSummary* summary) {
+  switch (status) {
+    case CellStatus::kCompleted:
+    case CellStatus::kConverged:
+      ++summary->completed;
+      break;
+    case CellStatus::kStalled:
+      ++summary->stalled;
+      break;
+    case CellStatus::kDiverged:
+      ++summary->diverged;
+      break;
+    case CellStatus::kSkipped:
+      ++summary->skipped;
+      break;
+    case CellStatus::kPaused:
+      ++summary->paused;
+      break;
+    case CellStatus::kRunning:
+    case CellStatus::kFailed:
+      ++summary->failed;
+      break;
+  }
+}
+
 }  // namespace
 
 std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_id) {
@@ -497,34 +526,24 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
       summary->not_started = static_cast<int64_t>(cells.size() - i);
       break;
     }
-    std::string status, why;
+    std::optional<CellStatus> status;  // unset: no readable metadata
+    std::string why;
     if (options.resume && KeepOnResume(options.out_dir, cell.id, &status, &why)) {
       ++summary->already_done;
-      progress.SkipCell(cell, static_cast<int64_t>(i), summary->cells, status);
+      progress.SkipCell(cell, static_cast<int64_t>(i), summary->cells, CellStatusName(*status));
       continue;
     }
     if (!why.empty()) {
       // Paused and interrupted cells continue from a checkpoint if they have one.
-      const bool continued = status == "paused" || status == "running";
+      const bool continued = status == CellStatus::kPaused || status == CellStatus::kRunning;
       std::fprintf(options.log, "[%zu/%lld] %s: %s; %s (--resume)\n", i + 1,
                    static_cast<long long>(summary->cells), cell.id.c_str(), why.c_str(),
                    continued ? "continuing it" : "running it again");
       ++summary->rerun;
     }
-    const std::string result = runner.Run(cell, static_cast<int64_t>(i), summary->cells);
+    const CellStatus result = runner.Run(cell, static_cast<int64_t>(i), summary->cells);
     ++summary->ran;
-    if (result == "completed" || result == "converged")
-      ++summary->completed;
-    else if (result == "stalled")
-      ++summary->stalled;
-    else if (result == "diverged")
-      ++summary->diverged;
-    else if (result == "skipped")
-      ++summary->skipped;
-    else if (result == "paused")
-      ++summary->paused;
-    else
-      ++summary->failed;
+    CountStatus(result, summary);
   }
   progress.Finish();
   return true;

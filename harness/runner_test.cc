@@ -43,7 +43,7 @@ TEST_F(RunnerTest, WritesCurveEventsAndMetadataForEveryCell) {
     }
     EXPECT_EQ(meta["suite"]["sha256"].get<std::string>().size(), 64u);
     const std::string curve = Slurp(dir + "/curve.csv");
-    EXPECT_EQ(curve.substr(0, curve.find('\n')), EpochCsvHeader());
+    EXPECT_EQ(curve.substr(0, curve.find('\n')), CurveCsvHeader());
     const int64_t rows = std::count(curve.begin(), curve.end(), '\n') - 1;
     EXPECT_EQ(rows, meta["final"]["epoch"].get<int64_t>());
     const json events = json::parse(Slurp(dir + "/events.json"));

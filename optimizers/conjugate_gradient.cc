@@ -77,6 +77,14 @@ constexpr EnumName<TerminationType> kTerminationTypes[] = {
     {TerminationType::kInvalidOptions, "invalid-options"},
 };
 
+constexpr EnumName<CgRestart> kCgRestarts[] = {
+    {CgRestart::kNone, "none"},
+    {CgRestart::kPowell, "powell"},
+    {CgRestart::kNotDescent, "not-descent"},
+    {CgRestart::kPeriodic, "periodic"},
+    {CgRestart::kLineSearchFailure, "line-search-failure"},
+};
+
 }  // namespace
 
 bool ParseBetaRule(std::string_view name, BetaRule* rule, std::string* error) {
@@ -96,6 +104,8 @@ std::string InitialStepRuleName(InitialStepRule rule) {
 std::string TerminationTypeName(TerminationType type) {
   return EnumToName(type, kTerminationTypes);
 }
+
+std::string CgRestartName(CgRestart reason) { return EnumToName(reason, kCgRestarts); }
 
 bool ConjugateGradientOptions::IsValid(std::string* error) const {
   // NaN fails every comparison, so each range check also rejects it; the
@@ -253,7 +263,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
       message = "two consecutive line searches failed (" + LineSearchStatusName(result.status) +
                 ": " + why + "); x is the best point found";
     } else {
-      record.restart_reason = "line-search-failure";
+      record.restart_reason = CgRestart::kLineSearchFailure;
       record.restarted = true;
     }
     last_search_failed_ = true;
@@ -284,7 +294,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
   // 4. The next direction.
   if (termination == TerminationType::kNotTerminated && !record.restarted) {
     NextDirection(slope, gradient_norm, gradient_norm_k, g_old, &record);
-    record.restarted = !record.restart_reason.empty();
+    record.restarted = record.restart_reason != CgRestart::kNone;
   }
   if (termination == TerminationType::kNotTerminated && record.restarted) {
     for (int64_t i = 0; i < n_; ++i) d_[i] = -g_[i];
@@ -295,7 +305,7 @@ CgIterationRecord ConjugateGradient::Iterate() {
   if (termination != TerminationType::kNotTerminated) {
     // No next direction: the record reports what ended the run instead.
     record.restarted = false;
-    record.restart_reason.clear();
+    record.restart_reason = CgRestart::kNone;
     summary_.termination = termination;
     summary_.message = message;
   }
@@ -344,11 +354,11 @@ void ConjugateGradient::NextDirection(double slope, double gradient_norm, double
   in.gg_old = gradient_norm_k * gradient_norm_k;
   in.g_dot_g_old = Dot(g_.data(), g_old.data(), n_);
   if (PeriodicRestartDue(since_restart_, options_.restart_every, n_)) {
-    record->restart_reason = "periodic";
+    record->restart_reason = CgRestart::kPeriodic;
     return;
   }
   if (PowellRestartDue(in.g_dot_g_old, in.gg, options_.powell_restart_threshold)) {
-    record->restart_reason = "powell";
+    record->restart_reason = CgRestart::kPowell;
     return;
   }
   in.d_dot_g = Dot(d_.data(), g_.data(), n_);  // d_k . g_{k+1}
@@ -360,7 +370,7 @@ void ConjugateGradient::NextDirection(double slope, double gradient_norm, double
   const std::optional<double> beta = ComputeBeta(options_.beta, in, options_.hager_zhang_eta);
   if (!beta.has_value()) {
     // The direction could not be formed as a descent direction.
-    record->restart_reason = "not-descent";
+    record->restart_reason = CgRestart::kNotDescent;
     return;
   }
   // d_{k+1} = -g_{k+1} + beta d_k, in place.
@@ -371,7 +381,7 @@ void ConjugateGradient::NextDirection(double slope, double gradient_norm, double
   for (int64_t i = 0; i < n_; ++i) d[i] = static_cast<float>(-g[i] + b * d[i]);
   const double new_slope = Dot(g_.data(), d_.data(), n_);
   if (!(new_slope < 0)) {
-    record->restart_reason = "not-descent";
+    record->restart_reason = CgRestart::kNotDescent;
   } else {
     record->beta = b;
   }

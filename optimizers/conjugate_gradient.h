@@ -103,14 +103,24 @@ enum class TerminationType {
 };
 std::string TerminationTypeName(TerminationType type);
 
+// Why the next direction is -g (CgIterationRecord::restart_reason).
+enum class CgRestart {
+  kNone,               // no restart: the CG direction
+  kPowell,             // successive gradients far from orthogonal
+  kNotDescent,         // beta's direction is no descent direction (or beta not finite)
+  kPeriodic,           // restart_every iterations since the last restart
+  kLineSearchFailure,  // the search failed; the next one goes along -g
+};
+std::string CgRestartName(CgRestart reason);  // "none", "powell", "not-descent", ...
+
 struct CgIterationRecord {
   int64_t iteration = 0;  // 1-based
   double value = 0.0;     // f after the iteration
   double gradient_norm = 0.0;
-  double step = 0.0;           // alpha
-  double beta = 0.0;           // beta used for the NEXT direction (0 on restart)
-  bool restarted = false;      // the next direction is -g
-  std::string restart_reason;  // "", "powell", "not-descent", "periodic", "line-search-failure"
+  double step = 0.0;       // alpha
+  double beta = 0.0;       // beta used for the NEXT direction (0 on restart)
+  bool restarted = false;  // the next direction is -g
+  CgRestart restart_reason = CgRestart::kNone;
   LineSearchStatus line_search_status = LineSearchStatus::kSuccess;
   int value_evaluations = 0;     // this iteration's
   int gradient_evaluations = 0;  // this iteration's

@@ -235,7 +235,7 @@ TEST(ConjugateGradientTest, QuadraticWithExactSearchTerminatesInAtMostNIteration
       // alpha* (the c2 = 1e-4 curvature test bounds the relative error by
       // ~1e-4 on a parabola; measured ~1e-7).
       EXPECT_NEAR(r.step, exact, 1e-4 * exact) << "iteration " << r.iteration;
-      EXPECT_FALSE(r.restarted) << r.restart_reason;
+      EXPECT_FALSE(r.restarted) << CgRestartName(r.restart_reason);
       NextDirection(r, cg.gradient(), &d);
     }
     const ConjugateGradientSummary& s = cg.summary();
@@ -441,7 +441,7 @@ TEST(ConjugateGradientTest, AFailedSearchRestartsAlongMinusGradient) {
     if (r.iteration == 5) {
       EXPECT_NE(r.line_search_status, LineSearchStatus::kSuccess);
       EXPECT_TRUE(r.restarted);
-      EXPECT_EQ(r.restart_reason, "line-search-failure");
+      EXPECT_EQ(r.restart_reason, CgRestart::kLineSearchFailure);
       EXPECT_EQ(r.beta, 0.0);
       EXPECT_EQ(r.step, 0.0);
       EXPECT_EQ(cg.x(), before);
@@ -538,7 +538,7 @@ TEST(ConjugateGradientTest, PeriodicAndPowellRestarts) {
       ++since;
       EXPECT_EQ(r.restarted, since == 2) << "iteration " << r.iteration;
       if (r.restarted) {
-        EXPECT_EQ(r.restart_reason, "periodic");
+        EXPECT_EQ(r.restart_reason, CgRestart::kPeriodic);
         EXPECT_EQ(r.beta, 0.0);
         since = 0;
       }
@@ -570,7 +570,7 @@ TEST(ConjugateGradientTest, PeriodicAndPowellRestarts) {
     options.powell_restart_threshold = 1e-9;
     const ConjugateGradientSummary s = ConjugateGradient(options).Minimize(&f, x.data());
     int powell = 0;
-    for (const CgIterationRecord& r : s.records) powell += r.restart_reason == "powell";
+    for (const CgIterationRecord& r : s.records) powell += r.restart_reason == CgRestart::kPowell;
     EXPECT_GE(powell, s.iterations - 2);
   }
 }

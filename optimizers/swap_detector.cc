@@ -21,6 +21,11 @@ constexpr EnumName<SwapSignal> kSwapSignals[] = {
     {SwapSignal::kFullBatch, "full-batch"},
 };
 
+constexpr EnumName<SwapRule> kSwapRules[] = {
+    {SwapRule::kPeakFraction, "peak-fraction"},
+    {SwapRule::kFixedEpoch, "fixed-epoch"},
+};
+
 }  // namespace
 
 bool ParseSwapSignal(std::string_view name, SwapSignal* signal, std::string* error) {
@@ -28,6 +33,12 @@ bool ParseSwapSignal(std::string_view name, SwapSignal* signal, std::string* err
 }
 
 std::string SwapSignalName(SwapSignal signal) { return EnumToName(signal, kSwapSignals); }
+
+bool ParseSwapRule(std::string_view name, SwapRule* rule, std::string* error) {
+  return ParseEnum(name, kSwapRules, "swap rule", rule, error);
+}
+
+std::string SwapRuleName(SwapRule rule) { return EnumToName(rule, kSwapRules); }
 
 bool SwapDetectorOptions::IsValid(std::string* error) const {
   // Comparisons are false for NaN, so NaN fails each range check.
@@ -67,7 +78,7 @@ bool SwapDetector::Observe(int64_t epoch, double norm) {
     // an epoch that was skipped for a NaN norm swaps at the next finite one).
     // Overrides the norm rule and min_epochs.
     if (epoch >= options_.fixed_epoch) {
-      event_ = SwapEvent{epoch, "fixed-epoch", smoothed_, running_max_};
+      event_ = SwapEvent{epoch, SwapRule::kFixedEpoch, smoothed_, running_max_};
     }
     return event_.has_value();
   }
@@ -77,7 +88,7 @@ bool SwapDetector::Observe(int64_t epoch, double norm) {
   // requiring a positive peak keeps the header's promise that the swap is
   // strictly after the peak.
   if (running_max_ > 0.0 && smoothed_ <= options_.factor * running_max_) {
-    event_ = SwapEvent{epoch, "peak-fraction", smoothed_, running_max_};
+    event_ = SwapEvent{epoch, SwapRule::kPeakFraction, smoothed_, running_max_};
   }
   return event_.has_value();
 }
@@ -104,13 +115,13 @@ bool SwapDetector::LoadState(StateReader* r) {
 
 void SaveSwapEvent(const SwapEvent& e, StateWriter* w) {
   w->I64(e.epoch);
-  w->String(e.rule);
+  w->String(SwapRuleName(e.rule));
   w->F64(e.norm);
   w->F64(e.running_max);
 }
 
 bool LoadSwapEvent(StateReader* r, SwapEvent* e) {
-  return r->I64("swap.epoch", &e->epoch) && r->String("swap.rule", &e->rule) &&
+  return r->I64("swap.epoch", &e->epoch) && r->Name("swap.rule", &e->rule, ParseSwapRule) &&
          r->F64("swap.norm", &e->norm) && r->F64("swap.running_max", &e->running_max);
 }
 

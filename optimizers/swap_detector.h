@@ -36,6 +36,13 @@ enum class SwapSignal { kMeanGradientNorm, kMeanOfNorms, kFullBatch };
 bool ParseSwapSignal(std::string_view name, SwapSignal* signal, std::string* error);
 std::string SwapSignalName(SwapSignal signal);
 
+// Which rule fired (SwapEvent, events.json's and metadata.json's swap.rule):
+// Algorithm 1's norm rule or SwapDetectorOptions::fixed_epoch.
+enum class SwapRule { kPeakFraction, kFixedEpoch };
+// "peak-fraction", "fixed-epoch".
+bool ParseSwapRule(std::string_view name, SwapRule* rule, std::string* error);
+std::string SwapRuleName(SwapRule rule);
+
 struct SwapDetectorOptions {
   SwapSignal signal = SwapSignal::kMeanGradientNorm;
   double factor = 0.9;      // in (0, 1)
@@ -48,7 +55,7 @@ struct SwapDetectorOptions {
 
 struct SwapEvent {
   int64_t epoch = 0;  // the last Adam epoch
-  std::string rule;   // "peak-fraction" or "fixed-epoch"
+  SwapRule rule = SwapRule::kPeakFraction;
   double norm = 0.0;  // the (smoothed) signal at the swap
   double running_max = 0.0;
 };

@@ -38,7 +38,7 @@ TEST(SwapDetectorTest, RisingThenFallingSwapsAtFirstEpochAtNinetyPercentOfPeak) 
   EXPECT_EQ(FirstSwapEpoch(&detector, norms), 6);
   ASSERT_TRUE(detector.event().has_value());
   EXPECT_EQ(detector.event()->epoch, 6);
-  EXPECT_EQ(detector.event()->rule, "peak-fraction");
+  EXPECT_EQ(detector.event()->rule, SwapRule::kPeakFraction);
   EXPECT_DOUBLE_EQ(detector.event()->norm, 9.0);
   EXPECT_DOUBLE_EQ(detector.event()->running_max, 10.0);
   EXPECT_DOUBLE_EQ(detector.running_max(), 10.0);
@@ -110,7 +110,7 @@ TEST(SwapDetectorTest, FixedEpochOverridesTheNormRule) {
   // decides.
   SwapDetector detector(options);
   EXPECT_EQ(FirstSwapEpoch(&detector, {10.0, 1.0, 1.0, 1.0, 1.0, 1.0}), 5);
-  EXPECT_EQ(detector.event()->rule, "fixed-epoch");
+  EXPECT_EQ(detector.event()->rule, SwapRule::kFixedEpoch);
   // A rising norm does not prevent it either.
   EXPECT_EQ(FirstSwapEpoch(options, {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}), 5);
   // And it overrides min_epochs.

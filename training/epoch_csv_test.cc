@@ -16,7 +16,7 @@ namespace {
 EpochRecord Record(int64_t epoch, double loss) {
   EpochRecord r;
   r.epoch = epoch;
-  r.phase = "adam";
+  r.phase = Phase::kAdam;
   r.train_loss = loss;
   r.train_accuracy = 0.75;
   r.test_loss = 0.5;
@@ -55,11 +55,11 @@ TEST(EpochCsvTest, EvaluatedUnevaluatedAndDivergedRows) {
 }
 
 TEST(EpochCsvTest, ScaledGradientNormOnlyWherePreconditionedCgRan) {
-  EXPECT_EQ(EpochCsvHeader().substr(0, EpochCsvHeader().find(",step_size")),
+  EXPECT_EQ(CurveCsvHeader().substr(0, CurveCsvHeader().find(",step_size")),
             "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,"
             "scaled_gradient_norm");
   EpochRecord cg = Record(5, 0.25);
-  cg.phase = "cg";
+  cg.phase = Phase::kCg;
   cg.scaled_gradient_norm = 2.5;
   EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,2.5,0.001,0,0,5,5,1.500,0.250,7.500");
   // A diverged preconditioned CG: "nan", never the empty "no preconditioner".
@@ -68,7 +68,7 @@ TEST(EpochCsvTest, ScaledGradientNormOnlyWherePreconditionedCgRan) {
 }
 
 TEST(EpochCsvTest, TheReportReadsWhatTheTrainerWrites) {
-  std::string csv = EpochCsvHeader() + "\n";
+  std::string csv = CurveCsvHeader() + "\n";
   for (const EpochRecord& r : {Record(1, 0.25), Unevaluated(2), Record(3, 0.125)}) {
     csv += EpochCsvRow(r) + "\n";
   }
@@ -94,11 +94,11 @@ TEST(EpochCsvTest, TheReportReadsWhatTheTrainerWrites) {
 // read as before, and so do curves that have it, filled or empty.
 TEST(EpochCsvTest, TheReportReadsCurvesWithAndWithoutTheScaledNorm) {
   EpochRecord cg = Record(2, 0.125);
-  cg.phase = "cg";
+  cg.phase = Phase::kCg;
   cg.gradient_norm = 0.0625;
   cg.scaled_gradient_norm = 2.5;
   const std::string with =
-      EpochCsvHeader() + "\n" + EpochCsvRow(Record(1, 0.25)) + "\n" + EpochCsvRow(cg) + "\n";
+      CurveCsvHeader() + "\n" + EpochCsvRow(Record(1, 0.25)) + "\n" + EpochCsvRow(cg) + "\n";
   const std::string without =
       "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,step_size,"
       "value_evaluations,gradient_evaluations,forward_passes,backward_passes,seconds,"

@@ -37,7 +37,7 @@ SwapDetectorOptions ShadowOptions(SwapDetectorOptions options) {
 
 void SaveRecord(const EpochRecord& r, StateWriter* w) {
   w->I64(r.epoch);
-  w->String(r.phase);
+  w->String(PhaseName(r.phase));
   for (const double v :
        {r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.gradient_norm, r.step_size,
         r.forward_passes, r.backward_passes, r.seconds, r.eval_seconds, r.wall_seconds}) {
@@ -49,7 +49,7 @@ void SaveRecord(const EpochRecord& r, StateWriter* w) {
 
 bool LoadRecord(StateReader* r, EpochRecord* e) {
   r->I64("curve.epoch", &e->epoch);
-  r->String("curve.phase", &e->phase);
+  r->Name("curve.phase", &e->phase, ParsePhase);
   for (double* v : {&e->train_loss, &e->train_accuracy, &e->test_loss, &e->test_accuracy,
                     &e->gradient_norm, &e->step_size, &e->forward_passes, &e->backward_passes,
                     &e->seconds, &e->eval_seconds, &e->wall_seconds}) {
@@ -178,7 +178,7 @@ TrainLoop::EpochEnd TrainLoop::AdamEpoch(int64_t epoch, EpochRecord* record) {
   adam_backward_ += r.samples / n_train;
   EpochEnd end;
   end.finite = r.finite;
-  record->phase = "adam";
+  record->phase = Phase::kAdam;
   record->step_size = options_.adam.learning_rate;
   switch (options_.detector.signal) {
     case SwapSignal::kMeanGradientNorm:
@@ -203,9 +203,10 @@ TrainLoop::EpochEnd TrainLoop::AdamEpoch(int64_t epoch, EpochRecord* record) {
     summary_.swap = detector_.event();
     const SwapEvent& e = *detector_.event();
     summary_.events.push_back(
-        {epoch, "swap",
+        {epoch, EventKind::kSwap,
          Printf("swap to CG after epoch %lld by the %s rule: norm %.6g, running max %.6g",
-                static_cast<long long>(e.epoch), e.rule.c_str(), e.norm, e.running_max)});
+                static_cast<long long>(e.epoch), SwapRuleName(e.rule).c_str(), e.norm,
+                e.running_max)});
   }
   // The shadow detector: where Algorithm 1 would have swapped on this
   // trajectory, in runs that do not swap by it (adam, a fixed swap epoch).
@@ -214,7 +215,7 @@ TrainLoop::EpochEnd TrainLoop::AdamEpoch(int64_t epoch, EpochRecord* record) {
   if (shadowed && !shadow_.swapped() && shadow_.Observe(epoch, record->gradient_norm)) {
     const SwapEvent& e = *shadow_.event();
     summary_.events.push_back(
-        {epoch, "would-swap",
+        {epoch, EventKind::kWouldSwap,
          Printf("Algorithm 1's detector (%g x running max of the %s norm) would have swapped "
                 "after epoch %lld: norm %.6g, running max %.6g",
                 options_.detector.factor, SwapSignalName(options_.detector.signal).c_str(),
@@ -229,7 +230,7 @@ TrainLoop::EpochEnd TrainLoop::CgEpoch(int64_t epoch, EpochRecord* record) {
   const CgIterationRecord r = cg_.Step(params.values());
   const ConjugateGradient& cg = cg_.cg();
   ++summary_.cg_iterations;
-  record->phase = "cg";
+  record->phase = Phase::kCg;
   record->step_size = r.step;
   // CG's |g| is in its own variables; the column means the loss's gradient
   // in the parameters on every row, so a preconditioned CG's norm moves to
@@ -242,7 +243,7 @@ TrainLoop::EpochEnd TrainLoop::CgEpoch(int64_t epoch, EpochRecord* record) {
     record->gradient_norm = cg_norm;
   }
   if (r.iteration > 0 && r.line_search_status != LineSearchStatus::kSuccess) {
-    summary_.events.push_back({epoch, "line-search-failure",
+    summary_.events.push_back({epoch, EventKind::kLineSearchFailure,
                                "line search " + LineSearchStatusName(r.line_search_status)});
   }
   EpochEnd end;
@@ -251,11 +252,11 @@ TrainLoop::EpochEnd TrainLoop::CgEpoch(int64_t epoch, EpochRecord* record) {
     end.finite = false;
   } else if (cg.summary().converged()) {
     summary_.status = TrainStatus::kConverged;
-    summary_.events.push_back({epoch, "converged", cg.summary().message});
+    summary_.events.push_back({epoch, EventKind::kConverged, cg.summary().message});
     end.stop = true;
   } else if (t == TerminationType::kLineSearchFailure) {
     summary_.status = TrainStatus::kStalled;
-    summary_.events.push_back({epoch, "line-search-failure", cg.summary().message});
+    summary_.events.push_back({epoch, EventKind::kLineSearchFailure, cg.summary().message});
     end.stop = true;
   }
   return end;
@@ -293,7 +294,7 @@ std::string TrainLoop::SaveState() const {
   w.I64(static_cast<int64_t>(summary_.events.size()));
   for (const TrainEvent& e : summary_.events) {
     w.I64(e.epoch);
-    w.String(e.kind);
+    w.String(EventKindName(e.kind));
     w.String(e.message);
   }
   w.Bool(summary_.swap.has_value());
@@ -333,7 +334,7 @@ bool TrainLoop::LoadState(std::string_view state, std::string* error) {
   if (LoadCount(&r, "events", 4 * epoch_ + 1024, &n)) summary_.events.resize(n);
   for (TrainEvent& e : summary_.events) {
     r.I64("events.epoch", &e.epoch);
-    r.String("events.kind", &e.kind);
+    r.Name("events.kind", &e.kind, ParseEventKind);
     r.String("events.message", &e.message);
   }
   bool has_swap = false;
@@ -364,8 +365,8 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
       refused.resume_error = error;
       return refused;
     }
-    summary_.events.push_back(
-        {epoch_, "resume", Printf("resumed after epoch %lld", static_cast<long long>(epoch_))});
+    summary_.events.push_back({epoch_, EventKind::kResume,
+                               Printf("resumed after epoch %lld", static_cast<long long>(epoch_))});
     if (control.on_resume) control.on_resume(summary_);
   }
   constexpr double kNotEvaluated = std::numeric_limits<double>::quiet_NaN();
@@ -411,7 +412,7 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
       summary_.status = TrainStatus::kDiverged;
       summary_.message = "diverged in epoch " + std::to_string(epoch) +
                          ": loss or gradient is NaN or Inf (try a smaller learning rate)";
-      summary_.events.push_back({epoch, "diverged", summary_.message});
+      summary_.events.push_back({epoch, EventKind::kDiverged, summary_.message});
       return summary_;
     }
     if (end.stop) {
@@ -424,13 +425,13 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
                                 out_of_seconds ? options_.max_seconds : options_.max_forward_passes,
                                 out_of_seconds ? "training seconds" : "forward passes",
                                 static_cast<long long>(epoch));
-      summary_.events.push_back({epoch, "budget", summary_.message});
+      summary_.events.push_back({epoch, EventKind::kBudget, summary_.message});
       return summary_;
     }
     if (save) {
       std::string error;
       if (!control.save(epoch, SaveState(), &error)) {
-        summary_.events.push_back({epoch, "checkpoint-failed", error});
+        summary_.events.push_back({epoch, EventKind::kCheckpointFailed, error});
       }
     }
     if (pause) {

@@ -94,9 +94,11 @@ void ExpectSameRun(const TrainRun& a, const TrainRun& b) {
   }
   std::vector<std::string> ea, eb;
   for (const TrainEvent& e : a.summary.events)
-    ea.push_back(std::to_string(e.epoch) + e.kind + e.message);
+    ea.push_back(std::to_string(e.epoch) + EventKindName(e.kind) + e.message);
   for (const TrainEvent& e : b.summary.events) {
-    if (e.kind != "resume") eb.push_back(std::to_string(e.epoch) + e.kind + e.message);
+    if (e.kind != EventKind::kResume) {
+      eb.push_back(std::to_string(e.epoch) + EventKindName(e.kind) + e.message);
+    }
   }
   EXPECT_EQ(ea, eb);
   EXPECT_EQ(a.summary.adam_steps, b.summary.adam_steps);
@@ -149,7 +151,7 @@ TEST_P(TrainResumeTest, ResumedAfterAnyEpochEqualsTheUninterruptedRun) {
     ExpectSameRun(plain, resumed);
     int resumes = 0;
     for (const TrainEvent& e : resumed.summary.events) {
-      if (e.kind != "resume") continue;
+      if (e.kind != EventKind::kResume) continue;
       ++resumes;
       EXPECT_EQ(e.epoch, epoch);
     }
@@ -302,14 +304,14 @@ TEST(TrainShadowDetectorTest, WouldSwapWhereTheDetectorFiresOnTheRunsNorms) {
     SwapDetector detector(SwapDetectorOptions{options.detector.signal, 0.95, 0.0, 1, 0});
     int64_t expected = 0;
     for (const EpochRecord& r : run.summary.epochs) {
-      if (r.phase == "adam" && detector.Observe(r.epoch, r.gradient_norm)) {
+      if (r.phase == Phase::kAdam && detector.Observe(r.epoch, r.gradient_norm)) {
         expected = r.epoch;
         break;
       }
     }
     int64_t seen = 0, count = 0;
     for (const TrainEvent& e : run.summary.events) {
-      if (e.kind == "would-swap") seen = e.epoch, ++count;
+      if (e.kind == EventKind::kWouldSwap) seen = e.epoch, ++count;
     }
     SCOPED_TRACE(fixed > 0 ? "two-phase, fixed swap" : "adam");
     if (fixed == 0) {
@@ -323,7 +325,7 @@ TEST(TrainShadowDetectorTest, WouldSwapWhereTheDetectorFiresOnTheRunsNorms) {
   options.algorithm = Algorithm::kTwoPhase;
   TrainRun run;
   Train("onednn", options, "", false, &run);
-  for (const TrainEvent& e : run.summary.events) EXPECT_NE(e.kind, "would-swap");
+  for (const TrainEvent& e : run.summary.events) EXPECT_NE(e.kind, EventKind::kWouldSwap);
 }
 
 }  // namespace

@@ -16,12 +16,6 @@ constexpr EnumName<Algorithm> kAlgorithms[] = {
     {Algorithm::kTwoPhase, "two-phase"},
 };
 
-constexpr EnumName<TrainStatus> kTrainStatuses[] = {
-    {TrainStatus::kCompleted, "completed"}, {TrainStatus::kConverged, "converged"},
-    {TrainStatus::kStalled, "stalled"},     {TrainStatus::kDiverged, "diverged"},
-    {TrainStatus::kPaused, "paused"},
-};
-
 constexpr EnumName<CgPreconditioner> kCgPreconditioners[] = {
     {CgPreconditioner::kNone, "none"},
     {CgPreconditioner::kAdam, "adam"},
@@ -34,8 +28,6 @@ bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* er
 }
 
 std::string AlgorithmName(Algorithm algorithm) { return EnumToName(algorithm, kAlgorithms, "?"); }
-
-std::string TrainStatusName(TrainStatus status) { return EnumToName(status, kTrainStatuses); }
 
 bool ParseCgPreconditioner(std::string_view name, CgPreconditioner* p, std::string* error) {
   return ParseEnum(name, kCgPreconditioners, "CG preconditioner", p, error);
@@ -101,12 +93,6 @@ Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t ch
   return e;
 }
 
-std::string EpochCsvHeader() {
-  return "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,"
-         "scaled_gradient_norm,step_size,value_evaluations,gradient_evaluations,forward_passes,"
-         "backward_passes,seconds,eval_seconds,wall_seconds";
-}
-
 std::string EpochCsvRow(const EpochRecord& r) {
   // An epoch that eval_every left unevaluated has NaN in all four evaluation
   // fields: they are written empty (results/README.md), never "nan", which
@@ -126,8 +112,8 @@ std::string EpochCsvRow(const EpochRecord& r) {
     std::snprintf(scaled, sizeof(scaled), "%.9g", *r.scaled_gradient_norm);
   char buf[640];
   std::snprintf(buf, sizeof(buf), "%lld,%s,%s,%.9g,%s,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
-                static_cast<long long>(r.epoch), r.phase.c_str(), evaluation, r.gradient_norm,
-                scaled, r.step_size, static_cast<long long>(r.value_evaluations),
+                static_cast<long long>(r.epoch), PhaseName(r.phase).c_str(), evaluation,
+                r.gradient_norm, scaled, r.step_size, static_cast<long long>(r.value_evaluations),
                 static_cast<long long>(r.gradient_evaluations), r.forward_passes, r.backward_passes,
                 r.seconds, r.eval_seconds, r.wall_seconds);
   return buf;

@@ -51,9 +51,14 @@
 #include "optimizers/adam.h"
 #include "optimizers/conjugate_gradient.h"
 #include "optimizers/swap_detector.h"
+#include "training/results_format.h"
 
 namespace twophase {
 
+// Which of the three training procedures runs. In the files and on the
+// command line its name is the "optimizer" (a suite entry's "optimizer",
+// metadata.json's cell.optimizer, `train --optimizer`); an "algorithm" there
+// is the suite's label of an entry (e.g. "two-phase-golden"), free text.
 enum class Algorithm { kAdam, kCg, kTwoPhase };
 // "adam", "cg", "two-phase".
 bool ParseAlgorithm(std::string_view name, Algorithm* algorithm, std::string* error);
@@ -112,7 +117,7 @@ struct TrainOptions {
 // One line of the training log.
 struct EpochRecord {
   int64_t epoch = 0;
-  std::string phase;  // "adam" or "cg"
+  Phase phase = Phase::kAdam;
   // Full pass over the training set after the epoch; NaN with the three
   // below on an epoch that was not evaluated (eval_every).
   double train_loss = 0.0;
@@ -150,20 +155,11 @@ struct EpochRecord {
 // Something that happened during a run, besides the epochs.
 struct TrainEvent {
   int64_t epoch = 0;
-  // "swap", "would-swap" (where Algorithm 1's detector would have fired in
-  // a run that does not swap by it), "line-search-failure", "converged",
-  // "diverged", "budget", "resume", "checkpoint-failed".
-  std::string kind;
+  EventKind kind = EventKind::kSwap;
   std::string message;
 };
 
-// kStalled: CG could not go on (two failed line searches in a row, usually
-// at float32 resolution of the loss) before the budget was spent.
-// kPaused: stopped on request after an epoch whose state was saved.
-enum class TrainStatus { kCompleted, kConverged, kStalled, kDiverged, kPaused };
-// "completed", "converged", "stalled", "diverged", "paused": also the cell
-// statuses of a result directory (results/README.md).
-std::string TrainStatusName(TrainStatus status);
+// TrainStatus: training/results_format.h, with its cell status.
 
 struct TrainSummary {
   TrainStatus status = TrainStatus::kCompleted;
@@ -228,8 +224,8 @@ bool StateParameters(std::string_view state, int64_t size, std::vector<float>* p
 // scaled norm), for TrainControl::resume_state.
 std::string UpgradeVersion1State(std::string_view state);
 
-// CSV header and one row, the same columns as the printed log.
-std::string EpochCsvHeader();
+// One curve.csv row, in CurveColumn order (the header: CurveCsvHeader()),
+// the same columns as the printed log.
 std::string EpochCsvRow(const EpochRecord& record);
 
 }  // namespace twophase

@@ -244,9 +244,9 @@ TEST(TwoPhaseTest, SwapsAtTheFixedEpochThenRunsCgWithItsCosts) {
   ASSERT_NE(s.status, TrainStatus::kDiverged) << s.message;
   ASSERT_TRUE(s.swap.has_value());
   EXPECT_EQ(s.swap->epoch, 5);
-  EXPECT_EQ(s.swap->rule, "fixed-epoch");
+  EXPECT_EQ(s.swap->rule, SwapRule::kFixedEpoch);
   ASSERT_EQ(s.epochs.size(), 8u);
-  for (int i = 0; i < 8; ++i) EXPECT_EQ(s.epochs[i].phase, i < 5 ? "adam" : "cg") << i;
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(s.epochs[i].phase, i < 5 ? Phase::kAdam : Phase::kCg) << i;
   EXPECT_EQ(s.adam_steps, 5 * 4);
   EXPECT_EQ(s.cg_iterations, 3);
   // Adam: one forward and one backward pass per epoch; CG's gradient
@@ -290,7 +290,7 @@ TEST(TwoPhaseTest, CgAloneAndTwoPhaseRerunsAreBitIdentical) {
     EXPECT_EQ(0, std::memcmp(a->params().values(), b->params().values(),
                              sizeof(float) * a->params().size()));
     if (algorithm == Algorithm::kCg) {
-      EXPECT_EQ(sa.epochs.front().phase, "cg");
+      EXPECT_EQ(sa.epochs.front().phase, Phase::kCg);
       EXPECT_EQ(sa.adam_steps, 0);
     }
   }
@@ -305,7 +305,7 @@ void ExpectParameterGradientNorms(const TrainSummary& s, const TrainOptions& opt
                                   const DataSplit& data, Model* model) {
   const bool scaled = options.cg_preconditioner == CgPreconditioner::kAdam;
   for (const EpochRecord& r : s.epochs) {
-    EXPECT_EQ(r.scaled_gradient_norm.has_value(), scaled && r.phase == "cg") << r.epoch;
+    EXPECT_EQ(r.scaled_gradient_norm.has_value(), scaled && r.phase == Phase::kCg) << r.epoch;
   }
   ParameterBuffer& params = model->params();
   const std::vector<float> x(params.values(), params.values() + params.size());
@@ -344,7 +344,7 @@ TEST(TrainerTest, PreconditionedTwoPhaseLowersTheLossAndIsReproducible) {
   const auto [a, params_a] = run();
   ASSERT_NE(a.status, TrainStatus::kDiverged) << a.message;
   ASSERT_GE(a.epochs.size(), 4u) << a.message;
-  EXPECT_EQ(a.epochs[3].phase, "cg");
+  EXPECT_EQ(a.epochs[3].phase, Phase::kCg);
   EXPECT_LT(a.epochs.back().train_loss, a.epochs[2].train_loss);
   const auto [b, params_b] = run();
   ASSERT_EQ(params_a.size(), params_b.size());
@@ -368,7 +368,7 @@ TEST(TrainerTest, BudgetCapsEndARunEarly) {
   EXPECT_EQ(s.status, TrainStatus::kCompleted);
   EXPECT_EQ(s.epochs.size(), 3u);
   ASSERT_FALSE(s.events.empty());
-  EXPECT_EQ(s.events.back().kind, "budget");
+  EXPECT_EQ(s.events.back().kind, EventKind::kBudget);
   EXPECT_NE(s.message.find("budget of 3 forward passes reached after epoch 3"), std::string::npos)
       << s.message;
   std::string error;

@@ -58,7 +58,7 @@ TEST(TwoPhaseVsAdamTest, TwoPhaseEndsBelowAdamAtEqualEpochsOnFashionMnist) {
   ASSERT_EQ(two_phase.epochs.size(), 100u);
   // The two runs share their first 70 epochs bit for bit.
   EXPECT_EQ(adam.epochs[69].train_loss, two_phase.epochs[69].train_loss);
-  EXPECT_EQ(two_phase.epochs[70].phase, "cg");
+  EXPECT_EQ(two_phase.epochs[70].phase, Phase::kCg);
   // CG's line search only accepts decreases: the CG phase is monotone.
   for (size_t e = 70; e < two_phase.epochs.size(); ++e) {
     EXPECT_LE(two_phase.epochs[e].train_loss, two_phase.epochs[e - 1].train_loss) << e + 1;
