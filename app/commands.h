@@ -17,6 +17,7 @@ int RunCommand(const std::vector<std::string>& args);
 int ListCommand(const std::vector<std::string>& args);
 int ReportCommand(const std::vector<std::string>& args);
 int CompareCommand(const std::vector<std::string>& args);
+int ProbeCommand(const std::vector<std::string>& args);
 
 }  // namespace twophase
 

@@ -19,6 +19,8 @@ void PrintUsage(std::FILE* out) {
                "  list      the models, data sets, algorithms, backends and shipped suites\n"
                "  train     train a model on a data set, one line per epoch\n"
                "  evaluate  loss and accuracy of a model on a data set, no training\n"
+               "  probe     the training loss's curvature at a point: extreme Hessian\n"
+               "            eigenvalues (Lanczos on Hessian-vector products)\n"
                "  model     list a model's parameters: names, shapes, counts\n"
                "  minimize  nonlinear CG on a classic test problem (or --all): iterations,\n"
                "            evaluations, final value, termination\n"
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "train") return twophase::TrainCommand(args);
   if (command == "model") return twophase::ModelCommand(args);
   if (command == "evaluate") return twophase::EvaluateCommand(args);
+  if (command == "probe") return twophase::ProbeCommand(args);
   if (command == "minimize") return twophase::MinimizeCommand(args);
   if (command == "report") return twophase::ReportCommand(args);
   if (command == "compare") return twophase::CompareCommand(args);
