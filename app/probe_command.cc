@@ -93,7 +93,7 @@ int ProbeCommand(const std::vector<std::string>& args) {
       "steps", po::value(&lanczos.steps)->default_value(20),
       "Lanczos steps (Hessian-vector products, 2 gradients each)")(
       "hvp-step", po::value(&fd_step)->default_value(0),
-      "central-difference step (0: eps_float^(1/3) * max(1, |x|/sqrt(n)))")(
+      "central-difference step (0: eps_float^(1/2) * max(1, |x|/sqrt(n)))")(
       "json", po::value(&json_path), "also write the results as JSON to FILE");
   run.AddOptions(&options);
   po::variables_map vm;

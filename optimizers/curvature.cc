@@ -106,7 +106,7 @@ HessianVectorProduct::HessianVectorProduct(Objective* objective, const float* x,
       g_minus_(objective->size()) {
   const double n = static_cast<double>(objective->size());
   const double eps = std::numeric_limits<float>::epsilon();
-  step_ = step > 0 ? step : std::cbrt(eps) * std::max(1.0, NormF(x_) / std::sqrt(n));
+  step_ = step > 0 ? step : std::sqrt(eps) * std::max(1.0, NormF(x_) / std::sqrt(n));
 }
 
 void HessianVectorProduct::Apply(const double* v, double* y) {

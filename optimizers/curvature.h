@@ -6,9 +6,12 @@
 // because every layer has an exact backward pass but none a forward-mode
 // (R-op) one. Their error has two parts: truncation, O(h^2 |third
 // derivative|), and the float32 rounding of the two gradients, ~eps |g| / h.
-// The default step balances them for float32 (h = eps^(1/3) scaled by the
-// point's size); HessianVectorProduct reports the rounding part so that a
-// caller can tell a tiny eigenvalue from noise.
+// The textbook balance for central differences, h ~ eps^(1/3), is too large
+// for these models: their third derivatives are large next to the gradient
+// (LayerNorm over few dimensions), so truncation dominates. The default is
+// h = eps^(1/2) scaled by the point's size (measured: bench/README.md,
+// "Curvature probe"). HessianVectorProduct reports the rounding part so that
+// a caller can tell a tiny eigenvalue from noise.
 //
 // Lanczos runs in double with full reorthogonalisation (the probes use few
 // steps, at most a few hundred, so storing the basis is cheap) and reports,
@@ -52,7 +55,7 @@ LanczosResult Lanczos(const SymmetricOperator& a, int64_t n, const LanczosOption
 // Central-difference Hessian-vector products of `objective` at x.
 class HessianVectorProduct {
  public:
-  // step <= 0: the default, eps_float^(1/3) * max(1, |x| / sqrt(n)).
+  // step <= 0: the default, eps_float^(1/2) * max(1, |x| / sqrt(n)).
   HessianVectorProduct(Objective* objective, const float* x, double step = 0);
 
   // y = H v (double in and out; the probes evaluate the float32 objective).
