@@ -2,10 +2,14 @@
 
 // GCC 12 warns, wrongly, of an uninitialised AVX-512 register inside Eigen's
 // eigensolver under -march=native; the warning is about Eigen's internals.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Eigenvalues>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <algorithm>
 #include <cmath>

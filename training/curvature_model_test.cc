@@ -13,10 +13,14 @@
 
 // GCC 12 warns, wrongly, inside Eigen's eigensolver under -march=native
 // (optimizers/curvature.cc).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Eigenvalues>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include "core/threads.h"
 #include "datasets/dataset.h"
