@@ -134,6 +134,14 @@ void HessianVectorProduct::Apply(const double* v, double* y) {
   last_rounding_error_ = eps * (NormF(g_plus_) + NormF(g_minus_)) * scale;
 }
 
+std::vector<double> SymmetricEigenvalues(const std::vector<double>& a, int64_t n) {
+  const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
+      matrix(a.data(), n, n);
+  const Eigen::MatrixXd copy = matrix;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(copy, Eigen::EigenvaluesOnly);
+  return std::vector<double>(solver.eigenvalues().data(), solver.eigenvalues().data() + n);
+}
+
 double CurvatureAlong(HessianVectorProduct* hvp, const std::vector<double>& v) {
   const int64_t n = static_cast<int64_t>(v.size());
   std::vector<double> hv(n);

@@ -77,6 +77,10 @@ class HessianVectorProduct {
   int64_t products_ = 0;
 };
 
+// The eigenvalues, ascending, of the symmetric n x n row-major matrix a
+// (dense, double): the reference the tests check Lanczos against.
+std::vector<double> SymmetricEigenvalues(const std::vector<double>& a, int64_t n);
+
 // v^T H v / v^T v: the curvature along v (one product).
 double CurvatureAlong(HessianVectorProduct* hvp, const std::vector<double>& v);
 

@@ -11,17 +11,6 @@
 #include <memory>
 #include <vector>
 
-// GCC 12 warns, wrongly, inside Eigen's eigensolver under -march=native
-// (optimizers/curvature.cc).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <Eigen/Eigenvalues>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
 #include "core/threads.h"
 #include "datasets/dataset.h"
 #include "models/vit.h"
@@ -55,22 +44,27 @@ TEST(CurvatureModelTest, FullHessianFromProductsIsSymmetricAndLanczosFindsItsExt
   const std::vector<float> x(model.params().values(), model.params().values() + n);
 
   HessianVectorProduct hvp(&f, x.data());
-  Eigen::MatrixXd h(n, n);
-  std::vector<double> e(n, 0.0), column(n);
+  std::vector<double> h(n * n), e(n, 0.0), column(n);
   for (int64_t j = 0; j < n; ++j) {
     e[j] = 1;
     hvp.Apply(e.data(), column.data());
     e[j] = 0;
-    for (int64_t i = 0; i < n; ++i) h(i, j) = column[i];
+    for (int64_t i = 0; i < n; ++i) h[i * n + j] = column[i];
   }
-  const double scale = h.cwiseAbs().maxCoeff();
+  double scale = 0, asymmetry = 0;
+  std::vector<double> symmetric(n * n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      scale = std::max(scale, std::abs(h[i * n + j]));
+      asymmetry = std::max(asymmetry, std::abs(h[i * n + j] - h[j * n + i]));
+      symmetric[i * n + j] = (h[i * n + j] + h[j * n + i]) / 2;
+    }
+  }
   ASSERT_GT(scale, 0);
-  const double asymmetry = (h - h.transpose()).cwiseAbs().maxCoeff();
   EXPECT_LT(asymmetry, 2e-3 * scale) << "max |H - H^T| " << asymmetry << " of max |H| " << scale;
 
-  const Eigen::MatrixXd symmetric = (h + h.transpose()) / 2;
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(symmetric);
-  const double lambda_min = solver.eigenvalues()(0), lambda_max = solver.eigenvalues()(n - 1);
+  const std::vector<double> eigenvalues = SymmetricEigenvalues(symmetric, n);
+  const double lambda_min = eigenvalues.front(), lambda_max = eigenvalues.back();
   LanczosOptions lanczos;
   lanczos.steps = 60;
   const LanczosResult r = Lanczos(hvp.AsOperator(), n, lanczos);
