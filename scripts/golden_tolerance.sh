@@ -25,7 +25,7 @@ if [[ ! -f "$init" ]]; then
     --eval-every 50 --checkpoint-dir "$out/adam-checkpoints" --resume \
     --csv "$out/adam300.csv" --save "$out/adam300.safetensors" > "$out/adam300.log"
 fi
-echo "tolerance,train_loss_after_20,forward_passes_per_epoch,seconds_per_epoch"
+echo "tolerance,train_loss_after_20,forward_passes_per_epoch,wall_seconds_per_epoch"
 for tol in 1e-3 1e-2 3e-2; do
   csv="$out/golden-$tol.csv"
   if [[ ! -f "$csv.done" ]]; then
@@ -34,6 +34,9 @@ for tol in 1e-3 1e-2 3e-2; do
       --eval-every 20 --csv "$csv" > "$out/golden-$tol.log"
     touch "$csv.done"
   fi
-  # Columns: 3 train_loss, 11 forward_passes, 13 seconds (of the last row).
-  tail -1 "$csv" | awk -F, -v tol="$tol" '{printf "%s,%s,%.2f,%.1f\n", tol, $3, $11 / 20, $13}'
+  # By column name: curve.csv's columns move when one is added.
+  awk -F, -v tol="$tol" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    { last = $0 } END { split(last, f, ",");
+      printf "%s,%s,%.2f,%.1f\n", tol, f[col["train_loss"]], f[col["forward_passes"]] / 20,
+        f[col["wall_seconds"]] / 20 }' "$csv"
 done
