@@ -64,8 +64,8 @@ bool WriteOutputs(const std::string& out, const std::string& md, const std::stri
 // compare.md's section on them.
 std::string DrawMovedCells(const CompareResult& result, const std::string& out, size_t limit) {
   namespace fs = std::filesystem;
-  const std::vector<const CellComparison*> moved = MostMoved(result, limit);
   if (limit == 0) return ComparePlotsMarkdown({}, "plots were turned off (--plots 0)");
+  const std::vector<const CellComparison*> moved = MostMoved(result, limit);
   if (moved.empty()) return ComparePlotsMarkdown({}, "");
   std::vector<std::string> args = {(fs::path(out) / "plots").string(), result.base_dir,
                                    result.new_dir};

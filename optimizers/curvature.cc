@@ -29,15 +29,14 @@ double DotD(const double* a, const double* b, int64_t n) {
 
 double NormF(const std::vector<float>& a) { return Norm(a.data(), static_cast<int64_t>(a.size())); }
 
-// Subtracts from w its components along the first k basis vectors, twice
-// ("twice is enough": Parlett), which keeps the basis orthogonal to working
+// Subtracts from w its components along every basis vector, twice ("twice
+// is enough": Parlett), which keeps the basis orthogonal to working
 // precision however many Ritz values have converged.
-void Reorthogonalise(const std::vector<std::vector<double>>& basis, size_t k, double* w,
-                     int64_t n) {
+void Reorthogonalise(const std::vector<std::vector<double>>& basis, double* w, int64_t n) {
   for (int pass = 0; pass < 2; ++pass) {
-    for (size_t j = 0; j < k; ++j) {
-      const double c = DotD(basis[j].data(), w, n);
-      for (int64_t i = 0; i < n; ++i) w[i] -= c * basis[j][i];
+    for (const std::vector<double>& b : basis) {
+      const double c = DotD(b.data(), w, n);
+      for (int64_t i = 0; i < n; ++i) w[i] -= c * b[i];
     }
   }
 }
@@ -85,7 +84,7 @@ LanczosResult Lanczos(const SymmetricOperator& a, int64_t n, const LanczosOption
     a(q.data(), w.data());
     ++result.products;
     alpha.push_back(DotD(q.data(), w.data(), n));
-    Reorthogonalise(basis, basis.size(), w.data(), n);
+    Reorthogonalise(basis, w.data(), n);
     beta_m = std::sqrt(DotD(w.data(), w.data(), n));
     RitzValues(alpha, beta, beta_m, &result);
     const double scale = std::max(std::abs(result.lambda_max), std::abs(result.lambda_min));
@@ -137,8 +136,7 @@ void HessianVectorProduct::Apply(const double* v, double* y) {
 std::vector<double> SymmetricEigenvalues(const std::vector<double>& a, int64_t n) {
   const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
       matrix(a.data(), n, n);
-  const Eigen::MatrixXd copy = matrix;
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(copy, Eigen::EigenvaluesOnly);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(matrix, Eigen::EigenvaluesOnly);
   return std::vector<double>(solver.eigenvalues().data(), solver.eigenvalues().data() + n);
 }
 
