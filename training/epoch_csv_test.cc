@@ -40,18 +40,18 @@ EpochRecord Unevaluated(int64_t epoch) {
 
 TEST(EpochCsvTest, EvaluatedUnevaluatedAndDivergedRows) {
   EXPECT_EQ(EpochCsvRow(Record(1, 0.25)),
-            "1,adam,0.25,0.75,0.5,0.625,0.125,,0.001,0,0,1,1,1.500,0.250,1.500");
-  EXPECT_EQ(EpochCsvRow(Unevaluated(2)), "2,adam,,,,,0.125,,0.001,0,0,2,2,1.500,0.000,3.000");
+            "1,adam,0.25,0.75,0.5,0.625,0.125,,0.001,0,0,1,1,1.500,0.250,1.500,,,,,");
+  EXPECT_EQ(EpochCsvRow(Unevaluated(2)), "2,adam,,,,,0.125,,0.001,0,0,2,2,1.500,0.000,3.000,,,,,");
   // A diverged epoch was evaluated (its accuracies are finite): its NaN loss
   // stays "nan", as before eval_every.
   EpochRecord diverged = Record(3, std::nan(""));
   diverged.test_loss = std::nan("");
   EXPECT_EQ(EpochCsvRow(diverged),
-            "3,adam,nan,0.75,nan,0.625,0.125,,0.001,0,0,3,3,1.500,0.250,4.500");
+            "3,adam,nan,0.75,nan,0.625,0.125,,0.001,0,0,3,3,1.500,0.250,4.500,,,,,");
   // A NaN outside the evaluation (a diverged gradient) is written as before.
   EpochRecord bad_gradient = Unevaluated(4);
   bad_gradient.gradient_norm = std::nan("");
-  EXPECT_EQ(EpochCsvRow(bad_gradient), "4,adam,,,,,nan,,0.001,0,0,4,4,1.500,0.000,6.000");
+  EXPECT_EQ(EpochCsvRow(bad_gradient), "4,adam,,,,,nan,,0.001,0,0,4,4,1.500,0.000,6.000,,,,,");
 }
 
 TEST(EpochCsvTest, ScaledGradientNormOnlyWherePreconditionedCgRan) {
@@ -61,10 +61,22 @@ TEST(EpochCsvTest, ScaledGradientNormOnlyWherePreconditionedCgRan) {
   EpochRecord cg = Record(5, 0.25);
   cg.phase = Phase::kCg;
   cg.scaled_gradient_norm = 2.5;
-  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,2.5,0.001,0,0,5,5,1.500,0.250,7.500");
+  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,2.5,0.001,0,0,5,5,1.500,0.250,7.500,,,,,");
   // A diverged preconditioned CG: "nan", never the empty "no preconditioner".
   cg.scaled_gradient_norm = std::nan("");
-  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,nan,0.001,0,0,5,5,1.500,0.250,7.500");
+  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,nan,0.001,0,0,5,5,1.500,0.250,7.500,,,,,");
+}
+
+TEST(EpochCsvTest, CurvatureOnlyWhereTheProbeRan) {
+  EpochRecord probed = Record(6, 0.25);
+  probed.curvature = CurvatureReading{.lambda_min = -0.5,
+                                      .lambda_max = 8,
+                                      .along_gradient = 2.25,
+                                      .along_update = -0.125,
+                                      .seconds = 12.5};
+  EXPECT_EQ(EpochCsvRow(probed),
+            "6,adam,0.25,0.75,0.5,0.625,0.125,,0.001,0,0,6,6,1.500,0.250,9.000,-0.5,8,2.25,-0.125,"
+            "12.500");
 }
 
 TEST(EpochCsvTest, TheReportReadsWhatTheTrainerWrites) {

@@ -45,6 +45,11 @@ constexpr std::string_view kCurveColumns[] = {
     "seconds",
     "eval_seconds",
     "wall_seconds",
+    "lambda_min",
+    "lambda_max",
+    "curvature_gradient",
+    "curvature_update",
+    "probe_seconds",
 };
 static_assert(std::size(kCurveColumns) == kCurveColumnCount, "one name per CurveColumn");
 

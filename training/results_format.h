@@ -89,8 +89,15 @@ enum class CurveColumn {
   kSeconds,
   kEvalSeconds,
   kWallSeconds,
+  // The curvature probe (probe_every; training/trainer.h, CurvatureReading):
+  // empty on every epoch it did not run after.
+  kLambdaMin,
+  kLambdaMax,
+  kCurvatureGradient,
+  kCurvatureUpdate,
+  kProbeSeconds,
 };
-inline constexpr int kCurveColumnCount = static_cast<int>(CurveColumn::kWallSeconds) + 1;
+inline constexpr int kCurveColumnCount = static_cast<int>(CurveColumn::kProbeSeconds) + 1;
 std::string_view CurveColumnName(CurveColumn column);
 // The header line (without its line end): every column name, comma-separated.
 std::string CurveCsvHeader();

@@ -81,7 +81,8 @@ TEST(ResultsFormatTest, CurveHeaderListsEveryColumnInFileOrder) {
             "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,"
             "scaled_gradient_norm,step_size,value_evaluations,gradient_evaluations,forward_passes,"
             "backward_passes,"
-            "seconds,eval_seconds,wall_seconds");
+            "seconds,eval_seconds,wall_seconds,lambda_min,lambda_max,curvature_gradient,"
+            "curvature_update,probe_seconds");
   EXPECT_EQ(CurveColumnName(CurveColumn::kWallSeconds), "wall_seconds");
   int evaluation = 0;
   for (int c = 0; c < kCurveColumnCount; ++c) evaluation += IsEvaluationColumn(CurveColumn(c));

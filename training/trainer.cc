@@ -110,12 +110,18 @@ std::string EpochCsvRow(const EpochRecord& r) {
   char scaled[40] = "";
   if (r.scaled_gradient_norm)
     std::snprintf(scaled, sizeof(scaled), "%.9g", *r.scaled_gradient_norm);
-  char buf[640];
-  std::snprintf(buf, sizeof(buf), "%lld,%s,%s,%.9g,%s,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f",
+  // Empty where the probe did not run.
+  char curvature[160] = ",,,,";
+  if (const auto& c = r.curvature) {
+    std::snprintf(curvature, sizeof(curvature), "%.9g,%.9g,%.9g,%.9g,%.3f", c->lambda_min,
+                  c->lambda_max, c->along_gradient, c->along_update, c->seconds);
+  }
+  char buf[800];
+  std::snprintf(buf, sizeof(buf), "%lld,%s,%s,%.9g,%s,%.9g,%lld,%lld,%.9g,%.9g,%.3f,%.3f,%.3f,%s",
                 static_cast<long long>(r.epoch), PhaseName(r.phase).c_str(), evaluation,
                 r.gradient_norm, scaled, r.step_size, static_cast<long long>(r.value_evaluations),
                 static_cast<long long>(r.gradient_evaluations), r.forward_passes, r.backward_passes,
-                r.seconds, r.eval_seconds, r.wall_seconds);
+                r.seconds, r.eval_seconds, r.wall_seconds, curvature);
   return buf;
 }
 

@@ -114,6 +114,18 @@ struct TrainOptions {
   bool IsValid(std::string* error) const;
 };
 
+// The curvature probe after an epoch (TrainOptions::probe): the extreme
+// eigenvalues of the Hessian of the loss over the probe's fixed subset, by
+// Lanczos (optimizers/curvature.h), and the curvature v^T H v / v^T v along
+// the full gradient of that loss and along the epoch's update (the
+// parameters after the epoch minus those before it). Measurement, like the
+// evaluation: its passes are not the algorithm's, its time is its own.
+struct CurvatureReading {
+  double lambda_min = 0.0, lambda_max = 0.0;
+  double along_gradient = 0.0, along_update = 0.0;
+  double seconds = 0.0;
+};
+
 // One line of the training log.
 struct EpochRecord {
   int64_t epoch = 0;
@@ -143,6 +155,8 @@ struct EpochRecord {
   double seconds = 0.0;       // wall time of this epoch's training work
   double eval_seconds = 0.0;  // wall time of the two evaluation passes
   double wall_seconds = 0.0;  // cumulative training time (evaluation excluded)
+  // Set on the epochs the probe ran after.
+  std::optional<CurvatureReading> curvature;
 
   // False on an epoch eval_every skipped: all four evaluation fields NaN
   // (an evaluated diverged epoch has NaN losses but finite accuracies).
