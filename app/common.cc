@@ -141,18 +141,21 @@ bool ModelAndData::Build(const std::string& command, int* exit_code) {
   if (test_subset > 0 && !TakeSubset(&data.test, test_subset, SubsetMode::kFirst, 0, &error)) {
     return fail(2, "--test-subset: " + error);
   }
-  if (!init.empty() && IsCheckpointFile(init)) {
-    if (!LoadCheckpointParameters(init, &model->params(), &error)) {
-      return fail(1, "--init: " + error);
-    }
-  } else if (!init.empty()) {
-    if (!LoadSafetensors(init, &model->params(), nullptr, &error)) {
-      return fail(1, "--init: " + error);
-    }
-    // The file format holds any float; a starting point must be finite.
-    if (!model->params().CheckFinite(&error)) return fail(1, "--init: " + init + ": " + error);
+  if (!init.empty()) {
+    if (!LoadParameterFile(init, &model->params(), &error)) return fail(1, "--init: " + error);
   } else {
     model->Initialize(seed);
+  }
+  return true;
+}
+
+bool LoadParameterFile(const std::string& path, ParameterBuffer* params, std::string* error) {
+  if (IsCheckpointFile(path)) return LoadCheckpointParameters(path, params, error);
+  if (!LoadSafetensors(path, params, nullptr, error)) return false;
+  // The file format holds any float; a starting point must be finite.
+  if (!params->CheckFinite(error)) {
+    *error = path + ": " + *error;
+    return false;
   }
   return true;
 }

@@ -81,6 +81,10 @@ struct LongRunFlags {
 // stderr: for the commands that run the blas backend.
 void WarnAboutOpenBlasKernel(const std::string& command);
 
+// A starting point (--init, probe's --previous): a checkpoint's
+// parameters, or a safetensors file's, which must be finite.
+bool LoadParameterFile(const std::string& path, ParameterBuffer* params, std::string* error);
+
 // --init from a checkpoint file: its state's parameters (they must fit
 // `params`), read after the checksum is checked.
 bool LoadCheckpointParameters(const std::string& path, ParameterBuffer* params, std::string* error);

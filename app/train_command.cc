@@ -76,11 +76,12 @@ nlohmann::json Fingerprint(const ModelAndData& run, const TrainOptions& train) {
 class TableFlags {
  public:
   void Add(TrainOptions* train, po::options_description* adam, po::options_description* cg,
-           po::options_description* swap) {
+           po::options_description* swap, po::options_description* probe) {
     for (const OptionField& field : TrainOptionFields()) {
-      po::options_description* group = field.phase == OptionPhase::kAdam ? adam
-                                       : field.phase == OptionPhase::kCg ? cg
-                                                                         : swap;
+      po::options_description* group = field.phase == OptionPhase::kAdam   ? adam
+                                       : field.phase == OptionPhase::kCg   ? cg
+                                       : field.phase == OptionPhase::kSwap ? swap
+                                                                           : probe;
       const std::string flag = Flag(field);
       auto add = [&](const po::value_semantic* value) {
         group->add_options()(flag.c_str(), value, field.help);
@@ -140,6 +141,13 @@ void PrintEpoch(const EpochRecord& r) {
               value(r.test_loss, "%.6g").c_str(), value(r.test_accuracy, "%.4f").c_str(),
               r.gradient_norm, r.step_size, static_cast<long long>(r.value_evaluations),
               static_cast<long long>(r.gradient_evaluations), r.seconds, r.eval_seconds);
+  if (const auto& c = r.curvature) {
+    std::printf(
+        "# epoch %lld probe: lambda_min %.6g lambda_max %.6g (ratio %.4g), curvature "
+        "along the gradient %.6g, along the update %.6g, %.2f s\n",
+        static_cast<long long>(r.epoch), c->lambda_min, c->lambda_max,
+        c->lambda_min / c->lambda_max, c->along_gradient, c->along_update, c->seconds);
+  }
   std::fflush(stdout);
 }
 
@@ -199,10 +207,12 @@ int TrainCommand(const std::vector<std::string>& args) {
   po::options_description adam_options("Adam (phase 1) options");
   po::options_description cg_options("CG (phase 2) options");
   po::options_description swap_options("swap detector options (two-phase)");
-  table_flags.Add(&train, &adam_options, &cg_options, &swap_options);
+  po::options_description probe_options("curvature probe (measurement, every algorithm)");
+  table_flags.Add(&train, &adam_options, &cg_options, &swap_options, &probe_options);
   po::options_description checkpoint_options("checkpoints");
   checkpoints.Add(&checkpoint_options);
-  options.add(adam_options).add(cg_options).add(swap_options).add(checkpoint_options);
+  options.add(adam_options).add(cg_options).add(swap_options).add(probe_options);
+  options.add(checkpoint_options);
   po::variables_map vm;
   int code = 0;
   if (!ParseCommandLine("train", "--model M --dataset D [options]", options, args, &vm, &code)) {

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 // The columns that differ between reruns (results/README.md, curve.csv).
 const std::set<std::string> kWallTimeColumns = {"seconds", "eval_seconds", "wall_seconds",
-                                                   "probe_seconds"};
+                                                "probe_seconds"};
 
 // curve.csv text as rows of fields, the header first. ReadCell has checked
 // the file, so a plain split suffices.

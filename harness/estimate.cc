@@ -81,7 +81,18 @@ double EstimateSeconds(const TrainOptions& t, int64_t train_samples, int64_t tes
   // The evaluation: every eval_every epochs, plus the first, last and swap.
   const double evaluations = std::min(epochs, std::ceil(epochs / t.eval_every) + 2.0);
   const double evaluation = (n + test_samples) * forward;
-  return adam_epochs * adam_epoch + (epochs - adam_epochs) * cg_epoch + evaluations * evaluation;
+  // The curvature probe (training/curvature_probe.h): after epoch 1 and
+  // every probe.every epochs, 2 (steps + 2) + 1 gradients over its subset.
+  double probing = 0;
+  if (t.probe.every > 0) {
+    const double probes = std::floor(epochs / static_cast<double>(t.probe.every)) +
+                          (t.probe.every > 1 && epochs >= 1 ? 1.0 : 0.0);
+    const double probe_n = t.probe.samples > 0 ? std::min<double>(t.probe.samples, n) : n;
+    probing =
+        probes * (2.0 * (static_cast<double>(t.probe.steps) + 2) + 1) * probe_n * forward_backward;
+  }
+  return adam_epochs * adam_epoch + (epochs - adam_epochs) * cg_epoch + evaluations * evaluation +
+         probing;
 }
 
 bool EstimateCells(const std::vector<Cell>& cells, int threads,

@@ -65,9 +65,21 @@ inline std::string Slurp(const std::string& path) {
 inline std::string WithoutWallTimes(const std::string& csv) {
   std::istringstream in(csv);
   std::string line, out;
-  while (std::getline(in, line)) {
-    for (int i = 0; i < 3; ++i) line = line.substr(0, line.rfind(','));
-    out += line + "\n";
+  std::vector<bool> wall;  // by column, from the header
+  for (bool header = true; std::getline(in, line); header = false) {
+    std::vector<std::string> fields;
+    std::istringstream split(line + ",");
+    for (std::string f; std::getline(split, f, ',');) fields.push_back(f);
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const std::string& f = fields[i];
+      if (header) {
+        wall.push_back(f == "seconds" || f == "eval_seconds" || f == "wall_seconds" ||
+                       f == "probe_seconds");
+      }
+      const bool blank = !header && i < wall.size() && wall[i];
+      out += (i > 0 ? "," : "") + (blank ? std::string() : f);
+    }
+    out += "\n";
   }
   return out;
 }

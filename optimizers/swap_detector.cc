@@ -19,11 +19,13 @@ constexpr EnumName<SwapSignal> kSwapSignals[] = {
     {SwapSignal::kMeanGradientNorm, "mean-gradient"},
     {SwapSignal::kMeanOfNorms, "mean-of-norms"},
     {SwapSignal::kFullBatch, "full-batch"},
+    {SwapSignal::kCurvature, "curvature"},
 };
 
 constexpr EnumName<SwapRule> kSwapRules[] = {
     {SwapRule::kPeakFraction, "peak-fraction"},
     {SwapRule::kFixedEpoch, "fixed-epoch"},
+    {SwapRule::kCurvature, "curvature"},
 };
 
 }  // namespace
@@ -49,7 +51,15 @@ bool SwapDetectorOptions::IsValid(std::string* error) const {
          CheckOption(min_epochs >= 1, "min_epochs", ">= 1", static_cast<double>(min_epochs),
                      error) &&
          CheckOption(fixed_epoch >= 0, "fixed_epoch", ">= 0 (0: use the norm rule)",
-                     static_cast<double>(fixed_epoch), error);
+                     static_cast<double>(fixed_epoch), error) &&
+         CheckOption(std::isfinite(curvature_tolerance) && curvature_tolerance >= 0,
+                     "curvature_tolerance", ">= 0 and finite", curvature_tolerance, error) &&
+         CheckOption(curvature_probes >= 1, "curvature_probes", ">= 1",
+                     static_cast<double>(curvature_probes), error);
+}
+
+bool CurvatureLooksConvex(double lambda_min, double lambda_max, double tolerance) {
+  return lambda_max > 0 && lambda_min >= -tolerance * lambda_max;
 }
 
 SwapDetector::SwapDetector(const SwapDetectorOptions& options) : options_(options) {}

@@ -15,6 +15,12 @@
 //    mini-batch noise, which does not shrink near the minimum.
 //  - kFullBatch: |full-batch gradient| at the end of the epoch -- one extra
 //    forward and backward pass over the training set.
+//  - kCurvature: not a norm but the loss's curvature (issue 17), which the
+//    paper's hypothesis is about: swap once the curvature probe (trainer.h,
+//    probe_every) has found lambda_min >= -tolerance * lambda_max at
+//    `curvature_probes` consecutive probes (CurvatureLooksConvex). The
+//    curve's gradient norm is then kMeanGradientNorm's, and the norm rule
+//    only runs as the shadow detector.
 // Optional exponential smoothing s = a s + (1 - a) gn (a = 0: none), a
 // minimum number of Adam epochs, and a fixed swap epoch (the paper's
 // published runs swapped after 30 % of the budget) which overrides the
@@ -31,15 +37,16 @@
 
 namespace twophase {
 
-enum class SwapSignal { kMeanGradientNorm, kMeanOfNorms, kFullBatch };
-// "mean-gradient", "mean-of-norms", "full-batch".
+enum class SwapSignal { kMeanGradientNorm, kMeanOfNorms, kFullBatch, kCurvature };
+// "mean-gradient", "mean-of-norms", "full-batch", "curvature".
 bool ParseSwapSignal(std::string_view name, SwapSignal* signal, std::string* error);
 std::string SwapSignalName(SwapSignal signal);
 
 // Which rule fired (SwapEvent, events.json's and metadata.json's swap.rule):
-// Algorithm 1's norm rule or SwapDetectorOptions::fixed_epoch.
-enum class SwapRule { kPeakFraction, kFixedEpoch };
-// "peak-fraction", "fixed-epoch".
+// Algorithm 1's norm rule, SwapDetectorOptions::fixed_epoch or the
+// curvature signal.
+enum class SwapRule { kPeakFraction, kFixedEpoch, kCurvature };
+// "peak-fraction", "fixed-epoch", "curvature".
 bool ParseSwapRule(std::string_view name, SwapRule* rule, std::string* error);
 std::string SwapRuleName(SwapRule rule);
 
@@ -49,14 +56,25 @@ struct SwapDetectorOptions {
   double smoothing = 0.0;   // EMA weight a in [0, 1)
   int64_t min_epochs = 1;   // never swap before this many Adam epochs
   int64_t fixed_epoch = 0;  // > 0: swap after exactly this epoch instead
+  // The curvature signal (kCurvature): tau and k of the rule above. The
+  // defaults come from the probes (README, "The convexity probe").
+  double curvature_tolerance = 0.05;  // >= 0
+  int64_t curvature_probes = 2;       // >= 1
 
   bool IsValid(std::string* error) const;
 };
 
+// The curvature rule's test of one probe: lambda_min >= -tolerance *
+// lambda_max with lambda_max > 0 (a Hessian with no positive curvature is
+// not near a minimum). False for NaN.
+bool CurvatureLooksConvex(double lambda_min, double lambda_max, double tolerance);
+
 struct SwapEvent {
   int64_t epoch = 0;  // the last Adam epoch
   SwapRule rule = SwapRule::kPeakFraction;
-  double norm = 0.0;  // the (smoothed) signal at the swap
+  // The (smoothed) norm signal at the swap and its running max; for the
+  // curvature rule, the mean gradient norm and the shadow detector's max.
+  double norm = 0.0;
   double running_max = 0.0;
 };
 

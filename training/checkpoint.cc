@@ -15,10 +15,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr char kMagic[] = "twophase-checkpoint";
-// 2: the state ends with the curve's scaled gradient norms. Version 1 files
-// are still read (UpgradeVersion1State), so that a run paused by an older
-// build resumes.
-constexpr uint64_t kVersion = 2;
+// 2: the state ends with the curve's scaled gradient norms; 3: then with its
+// curvature readings. Older files are still read (UpgradeState), so that a
+// run paused by an older build resumes.
+constexpr uint64_t kVersion = 3;
 constexpr uint64_t kOldestVersion = 1;
 
 uint64_t Checksum(const std::string& fingerprint, const std::string& state) {
@@ -29,7 +29,7 @@ uint64_t Checksum(const std::string& fingerprint, const std::string& state) {
 
 json TrainOptionsJson(const TrainOptions& o) {
   const LineSearchOptions& ls = o.cg.line_search;
-  return json{
+  json j{
       {"algorithm", AlgorithmName(o.algorithm)},
       {"epochs", o.epochs},
       {"batch_size", o.batch_size},
@@ -77,6 +77,17 @@ json TrainOptionsJson(const TrainOptions& o) {
       {"max_forward_passes", o.max_forward_passes},
       {"eval_every", o.eval_every},
   };
+  // Only where used, so that the fingerprints of runs without the probe
+  // and the curvature signal stay those older builds wrote: their
+  // checkpoints still resume.
+  if (o.probe.every > 0) {
+    j["probe"] = {{"every", o.probe.every}, {"samples", o.probe.samples}, {"steps", o.probe.steps}};
+  }
+  if (o.detector.signal == SwapSignal::kCurvature) {
+    j["detector"]["curvature_tolerance"] = o.detector.curvature_tolerance;
+    j["detector"]["curvature_probes"] = o.detector.curvature_probes;
+  }
+  return j;
 }
 
 bool SaveCheckpoint(const std::string& dir, const json& fingerprint, const std::string& state,
@@ -125,7 +136,9 @@ bool ReadCheckpoint(const std::string& path, Checkpoint* checkpoint, std::string
     *error = path + ": " + r.error();
     return false;
   }
-  if (version == 1) checkpoint->state = UpgradeVersion1State(checkpoint->state);
+  if (version < kVersion) {
+    checkpoint->state = UpgradeState(checkpoint->state, static_cast<int>(version));
+  }
   JsonReadError why;
   if (!ParseBoundedJson(print, &checkpoint->fingerprint, &why)) {
     *error = path + ": fingerprint: " + why.message;

@@ -126,29 +126,33 @@ std::string CheckpointBytes(uint64_t version, const std::string& state) {
   return w.bytes();
 }
 
-// Version 1 (before the scaled gradient norms) is read and its state
-// upgraded (train_resume_test.cc resumes one); versions this build does not
-// know are refused with the range it reads.
-TEST(CheckpointTest, ReadsVersion1AndRefusesUnknownVersions) {
+// Versions 1 (before the scaled gradient norms) and 2 (before the
+// curvature readings) are read and their states upgraded
+// (train_resume_test.cc resumes both); versions this build does not know are
+// refused with the range it reads.
+TEST(CheckpointTest, ReadsOlderVersionsAndRefusesUnknownVersions) {
   const std::string dir = TempDir("version");
   const std::string path = dir + "/checkpoint.bin";
   std::string error, bytes;
   ASSERT_TRUE(SaveCheckpoint(dir, Print(), "state", &error)) << error;
   ASSERT_TRUE(ReadWholeFile(path, &bytes, &error));
-  EXPECT_EQ(bytes, CheckpointBytes(2, "state"));  // the layout the helper writes
+  EXPECT_EQ(bytes, CheckpointBytes(3, "state"));  // the layout the helper writes
 
   Checkpoint c;
-  ASSERT_TRUE(WriteFileAtomically(path, CheckpointBytes(1, "old state"), &error));
-  ASSERT_TRUE(ReadCheckpoint(path, &c, &error)) << error;
-  EXPECT_EQ(c.state, UpgradeVersion1State("old state"));
-  EXPECT_NE(c.state, "old state");
-  EXPECT_EQ(c.fingerprint, Print());
+  for (int version : {1, 2}) {
+    ASSERT_TRUE(WriteFileAtomically(path, CheckpointBytes(version, "old state"), &error));
+    ASSERT_TRUE(ReadCheckpoint(path, &c, &error)) << error;
+    EXPECT_EQ(c.state, UpgradeState("old state", version));
+    EXPECT_NE(c.state, "old state");
+    EXPECT_EQ(c.fingerprint, Print());
+  }
+  EXPECT_NE(UpgradeState("s", 1), UpgradeState("s", 2));
 
-  for (uint64_t version : {0, 3}) {
+  for (uint64_t version : {0, 4}) {
     ASSERT_TRUE(WriteFileAtomically(path, CheckpointBytes(version, "state"), &error));
     EXPECT_FALSE(ReadCheckpoint(path, &c, &error));
     EXPECT_EQ(error, path + ": version: " + std::to_string(version) +
-                         " (this build reads versions 1 to 2)");
+                         " (this build reads versions 1 to 3)");
   }
   fs::remove_all(dir);
 }

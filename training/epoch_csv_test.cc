@@ -61,10 +61,12 @@ TEST(EpochCsvTest, ScaledGradientNormOnlyWherePreconditionedCgRan) {
   EpochRecord cg = Record(5, 0.25);
   cg.phase = Phase::kCg;
   cg.scaled_gradient_norm = 2.5;
-  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,2.5,0.001,0,0,5,5,1.500,0.250,7.500,,,,,");
+  EXPECT_EQ(EpochCsvRow(cg),
+            "5,cg,0.25,0.75,0.5,0.625,0.125,2.5,0.001,0,0,5,5,1.500,0.250,7.500,,,,,");
   // A diverged preconditioned CG: "nan", never the empty "no preconditioner".
   cg.scaled_gradient_norm = std::nan("");
-  EXPECT_EQ(EpochCsvRow(cg), "5,cg,0.25,0.75,0.5,0.625,0.125,nan,0.001,0,0,5,5,1.500,0.250,7.500,,,,,");
+  EXPECT_EQ(EpochCsvRow(cg),
+            "5,cg,0.25,0.75,0.5,0.625,0.125,nan,0.001,0,0,5,5,1.500,0.250,7.500,,,,,");
 }
 
 TEST(EpochCsvTest, CurvatureOnlyWhereTheProbeRan) {

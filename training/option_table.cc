@@ -5,6 +5,9 @@ namespace {
 
 using nlohmann::json;
 
+bool ProbeOn(const TrainOptions& o) { return o.probe.every > 0; }
+bool CurvatureSignal(const TrainOptions& o) { return o.detector.signal == SwapSignal::kCurvature; }
+
 // Captureless lambdas, so that the table is constant data.
 constexpr OptionField kFields[] = {
     // Adam (phase 1).
@@ -72,11 +75,30 @@ constexpr OptionField kFields[] = {
      .parse = [](std::string_view s, TrainOptions* o,
                  std::string* e) { return ParseCgPreconditioner(s, &o->cg_preconditioner, e); },
      .name = [](const TrainOptions& o) { return CgPreconditionerName(o.cg_preconditioner); }},
+    // The curvature probe (every algorithm): before the swap detector,
+    // whose curvature signal needs it, so IsValidFieldByField blames the
+    // signal only when the probe is off.
+    {.key = "probe_every",
+     .phase = OptionPhase::kProbe,
+     .help = "probe the loss's curvature (Hessian eigenvalues by Lanczos) after epoch 1 and "
+             "every N epochs (0: off; measurement, not counted in the passes)",
+     .integer = [](TrainOptions& o) -> int64_t& { return o.probe.every; },
+     .used = ProbeOn},
+    {.key = "probe_samples",
+     .phase = OptionPhase::kProbe,
+     .help = "training images in the probe's loss (the first K; 0: all)",
+     .integer = [](TrainOptions& o) -> int64_t& { return o.probe.samples; },
+     .used = ProbeOn},
+    {.key = "probe_steps",
+     .phase = OptionPhase::kProbe,
+     .help = "Lanczos steps per probe (each a Hessian-vector product: 2 gradients)",
+     .integer = [](TrainOptions& o) -> int64_t& { return o.probe.steps; },
+     .used = ProbeOn},
     // The swap detector (two-phase).
     {.key = "swap_signal",
      .phase = OptionPhase::kSwap,
-     .help = "mean-gradient (free), mean-of-norms (free) or full-batch (one extra pass per "
-             "epoch)",
+     .help = "mean-gradient (free), mean-of-norms (free), full-batch (one extra pass per "
+             "epoch) or curvature (the probe's eigenvalues; needs probe_every)",
      .parse = [](std::string_view s, TrainOptions* o,
                  std::string* e) { return ParseSwapSignal(s, &o->detector.signal, e); },
      .name = [](const TrainOptions& o) { return SwapSignalName(o.detector.signal); }},
@@ -97,6 +119,16 @@ constexpr OptionField kFields[] = {
      .help = "swap after exactly this epoch instead (0: use the detector; the paper's runs: "
              "30 % of the budget)",
      .integer = [](TrainOptions& o) -> int64_t& { return o.detector.fixed_epoch; }},
+    {.key = "swap_curvature_tolerance",
+     .phase = OptionPhase::kSwap,
+     .help = "curvature signal: swap when lambda_min >= -this x lambda_max ...",
+     .number = [](TrainOptions& o) -> double& { return o.detector.curvature_tolerance; },
+     .used = CurvatureSignal},
+    {.key = "swap_curvature_probes",
+     .phase = OptionPhase::kSwap,
+     .help = "... at this many consecutive probes",
+     .integer = [](TrainOptions& o) -> int64_t& { return o.detector.curvature_probes; },
+     .used = CurvatureSignal},
 };
 
 void CopyField(const OptionField& field, const TrainOptions& from, TrainOptions* to) {
@@ -118,8 +150,15 @@ bool PhaseUsedBy(OptionPhase phase, Algorithm algorithm) {
       return algorithm != Algorithm::kAdam;
     case OptionPhase::kSwap:
       return algorithm == Algorithm::kTwoPhase;
+    case OptionPhase::kProbe:
+      return true;
   }
   return false;
+}
+
+bool FieldUsed(const OptionField& field, const TrainOptions& options) {
+  return PhaseUsedBy(field.phase, options.algorithm) &&
+         (field.used == nullptr || field.used(options));
 }
 
 std::span<const OptionField> TrainOptionFields() { return kFields; }
@@ -137,7 +176,7 @@ json OptionValue(const OptionField& field, const TrainOptions& options) {
 json OptionSettings(const TrainOptions& options) {
   json settings = json::object();
   for (const OptionField& field : kFields) {
-    if (PhaseUsedBy(field.phase, options.algorithm)) {
+    if (FieldUsed(field, options)) {
       settings[field.key] = OptionValue(field, options);
     }
   }
@@ -147,7 +186,7 @@ json OptionSettings(const TrainOptions& options) {
 std::string OptionSettingsText(const TrainOptions& options) {
   std::string text;
   for (const OptionField& field : kFields) {
-    if (!PhaseUsedBy(field.phase, options.algorithm)) continue;
+    if (!FieldUsed(field, options)) continue;
     const json value = OptionValue(field, options);
     text += (text.empty() ? "" : ", ") + std::string(field.key) + " " +
             (value.is_string() ? value.get<std::string>() : value.dump());

@@ -24,8 +24,9 @@
 namespace twophase {
 
 // The phase that reads a field, which decides the algorithms that use it:
-// kAdam adam and two-phase, kCg cg and two-phase, kSwap two-phase only.
-enum class OptionPhase { kAdam, kCg, kSwap };
+// kAdam adam and two-phase, kCg cg and two-phase, kSwap two-phase only,
+// kProbe (the curvature probe, a measurement) all three.
+enum class OptionPhase { kAdam, kCg, kSwap, kProbe };
 bool PhaseUsedBy(OptionPhase phase, Algorithm algorithm);
 
 struct OptionField {
@@ -42,7 +43,16 @@ struct OptionField {
   // (known: ...)".
   bool (*parse)(std::string_view name, TrainOptions* options, std::string* error) = nullptr;
   std::string (*name)(const TrainOptions&) = nullptr;
+  // A further condition for the field to count as used (null: none), for
+  // fields that only matter when another one switches them on: the probe's
+  // when probe_every > 0, the curvature rule's with swap_signal curvature.
+  // Unused fields stay out of the metadata's settings, so that results of
+  // runs without them read as before.
+  bool (*used)(const TrainOptions&) = nullptr;
 };
+
+// The field counts in `options`: its phase's algorithms and its `used`.
+bool FieldUsed(const OptionField& field, const TrainOptions& options);
 
 // The fields in the order a suite entry and the help list them.
 std::span<const OptionField> TrainOptionFields();
@@ -50,7 +60,7 @@ std::span<const OptionField> TrainOptionFields();
 // The field's value in `options`: a number, an integer, a bool or a name.
 nlohmann::json OptionValue(const OptionField& field, const TrainOptions& options);
 
-// The metadata's "settings": every field the algorithm uses, by key.
+// The metadata's "settings": every field used (FieldUsed), by key.
 nlohmann::json OptionSettings(const TrainOptions& options);
 
 // "lr 0.001, batch 512, ...": the same fields as OptionSettings, in table

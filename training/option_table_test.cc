@@ -22,7 +22,7 @@ TEST(OptionTableTest, EachFieldHasOneKeyOneTypeAndHelp) {
     EXPECT_EQ(field.parse != nullptr, field.name != nullptr) << field.key;
     EXPECT_GT(std::string(field.help).size(), 10u) << field.key;
   }
-  EXPECT_EQ(keys.size(), 18u);
+  EXPECT_EQ(keys.size(), 23u);
 }
 
 // Each accessor reaches its own member: a value set through the table is

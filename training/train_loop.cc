@@ -93,7 +93,7 @@ bool LoadCount(StateReader* r, const char* field, int64_t max, int64_t* n) {
 // The curve's scaled gradient norms (EpochRecord::scaled_gradient_norm), as
 // (epoch, norm) pairs after everything else: checkpoint format version 2
 // added them at the end, so that a version-1 state becomes a version-2 one
-// by appending an empty list (UpgradeVersion1State).
+// by appending an empty list (UpgradeState).
 void SaveScaledNorms(const std::vector<EpochRecord>& curve, StateWriter* w) {
   int64_t n = 0;
   for (const EpochRecord& r : curve) n += r.scaled_gradient_norm.has_value();
@@ -123,6 +123,44 @@ bool LoadScaledNorms(StateReader* r, std::vector<EpochRecord>* curve) {
   return true;
 }
 
+// The curve's curvature readings (EpochRecord::curvature), as (epoch,
+// reading) pairs after the scaled norms: checkpoint format version 3 added
+// them at the end, as version 2 did the scaled norms.
+void SaveCurvature(const std::vector<EpochRecord>& curve, StateWriter* w) {
+  int64_t n = 0;
+  for (const EpochRecord& r : curve) n += r.curvature.has_value();
+  w->I64(n);
+  for (const EpochRecord& r : curve) {
+    if (!r.curvature) continue;
+    const CurvatureReading& c = *r.curvature;
+    w->I64(r.epoch);
+    for (const double v : {c.lambda_min, c.lambda_max, c.along_gradient, c.along_update, c.seconds})
+      w->F64(v);
+  }
+}
+
+bool LoadCurvature(StateReader* r, std::vector<EpochRecord>* curve) {
+  const int64_t size = static_cast<int64_t>(curve->size());
+  int64_t n = 0;
+  if (!LoadCount(r, "curvature", size, &n)) return false;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t epoch = 0;
+    CurvatureReading c;
+    r->I64("curvature.epoch", &epoch);
+    for (double* v :
+         {&c.lambda_min, &c.lambda_max, &c.along_gradient, &c.along_update, &c.seconds}) {
+      r->F64("curvature.values", v);
+    }
+    if (!r->ok()) return false;
+    if (epoch < 1 || epoch > size || (*curve)[epoch - 1].epoch != epoch) {
+      return r->Fail("curvature.epoch",
+                     Printf("%lld is not an epoch of the curve", static_cast<long long>(epoch)));
+    }
+    (*curve)[epoch - 1].curvature = c;
+  }
+  return true;
+}
+
 class TrainLoop {
  public:
   TrainLoop(Model* model, const DataSplit& data, const TrainOptions& options)
@@ -137,6 +175,10 @@ class TrainLoop {
     if (options.algorithm != Algorithm::kCg) {
       adam_ = std::make_unique<AdamPhase>(model, data.train, options);
     }
+    if (options.probe.every > 0) {
+      probe_objective_ = std::make_unique<TrainingObjective>(
+          model, &data.train, options.loss, options.probe.samples, options.micro_batch);
+    }
   }
 
   TrainSummary Run(const std::function<void(const EpochRecord&)>& on_epoch,
@@ -149,8 +191,16 @@ class TrainLoop {
     bool swapped = false;  // the swap came after this epoch
   };
 
-  EpochEnd AdamEpoch(int64_t epoch, EpochRecord* record);
+  EpochEnd AdamEpoch(EpochRecord* record);
+  // After an Adam epoch (and its probe): Algorithm 1's detector, the
+  // curvature rule and the shadow detector. True when CG takes over.
+  bool ObserveSwap(int64_t epoch, const EpochRecord& record);
+  bool CurvatureSwapDue(int64_t epoch, const EpochRecord& record) const;
   EpochEnd CgEpoch(int64_t epoch, EpochRecord* record);
+  bool ProbeDue(int64_t epoch) const {
+    return options_.probe.every > 0 && (epoch == 1 || epoch % options_.probe.every == 0);
+  }
+  CurvatureReading Probe() const;
   void Evaluate(EpochRecord* record);
   std::string SaveState() const;
   bool LoadState(std::string_view state, std::string* error);
@@ -163,6 +213,8 @@ class TrainLoop {
   std::unique_ptr<AdamPhase> adam_;
   CgPhase cg_;
   std::vector<float> full_gradient_;
+  std::unique_ptr<TrainingObjective> probe_objective_;  // the probe's subset
+  std::vector<float> epoch_start_;                      // the parameters before a probed epoch
   // The state between epochs, besides the phases' own.
   int64_t epoch_ = 0;  // the last epoch done
   bool in_cg_;
@@ -170,7 +222,7 @@ class TrainLoop {
   TrainSummary summary_;
 };
 
-TrainLoop::EpochEnd TrainLoop::AdamEpoch(int64_t epoch, EpochRecord* record) {
+TrainLoop::EpochEnd TrainLoop::AdamEpoch(EpochRecord* record) {
   const AdamEpochResult r = adam_->RunEpoch();
   const double n_train = static_cast<double>(std::max<int64_t>(data_.train.count, 1));
   summary_.adam_steps += r.steps;
@@ -182,6 +234,7 @@ TrainLoop::EpochEnd TrainLoop::AdamEpoch(int64_t epoch, EpochRecord* record) {
   record->step_size = options_.adam.learning_rate;
   switch (options_.detector.signal) {
     case SwapSignal::kMeanGradientNorm:
+    case SwapSignal::kCurvature:  // the norm the shadow detector reads
       record->gradient_norm = r.mean_gradient_norm;
       break;
     case SwapSignal::kMeanOfNorms:
@@ -195,33 +248,80 @@ TrainLoop::EpochEnd TrainLoop::AdamEpoch(int64_t epoch, EpochRecord* record) {
       break;
     }
   }
-  if (!end.finite) return end;
+  return end;
+}
+
+bool TrainLoop::ObserveSwap(int64_t epoch, const EpochRecord& record) {
   const bool two_phase = options_.algorithm == Algorithm::kTwoPhase;
-  if (two_phase && detector_.Observe(epoch, record->gradient_norm)) {
-    in_cg_ = true;  // CG from the next epoch on, for good
-    end.swapped = true;
-    summary_.swap = detector_.event();
-    const SwapEvent& e = *detector_.event();
-    summary_.events.push_back(
-        {epoch, EventKind::kSwap,
-         Printf("swap to CG after epoch %lld by the %s rule: norm %.6g, running max %.6g",
-                static_cast<long long>(e.epoch), SwapRuleName(e.rule).c_str(), e.norm,
-                e.running_max)});
-  }
+  const bool by_curvature =
+      options_.detector.signal == SwapSignal::kCurvature && options_.detector.fixed_epoch == 0;
   // The shadow detector: where Algorithm 1 would have swapped on this
-  // trajectory, in runs that do not swap by it (adam, a fixed swap epoch).
-  const bool shadowed =
-      options_.algorithm == Algorithm::kAdam || (two_phase && options_.detector.fixed_epoch > 0);
-  if (shadowed && !shadow_.swapped() && shadow_.Observe(epoch, record->gradient_norm)) {
+  // trajectory, in runs that do not swap by it (adam, a fixed swap epoch,
+  // the curvature signal).
+  const bool shadowed = options_.algorithm == Algorithm::kAdam ||
+                        (two_phase && (options_.detector.fixed_epoch > 0 || by_curvature));
+  if (shadowed && !shadow_.swapped() && shadow_.Observe(epoch, record.gradient_norm)) {
     const SwapEvent& e = *shadow_.event();
+    const SwapSignal norm = by_curvature ? SwapSignal::kMeanGradientNorm : options_.detector.signal;
     summary_.events.push_back(
         {epoch, EventKind::kWouldSwap,
          Printf("Algorithm 1's detector (%g x running max of the %s norm) would have swapped "
                 "after epoch %lld: norm %.6g, running max %.6g",
-                options_.detector.factor, SwapSignalName(options_.detector.signal).c_str(),
+                options_.detector.factor, SwapSignalName(norm).c_str(),
                 static_cast<long long>(e.epoch), e.norm, e.running_max)});
   }
-  return end;
+  if (!two_phase) return false;
+  if (by_curvature) {
+    if (!CurvatureSwapDue(epoch, record)) return false;
+    summary_.swap =
+        SwapEvent{epoch, SwapRule::kCurvature, record.gradient_norm, shadow_.running_max()};
+    summary_.events.push_back(
+        {epoch, EventKind::kSwap,
+         Printf("swap to CG after epoch %lld by the curvature rule: lambda_min %.6g >= -%g x "
+                "lambda_max %.6g at %lld consecutive probes",
+                static_cast<long long>(epoch), record.curvature->lambda_min,
+                options_.detector.curvature_tolerance, record.curvature->lambda_max,
+                static_cast<long long>(options_.detector.curvature_probes))});
+    return true;
+  }
+  if (!detector_.Observe(epoch, record.gradient_norm)) return false;
+  summary_.swap = detector_.event();
+  const SwapEvent& e = *detector_.event();
+  summary_.events.push_back(
+      {epoch, EventKind::kSwap,
+       Printf("swap to CG after epoch %lld by the %s rule: norm %.6g, running max %.6g",
+              static_cast<long long>(e.epoch), SwapRuleName(e.rule).c_str(), e.norm,
+              e.running_max)});
+  return true;
+}
+
+// The last curvature_probes probes, this epoch's the latest, all look
+// convex. The streak is read off the curve, so a resumed run needs no state
+// of its own for it.
+bool TrainLoop::CurvatureSwapDue(int64_t epoch, const EpochRecord& record) const {
+  const SwapDetectorOptions& d = options_.detector;
+  if (epoch < d.min_epochs || !record.curvature) return false;
+  auto convex = [&d](const CurvatureReading& c) {
+    return CurvatureLooksConvex(c.lambda_min, c.lambda_max, d.curvature_tolerance);
+  };
+  if (!convex(*record.curvature)) return false;
+  int64_t streak = 1;
+  for (auto r = summary_.epochs.rbegin();
+       r != summary_.epochs.rend() && streak < d.curvature_probes; ++r) {
+    if (!r->curvature) continue;
+    if (!convex(*r->curvature)) return false;
+    ++streak;
+  }
+  return streak >= d.curvature_probes;
+}
+
+CurvatureReading TrainLoop::Probe() const {
+  LanczosOptions lanczos;
+  lanczos.steps = options_.probe.steps;
+  lanczos.seed = options_.seed;
+  const bool has_start = !epoch_start_.empty();
+  return ProbeCurvature(probe_objective_.get(), model_->params().values(),
+                        has_start ? epoch_start_.data() : nullptr, lanczos, 0);
 }
 
 TrainLoop::EpochEnd TrainLoop::CgEpoch(int64_t epoch, EpochRecord* record) {
@@ -305,6 +405,7 @@ std::string TrainLoop::SaveState() const {
   if (adam_) adam_->SaveState(&w);
   cg_.SaveState(&w);
   SaveScaledNorms(summary_.epochs, &w);
+  SaveCurvature(summary_.epochs, &w);
   return w.bytes();
 }
 
@@ -346,6 +447,7 @@ bool TrainLoop::LoadState(std::string_view state, std::string* error) {
   if (r.ok() && adam_) adam_->LoadState(&r);
   if (r.ok()) cg_.LoadState(&r);
   if (r.ok()) LoadScaledNorms(&r, &summary_.epochs);
+  if (r.ok()) LoadCurvature(&r, &summary_.epochs);
   if (r.ok() && !r.AtEnd()) r.Fail("end", "unexpected bytes after the state");
   if (!r.ok()) {
     *error = r.error();
@@ -371,12 +473,23 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
   }
   constexpr double kNotEvaluated = std::numeric_limits<double>::quiet_NaN();
   for (int64_t epoch = epoch_ + 1; epoch <= options_.epochs; ++epoch) {
+    const bool probe = ProbeDue(epoch);
+    if (probe) {
+      const ParameterBuffer& params = model_->params();
+      epoch_start_.assign(params.values(), params.values() + params.size());
+    }
     const auto start = Clock::now();
     EpochRecord record;
     record.epoch = epoch;
-    const EpochEnd end = in_cg_ ? CgEpoch(epoch, &record) : AdamEpoch(epoch, &record);
+    const bool adam_epoch = !in_cg_;
+    EpochEnd end = adam_epoch ? AdamEpoch(&record) : CgEpoch(epoch, &record);
     record.seconds = SecondsSince(start);
     wall_ += record.seconds;
+    if (probe && end.finite) record.curvature = Probe();
+    if (adam_epoch && end.finite && ObserveSwap(epoch, record)) {
+      in_cg_ = true;  // CG from the next epoch on, for good
+      end.swapped = true;
+    }
     record.wall_seconds = wall_;
     const EvaluationCounts& counts = objective_.counts();
     record.value_evaluations = counts.values;
@@ -460,9 +573,10 @@ bool StateParameters(std::string_view state, int64_t size, std::vector<float>* p
   return true;
 }
 
-std::string UpgradeVersion1State(std::string_view state) {
+std::string UpgradeState(std::string_view state, int version) {
   StateWriter none;
-  SaveScaledNorms({}, &none);
+  if (version < 2) SaveScaledNorms({}, &none);
+  if (version < 3) SaveCurvature({}, &none);
   return std::string(state) + none.bytes();
 }
 

@@ -12,103 +12,11 @@
 #include "core/backend.h"
 #include "core/threads.h"
 #include "optimizers/swap_detector.h"
+#include "training/train_test_util.h"
 #include "training/trainer.h"
 
 namespace twophase {
 namespace {
-
-const DataSplit& SmallMnist() {
-  static const DataSplit* data = [] {
-    auto* d = new DataSplit;
-    DataOptions options;
-    options.subset = 128;
-    std::string error;
-    EXPECT_TRUE(LoadDataset("mnist", options, d, &error)) << error;
-    EXPECT_TRUE(TakeSubset(&d->test, 64, SubsetMode::kFirst, 0, &error)) << error;
-    return d;
-  }();
-  return *data;
-}
-
-struct TrainRun {
-  std::unique_ptr<Backend> backend;
-  std::unique_ptr<Model> model;
-  TrainSummary summary;
-  std::map<int64_t, std::string> states;  // saved after each epoch
-};
-
-// Trains from a seeded init, or from `resume` (the model then starts from
-// another init, so that only the state can make it right), saving the
-// state after every epoch when `save_all`.
-void Train(const std::string& backend, const TrainOptions& options, const std::string& resume,
-           bool save_all, TrainRun* run) {
-  std::string error;
-  run->backend = MakeBackend(backend, &error);
-  ASSERT_NE(run->backend, nullptr) << error;
-  run->model =
-      CreateModel("vit-nomlp-wkewq-wvwo", InputShape{1, 28, 28, 10}, run->backend.get(), &error);
-  ASSERT_NE(run->model, nullptr) << error;
-  run->model->Initialize(resume.empty() ? 3 : 99);
-  TrainControl control;
-  control.resume_state = resume;
-  if (save_all) {
-    control.checkpoint_due = [](int64_t) { return true; };
-    control.save = [run](int64_t epoch, const std::string& state, std::string*) {
-      run->states[epoch] = state;
-      return true;
-    };
-  }
-  run->summary = twophase::Train(run->model.get(), SmallMnist(), options, nullptr, control);
-}
-
-// Everything but the wall times; an evaluation that only one of them ran
-// is skipped when `evaluations_may_differ`.
-void ExpectSameRecord(const EpochRecord& a, const EpochRecord& b,
-                      bool evaluations_may_differ = false) {
-  EXPECT_EQ(a.epoch, b.epoch);
-  EXPECT_EQ(a.phase, b.phase);
-  for (auto [x, y] : {std::pair{a.train_loss, b.train_loss},
-                      {a.train_accuracy, b.train_accuracy},
-                      {a.test_loss, b.test_loss},
-                      {a.test_accuracy, b.test_accuracy},
-                      {a.gradient_norm, b.gradient_norm},
-                      {a.step_size, b.step_size},
-                      {a.forward_passes, b.forward_passes},
-                      {a.backward_passes, b.backward_passes}}) {
-    if (std::isnan(x) && std::isnan(y)) continue;
-    if (evaluations_may_differ && (std::isnan(x) || std::isnan(y))) continue;
-    EXPECT_EQ(x, y) << "epoch " << a.epoch;
-  }
-  EXPECT_EQ(a.scaled_gradient_norm, b.scaled_gradient_norm) << "epoch " << a.epoch;
-  EXPECT_EQ(a.value_evaluations, b.value_evaluations) << "epoch " << a.epoch;
-  EXPECT_EQ(a.gradient_evaluations, b.gradient_evaluations) << "epoch " << a.epoch;
-}
-
-// The same run, resume events aside.
-void ExpectSameRun(const TrainRun& a, const TrainRun& b) {
-  ASSERT_EQ(a.summary.status, b.summary.status) << b.summary.message;
-  EXPECT_EQ(a.summary.message, b.summary.message);
-  ASSERT_EQ(a.summary.epochs.size(), b.summary.epochs.size());
-  for (size_t i = 0; i < a.summary.epochs.size(); ++i) {
-    ExpectSameRecord(a.summary.epochs[i], b.summary.epochs[i]);
-  }
-  std::vector<std::string> ea, eb;
-  for (const TrainEvent& e : a.summary.events)
-    ea.push_back(std::to_string(e.epoch) + EventKindName(e.kind) + e.message);
-  for (const TrainEvent& e : b.summary.events) {
-    if (e.kind != EventKind::kResume) {
-      eb.push_back(std::to_string(e.epoch) + EventKindName(e.kind) + e.message);
-    }
-  }
-  EXPECT_EQ(ea, eb);
-  EXPECT_EQ(a.summary.adam_steps, b.summary.adam_steps);
-  EXPECT_EQ(a.summary.cg_iterations, b.summary.cg_iterations);
-  const ParameterBuffer& pa = a.model->params();
-  const ParameterBuffer& pb = b.model->params();
-  ASSERT_EQ(pa.size(), pb.size());
-  EXPECT_EQ(std::memcmp(pa.values(), pb.values(), sizeof(float) * pa.size()), 0)
-      << "the final parameters differ";
-}
 
 struct ResumeCase {
   const char* name;
@@ -176,23 +84,6 @@ INSTANTIATE_TEST_SUITE_P(AlgorithmsBackends, TrainResumeTest,
                                   std::get<1>(info.param);
                          });
 
-TrainOptions ShortAdam() {
-  TrainOptions options;
-  options.epochs = 4;
-  options.batch_size = 64;
-  options.micro_batch = 16;
-  options.adam.learning_rate = 0.003;
-  return options;
-}
-
-TrainOptions ShortTwoPhase(int64_t epochs, int64_t swap_epoch) {
-  TrainOptions options = ShortAdam();
-  options.algorithm = Algorithm::kTwoPhase;
-  options.epochs = epochs;
-  options.detector.fixed_epoch = swap_epoch;
-  return options;
-}
-
 TEST(TrainResumeErrorTest, AStateThatDoesNotFitIsRefusedAndChangesNothing) {
   SetThreads(1);
   TrainRun saving;
@@ -238,9 +129,10 @@ TEST(TrainResumeVersionTest, AVersion1StateResumesOnceUpgraded) {
   Train("blas", options, "", true, &saving);
   ASSERT_TRUE(saving.states.count(3));
   // After epoch 3 one CG epoch has a scaled norm: the list is its count (8
-  // bytes) and one (epoch, norm) pair (16).
+  // bytes) and one (epoch, norm) pair (16); then the empty curvature list's
+  // count (8).
   const std::string& state = saving.states[3];
-  const std::string version1 = state.substr(0, state.size() - 8 - 16);
+  const std::string version1 = state.substr(0, state.size() - 8 - 16 - 8);
 
   TrainRun as_version2;
   Train("blas", options, version1, false, &as_version2);
@@ -248,7 +140,7 @@ TEST(TrainResumeVersionTest, AVersion1StateResumesOnceUpgraded) {
       << as_version2.summary.resume_error;
 
   TrainRun resumed;
-  Train("blas", options, UpgradeVersion1State(version1), false, &resumed);
+  Train("blas", options, UpgradeState(version1, 1), false, &resumed);
   ASSERT_TRUE(resumed.summary.resume_error.empty()) << resumed.summary.resume_error;
   TrainRun expected = std::move(saving);
   for (EpochRecord& r : expected.summary.epochs) {

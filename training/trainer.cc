@@ -78,6 +78,12 @@ bool TrainOptions::IsValid(std::string* error) const {
   if (algorithm == Algorithm::kTwoPhase && !part("swap detector", detector.IsValid(error))) {
     return false;
   }
+  if (!part("curvature probe", probe.IsValid(error))) return false;
+  if (algorithm == Algorithm::kTwoPhase && detector.signal == SwapSignal::kCurvature &&
+      probe.every < 1) {
+    *error = "swap detector: signal curvature reads the curvature probe: probe_every must be >= 1";
+    return false;
+  }
   return true;
 }
 

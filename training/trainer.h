@@ -51,6 +51,7 @@
 #include "optimizers/adam.h"
 #include "optimizers/conjugate_gradient.h"
 #include "optimizers/swap_detector.h"
+#include "training/curvature_probe.h"
 #include "training/results_format.h"
 
 namespace twophase {
@@ -110,20 +111,13 @@ struct TrainOptions {
   // The full evaluation runs after every this many epochs (see above);
   // unevaluated epochs have NaN losses and accuracies in their records.
   int64_t eval_every = 1;
+  // The curvature probe along the run (training/curvature_probe.h): after
+  // epoch 1 and every probe.every epochs, measured like the evaluation (not
+  // counted in the passes, timed apart, changes nothing the training
+  // computes), except that the swap detector's curvature signal reads it.
+  CurvatureProbeOptions probe;
 
   bool IsValid(std::string* error) const;
-};
-
-// The curvature probe after an epoch (TrainOptions::probe): the extreme
-// eigenvalues of the Hessian of the loss over the probe's fixed subset, by
-// Lanczos (optimizers/curvature.h), and the curvature v^T H v / v^T v along
-// the full gradient of that loss and along the epoch's update (the
-// parameters after the epoch minus those before it). Measurement, like the
-// evaluation: its passes are not the algorithm's, its time is its own.
-struct CurvatureReading {
-  double lambda_min = 0.0, lambda_max = 0.0;
-  double along_gradient = 0.0, along_update = 0.0;
-  double seconds = 0.0;
 };
 
 // One line of the training log.
@@ -155,7 +149,7 @@ struct EpochRecord {
   double seconds = 0.0;       // wall time of this epoch's training work
   double eval_seconds = 0.0;  // wall time of the two evaluation passes
   double wall_seconds = 0.0;  // cumulative training time (evaluation excluded)
-  // Set on the epochs the probe ran after.
+  // Set on the epochs the curvature probe ran after (TrainOptions::probe).
   std::optional<CurvatureReading> curvature;
 
   // False on an epoch eval_every skipped: all four evaluation fields NaN
@@ -233,10 +227,11 @@ TrainSummary Train(Model* model, const DataSplit& data, const TrainOptions& opti
 bool StateParameters(std::string_view state, int64_t size, std::vector<float>* parameters,
                      int64_t* epoch, std::string* error);
 
-// A state saved by a build of checkpoint format version 1, before
-// EpochRecord::scaled_gradient_norm, in today's layout (its records have no
-// scaled norm), for TrainControl::resume_state.
-std::string UpgradeVersion1State(std::string_view state);
+// A state saved by a build of an older checkpoint format version in
+// today's layout, for TrainControl::resume_state: version 1 came before
+// EpochRecord::scaled_gradient_norm, 2 before EpochRecord::curvature (its
+// records have none).
+std::string UpgradeState(std::string_view state, int version);
 
 // One curve.csv row, in CurveColumn order (the header: CurveCsvHeader()),
 // the same columns as the printed log.

@@ -52,6 +52,7 @@ class TrainingObjective final : public Objective {
   int64_t size() const override { return model_->params().size(); }
   std::string name() const override;
   int64_t samples() const { return samples_; }
+  Model* model() const { return model_; }
 
  protected:
   double DoValue(const float* x) override;
