@@ -122,6 +122,14 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
       {"/algorithms/1/swap_smoothing", 1,
        "algorithms[1].swap_smoothing: swap detector: smoothing must be in [0, 1), got 1"},
       {"/algorithms/1/swap_signal", "hessian", "algorithms[1].swap_signal: unknown swap signal"},
+      // The curvature signal reads the probe, which is off by default.
+      {"/algorithms/1/swap_signal", "curvature",
+       "algorithms[1].swap_signal: swap detector: signal curvature reads the curvature probe: "
+       "probe_every must be >= 1"},
+      {"/algorithms/0/probe_every", -1,
+       "algorithms[0].probe_every: curvature probe: probe_every must be >= 0 (0: off), got -1"},
+      {"/algorithms/1/swap_curvature_probes", 0,
+       "algorithms[1].swap_curvature_probes: swap detector: curvature_probes must be >= 1"},
       {"/algorithms/0/lrate", 1, "algorithms[0].lrate: unknown field (known:"},
       {"/algorithms/0/optimizer", "sgd", "algorithms[0].optimizer: unknown algorithm 'sgd'"},
       {"/algorithms/0/optimizer", nullptr, "algorithms[0].optimizer: is required"},
