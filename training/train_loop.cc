@@ -137,7 +137,9 @@ bool TrainLoop::ObserveSwap(int64_t epoch, const EpochRecord& record) {
                         (two_phase && (options_.detector.fixed_epoch > 0 || by_curvature));
   if (shadowed && !shadow_.swapped() && shadow_.Observe(epoch, record.gradient_norm)) {
     const SwapEvent& e = *shadow_.event();
-    const SwapSignal norm = by_curvature ? SwapSignal::kMeanGradientNorm : options_.detector.signal;
+    const SwapSignal signal = options_.detector.signal;
+    const SwapSignal norm =
+        signal == SwapSignal::kCurvature ? SwapSignal::kMeanGradientNorm : signal;
     summary_.events.push_back(
         {epoch, EventKind::kWouldSwap,
          Printf("Algorithm 1's detector (%g x running max of the %s norm) would have swapped "
