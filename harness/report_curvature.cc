@@ -119,10 +119,15 @@ std::vector<size_t> ThinProbeRows(const std::vector<CurveRow>& curve,
                             probes.begin());
     for (size_t k = after >= 2 ? after - 2 : 0; k < std::min(n, after + 2); ++k) keep.insert(k);
   }
-  // Evenly spaced among the rest; where one falls on a kept row the table
-  // is a row shorter.
-  const size_t spread = keep.size() < max_rows ? max_rows - keep.size() : 0;
-  for (size_t j = 1; j <= spread; ++j) keep.insert(j * (n - 1) / (spread + 1));
+  // The other rows evenly from the rest: each takes the middle of its share
+  // of them, and as there are more of the rest than rows to fill (n >
+  // max_rows), no two take the same.
+  std::vector<size_t> rest;
+  for (size_t k = 0; k < n; ++k) {
+    if (!keep.count(k)) rest.push_back(k);
+  }
+  const size_t fill = keep.size() < max_rows ? max_rows - keep.size() : 0;
+  for (size_t j = 0; j < fill; ++j) keep.insert(rest[(2 * j + 1) * rest.size() / (2 * fill)]);
   std::vector<size_t> rows;
   for (size_t k : keep) rows.push_back(probes[k]);
   return rows;

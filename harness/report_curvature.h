@@ -33,8 +33,8 @@ std::optional<int64_t> ConvexFromEpoch(const std::vector<CurveRow>& curve,
 // The probe rows a table shows (indices into the curve, in order): all of
 // them when there are at most max_rows; else the first, the last, the two
 // on either side of the swap (the last two at or before swap_epoch, the
-// first two after it) and an even selection of the others: at most max_rows
-// rows (for max_rows >= 6; fewer where a selected row is also a kept one).
+// first two after it) and an even selection of the others: max_rows rows
+// (for max_rows >= 6).
 std::vector<size_t> ThinProbeRows(const std::vector<CurveRow>& curve,
                                   std::optional<int64_t> swap_epoch,
                                   size_t max_rows = kCurvatureTableRows);

@@ -54,14 +54,35 @@ TEST(ReportCurvatureTest, LongTablesKeepTheEndsAndTheRowsAroundTheSwap) {
   const std::vector<CurveRow> curve = ProbedCurve(200, probes);
   EXPECT_EQ(ThinProbeRows(curve, 57, 100).size(), 100u);  // all when they fit
   const std::vector<size_t> shown = ThinProbeRows(curve, 57);
-  EXPECT_LE(shown.size(), kCurvatureTableRows);
-  EXPECT_GE(shown.size(), kCurvatureTableRows - 4);
+  EXPECT_EQ(shown.size(), kCurvatureTableRows);
   std::vector<int64_t> epochs;
   for (size_t i : shown) epochs.push_back(curve[i].epoch);
   EXPECT_TRUE(std::is_sorted(epochs.begin(), epochs.end()));
   for (int64_t e : {2, 54, 56, 58, 60, 200}) {
     EXPECT_NE(std::find(epochs.begin(), epochs.end(), e), epochs.end()) << e;
   }
+}
+
+TEST(ReportCurvatureTest, ALongTableIsThinnedAndSaysSo) {
+  ResultDir results;
+  CellResult cell;
+  cell.id = "mnist.vgg5.adam.blas.s0";
+  std::vector<std::tuple<int64_t, double, double>> probes;
+  for (int64_t e = 1; e <= 40; ++e) probes.emplace_back(e, -1, 10);
+  cell.curve = ProbedCurve(40, probes);
+  cell.swap_epoch = 20;
+  results.cells.push_back(cell);
+  const std::string md = CurvatureSection(results, {});
+  size_t rows = 0;
+  for (size_t at = 0; (at = md.find("\n| ", at)) != std::string::npos; ++at) ++rows;
+  EXPECT_EQ(rows, 1 + kCurvatureTableRows) << md;  // the header and 30 probes
+  EXPECT_NE(md.find("\n| 20 | adam |"), std::string::npos) << md;
+  EXPECT_NE(md.find("\n| 21 | adam |"), std::string::npos) << md;
+  EXPECT_NE(md.find("\n| 40 | adam |"), std::string::npos) << md;
+  EXPECT_NE(md.find("\n30 of 40 probes shown: the first, the last, those around the swap and "
+                    "an even selection between (all of them: curve.csv).\n"),
+            std::string::npos)
+      << md;
 }
 
 // A two-phase cell of 12 epochs, swap after `swap`, probed every other epoch:
