@@ -44,7 +44,8 @@ int ReportCommand(const std::vector<std::string>& args) {
                    "backend, mean and sd over seeds), DIR/tables/comparison.{md,csv} (Adam\n"
                    "against two-phase beside the paper's Table 1, and the epoch where\n"
                    "Algorithm 1's detector would have swapped on the Adam trajectory),\n"
-                   "DIR/plots/*.png (the curves, as the paper's Figures 5 and 6; needs\n"
+                   "DIR/plots/*.png (the curves, as the paper's Figures 5 and 6, and the\n"
+                   "curvature of each cell the probe ran on (probe_every); needs\n"
                    "/usr/bin/python3 with python3-matplotlib; without it the report is written\n"
                    "without plots) and DIR/report.md. results/README.md describes them.\n\n"
                 << options << "\n";

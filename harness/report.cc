@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "harness/plot_script.h"
+#include "harness/report_curvature.h"
 
 namespace twophase {
 namespace {
@@ -118,6 +119,7 @@ std::string PlotsSection(const std::vector<std::string>& plots, const std::strin
   // One heading per data set . model . backend (the names' prefix before the kind).
   std::string heading;
   for (const std::string& plot : plots) {
+    if (IsCurvaturePlot(plot)) continue;  // a cell's figure, in the Curvature section
     const std::string stem = fs::path(plot).stem().string();
     const size_t dot = stem.rfind('.');
     const std::string prefix = dot == std::string::npos ? stem : stem.substr(0, dot);
@@ -212,6 +214,7 @@ std::string ReportMarkdown(const ResultDir& results, const std::vector<ResultGro
   md += "## Results\n\n" + ResultsMarkdown(groups) + "\n";
   md += "## Adam against two-phase\n\n" + ComparisonMarkdown(comparisons) + "\n";
   md += PlotsSection(plots, plot_note);
+  md += CurvatureSection(results, plots);
   md += NotCompletedSection(results);
   return md;
 }

@@ -36,6 +36,12 @@ struct CurveRow {
   double gradient_norm = kReportNaN;
   double forward_passes = kReportNaN, backward_passes = kReportNaN;
   double wall_seconds = kReportNaN;
+  // The curvature probe's reading after this epoch (probe_every): NaN on
+  // epochs it did not run after, and in curves written before it existed.
+  double lambda_min = kReportNaN, lambda_max = kReportNaN;
+  double curvature_gradient = kReportNaN, curvature_update = kReportNaN;
+  double probe_seconds = kReportNaN;
+  bool probed = false;  // the probe ran after this epoch (its cells were filled)
 };
 
 // CellStatus, Phase, EventKind: training/results_format.h.
@@ -114,7 +120,9 @@ struct ResultDir {
 // Parses curve.csv text (`path` only names it in errors). Columns are found
 // by their header names, so added columns do no harm; every row needs the
 // header's field count and the file must end in a line end, which catches
-// truncation.
+// truncation. The five probe columns are optional as a group (curves written
+// before them lack them all); a row fills all five or none, with
+// lambda_min <= lambda_max and probe_seconds >= 0.
 bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector<CurveRow>* rows,
                    std::string* error);
 bool ReadCurveCsv(const std::string& path, std::vector<CurveRow>* rows, std::string* error);

@@ -202,6 +202,77 @@ bool ParseCurveNumbers(const std::vector<std::string_view>& fields, const size_t
   return true;
 }
 
+// The probe's columns, in CurveRow's order; optional as a group.
+constexpr CurveColumn kProbe[] = {CurveColumn::kLambdaMin, CurveColumn::kLambdaMax,
+                                  CurveColumn::kCurvatureGradient, CurveColumn::kCurvatureUpdate,
+                                  CurveColumn::kProbeSeconds};
+constexpr size_t kProbeCount = sizeof(kProbe) / sizeof(kProbe[0]);
+
+// Finds the probe's columns in the header: *present false when it has none
+// of them (a curve written before the probe); an error when it has some.
+bool FindProbeColumns(const std::vector<std::string_view>& header, const std::string& path,
+                      size_t* column, bool* present, std::string* error) {
+  size_t found = 0;
+  std::string missing;
+  for (size_t k = 0; k < kProbeCount; ++k) {
+    const std::string_view name = CurveColumnName(kProbe[k]);
+    const auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end()) {
+      if (missing.empty()) missing = name;
+      continue;
+    }
+    column[k] = static_cast<size_t>(it - header.begin());
+    ++found;
+  }
+  *present = found == kProbeCount;
+  if (found == 0 || *present) return true;
+  *error = path + ": line 1: the header has some of the curvature probe's columns but not '" +
+           missing + "' (the five come together)";
+  return false;
+}
+
+// One row's probe cells: all five empty (the probe did not run after this
+// epoch) or all five numbers, lambda_min <= lambda_max (the extreme Ritz
+// values of one Lanczos run) and probe_seconds >= 0.
+bool ParseProbeCells(const std::vector<std::string_view>& fields, const size_t* column,
+                     const std::string& where, CurveRow* row, std::string* error) {
+  size_t empty = 0;
+  for (size_t k = 0; k < kProbeCount; ++k) empty += fields[column[k]].empty();
+  if (empty == kProbeCount) return true;
+  double values[kProbeCount] = {};
+  for (size_t k = 0; k < kProbeCount; ++k) {
+    const std::string_view field = fields[column[k]];
+    const std::string name(CurveColumnName(kProbe[k]));
+    if (field.empty()) {
+      *error = where + "column " + name +
+               ": empty, but other probe columns of this epoch are not (the probe fills all "
+               "five or none)";
+      return false;
+    }
+    if (!ParseDouble(field, &values[k])) {
+      *error = where + "column " + name + ": '" + std::string(field) + "' is not a number";
+      return false;
+    }
+  }
+  if (values[0] > values[1]) {
+    *error = where + "column lambda_min: '" + std::string(fields[column[0]]) +
+             "' is above lambda_max '" + std::string(fields[column[1]]) + "'";
+    return false;
+  }
+  if (!(values[4] >= 0 && std::isfinite(values[4]))) {
+    *error = where + "column probe_seconds: '" + std::string(fields[column[4]]) +
+             "' is not a finite number >= 0";
+    return false;
+  }
+  row->probed = true;
+  row->lambda_min = values[0];
+  row->lambda_max = values[1];
+  row->curvature_gradient = values[2];
+  row->curvature_update = values[3];
+  row->probe_seconds = values[4];
+  return true;
+}
+
 }  // namespace
 
 bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector<CurveRow>* rows,
@@ -234,6 +305,9 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
     }
     column[k] = static_cast<size_t>(it - header.begin());
   }
+  size_t probe_column[kProbeCount] = {};
+  bool probe_columns = false;
+  if (!FindProbeColumns(header, path, probe_column, &probe_columns, error)) return false;
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::string where = path + ": line " + std::to_string(i + 1) + ": ";
     const std::vector<std::string_view> fields = SplitFields(lines[i]);
@@ -270,6 +344,7 @@ bool ParseCurveCsv(const std::string& text, const std::string& path, std::vector
     row.forward_passes = values[7];
     row.backward_passes = values[8];
     row.wall_seconds = values[9];
+    if (probe_columns && !ParseProbeCells(fields, probe_column, where, &row, error)) return false;
     rows->push_back(row);
   }
   return true;

@@ -271,5 +271,64 @@ TEST(ReportIoTest, CurveErrorsNameTheLineAndTheColumn) {
   EXPECT_EQ(error.rfind("/nonexistent/curve.csv: cannot open: ", 0), 0u) << error;
 }
 
+// The curvature probe's five columns (issue 17): optional as a group, filled
+// on the epochs the probe ran after, all or none in a row.
+TEST(ReportIoTest, CurvesWithAndWithoutTheProbeColumns) {
+  const std::string base =
+      "epoch,phase,train_loss,train_accuracy,test_loss,test_accuracy,gradient_norm,"
+      "forward_passes,backward_passes,wall_seconds";
+  const std::string header =
+      base + ",lambda_min,lambda_max,curvature_gradient,curvature_update,probe_seconds\n";
+  const std::string row1 = "1,adam,0.5,0.5,0.6,0.4,0.1,1,1,0.25";
+  const std::string row2 = "2,adam,0.4,0.6,0.5,0.5,0.1,2,2,0.5";
+  std::vector<CurveRow> rows;
+  std::string error;
+  ASSERT_TRUE(ParseCurveCsv(header + row1 + ",,,,,\n" + row2 + ",-0.5,4,1.5,0.75,2.125\n", "c.csv",
+                            &rows, &error))
+      << error;
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_FALSE(rows[0].probed);
+  EXPECT_TRUE(std::isnan(rows[0].lambda_min) && std::isnan(rows[0].lambda_max));
+  EXPECT_TRUE(std::isnan(rows[0].curvature_gradient) && std::isnan(rows[0].probe_seconds));
+  EXPECT_TRUE(rows[1].probed);
+  EXPECT_EQ(rows[1].lambda_min, -0.5);
+  EXPECT_EQ(rows[1].lambda_max, 4);
+  EXPECT_EQ(rows[1].curvature_gradient, 1.5);
+  EXPECT_EQ(rows[1].curvature_update, 0.75);
+  EXPECT_EQ(rows[1].probe_seconds, 2.125);
+  EXPECT_EQ(rows[1].wall_seconds, 0.5);  // the other columns as before
+  // Written before the probe (results/quick, smoke, paper-mnist): no reading.
+  ASSERT_TRUE(ParseCurveCsv(base + "\n" + row1 + "\n" + row2 + "\n", "c.csv", &rows, &error))
+      << error;
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_FALSE(rows[1].probed);
+  EXPECT_TRUE(std::isnan(rows[1].lambda_min) && std::isnan(rows[1].probe_seconds));
+
+  struct Case {
+    std::string text, error;
+  };
+  const Case cases[] = {
+      {base + ",lambda_min,lambda_max\n" + row1 + ",,\n",
+       "c.csv: line 1: the header has some of the curvature probe's columns but not "
+       "'curvature_gradient' (the five come together)"},
+      {header + row1 + ",,,,,\n" + row2 + ",-0.5,,1.5,0.75,2\n",
+       "c.csv: line 3: column lambda_max: empty, but other probe columns of this epoch are not "
+       "(the probe fills all five or none)"},
+      {header + row1 + ",,,,,0.5\n",
+       "c.csv: line 2: column lambda_min: empty, but other probe columns of this epoch are not "
+       "(the probe fills all five or none)"},
+      {header + row1 + ",-0.5,4,1.5,steep,2\n",
+       "c.csv: line 2: column curvature_update: 'steep' is not a number"},
+      {header + row1 + ",4,-0.5,1.5,0.75,2\n",
+       "c.csv: line 2: column lambda_min: '4' is above lambda_max '-0.5'"},
+      {header + row1 + ",-0.5,4,1.5,0.75,-1\n",
+       "c.csv: line 2: column probe_seconds: '-1' is not a finite number >= 0"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_FALSE(ParseCurveCsv(c.text, "c.csv", &rows, &error)) << c.text;
+    EXPECT_EQ(error, c.error);
+  }
+}
+
 }  // namespace
 }  // namespace twophase

@@ -7,20 +7,18 @@
 #include <tuple>
 
 #include "harness/report.h"
+#include "harness/report_markdown.h"
 
 namespace twophase {
 namespace {
 
 // --- Number formatting: fixed printf formats, so equal inputs give equal bytes. ---
 
-constexpr char kDash[] = "—";
-
-std::string Format(const char* format, double value) {
-  if (std::isnan(value)) return "nan";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), format, value);
-  return buf;
-}
+using report_markdown::Format;
+using report_markdown::JoinRow;
+using report_markdown::kDash;
+using report_markdown::MdHeader;
+using report_markdown::MdRow;
 
 // "mean ± sd", "mean" for one run, "—" for none.
 std::string MdStat(const Stat& s, const char* mean_format, const char* sd_format) {
@@ -49,25 +47,6 @@ std::string CsvField(const std::string& text) {
     quoted += c;
   }
   return quoted + "\"";
-}
-
-std::string JoinRow(const std::vector<std::string>& fields, const char* separator) {
-  std::string row;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (i > 0) row += separator;
-    row += fields[i];
-  }
-  return row;
-}
-
-std::string MdRow(const std::vector<std::string>& cells) {
-  return "| " + JoinRow(cells, " | ") + " |\n";
-}
-
-std::string MdHeader(const std::vector<std::string>& cells) {
-  std::string rule = "|";
-  for (size_t i = 0; i < cells.size(); ++i) rule += "---|";
-  return MdRow(cells) + rule + "\n";
 }
 
 // Sizes that no cell of a group learned are 0: shown as unknown.

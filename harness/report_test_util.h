@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -45,6 +46,7 @@ struct FakeCell {
   std::optional<int64_t> would_swap;
   int64_t eval_every = 1;
   std::vector<FakeRow> rows;
+  std::map<int64_t, CurvatureReading> probes;  // the curvature probe's readings, by epoch
 
   std::string Id() const {
     return dataset + "." + model + "." + algorithm + "." + backend + ".s" + std::to_string(seed);
@@ -159,6 +161,8 @@ inline std::string CurveCsv(const FakeCell& c) {
     e.seconds = 1;
     e.eval_seconds = std::isnan(r.train_accuracy) ? 0 : 0.1;
     e.wall_seconds = r.wall_seconds;
+    const auto probe = c.probes.find(e.epoch);
+    if (probe != c.probes.end()) e.curvature = probe->second;
     csv += EpochCsvRow(e) + "\n";
   }
   return csv;

@@ -8,6 +8,11 @@
   <dataset>.<model>.<backend>.gradnorm-loss.png  gradient norm against training loss, log-log
                                                  (the paper's Figure 5)
 
+and for each cell whose curve.csv has rows of the curvature probe (probe_every),
+
+  <cell id>.curvature.png    lambda_min and lambda_max (symlog) and the gradient norm against
+                             epoch; lambda_min / lambda_max against epoch and training loss
+
 with every algorithm of the cell overlaid: the lowest seed drawn solid, the other seeds faint;
 a star marks the swap to CG, a hollow diamond where Algorithm 1's detector would have swapped (the
 `would-swap` event of events.json: adam and fixed-swap runs), a cross where a run diverged.
@@ -29,7 +34,10 @@ import os
 import sys
 
 NO_MATPLOTLIB = 3
-KINDS = ("loss-epoch", "loss-passes", "loss-wall", "gradnorm-loss")
+KINDS = ("loss-epoch", "loss-passes", "loss-wall", "gradnorm-loss", "curvature")
+PROBE_COLUMNS = ("lambda_min", "lambda_max", "curvature_gradient", "curvature_update")
+# The report's convexity criterion (harness/report_curvature.h, kConvexTolerance).
+CONVEX_TOLERANCE = 0.05
 
 
 def warn(message):
@@ -62,6 +70,7 @@ def read_cell(folder):
                         "gradient_norm": float(row["gradient_norm"]),
                         "forward_passes": float(row["forward_passes"]),
                         "wall_seconds": float(row["wall_seconds"]),
+                        "probe": probe(row),
                     })
         except (OSError, ValueError, KeyError, TypeError) as e:
             warn("skipping %s: curve.csv: %s" % (folder, e))
@@ -94,6 +103,14 @@ def evaluation(text):
     """An evaluation cell of curve.csv: None when empty (an epoch eval_every skipped), else a
     number ("nan" of a diverged run included)."""
     return None if text == "" else float(text)
+
+
+def probe(row):
+    """The probe's reading of a curve.csv row as a dict, None where it did not run (empty cells,
+    or a curve written before the probe's columns). `twophase report` checks them in full."""
+    if not row.get("lambda_min"):
+        return None
+    return {key: float(row[key]) for key in PROBE_COLUMNS}
 
 
 def positive(values):
@@ -254,14 +271,99 @@ def plot_group(plt, plots_dir, name, cells):
         ax.legend(fontsize="small")
         fig.tight_layout()
         path = os.path.join(plots_dir, "%s.%s.png" % (name, kind))
-        # No software/date stamps: equal curves give equal files. Written beside
-        # and renamed, like every result file, so a reader never sees half a PNG.
-        tmp = "%s.tmp.%d" % (path, os.getpid())
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-        os.replace(tmp, path)
-        plt.close(fig)
+        save(plt, fig, path)
         written.append(path)
     return written
+
+
+def save(plt, fig, path):
+    """Writes and closes the figure. No software/date stamps: equal curves give equal files.
+    Written beside and renamed, like every result file, so a reader never sees half a PNG."""
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    os.replace(tmp, path)
+    plt.close(fig)
+
+
+def mark_epochs(ax, swap, would_swap):
+    """The swap (solid) and the shadow detector's would-swap (dashed) as vertical lines."""
+    if swap is not None:
+        ax.axvline(swap, color="black", linewidth=1, label="swap to CG")
+    if would_swap is not None:
+        ax.axvline(would_swap, color="gray", linewidth=1, linestyle="--",
+                   label="Algorithm 1 would swap")
+
+
+def plot_curvature(plt, plots_dir, cell_id, meta, rows):
+    """The curvature figure of one probed cell; returns its path. Left: lambda_min and lambda_max
+    against epoch on a symmetric log axis (lambda_min is negative, then near 0) above the
+    gradient norm. Right: lambda_min / lambda_max against epoch and against the training loss,
+    the convexity criterion dotted."""
+    probed = [r for r in rows if r["probe"] is not None]
+    epochs = [r["epoch"] for r in probed]
+    lmin = [r["probe"]["lambda_min"] for r in probed]
+    lmax = [r["probe"]["lambda_max"] for r in probed]
+    ratio = [a / b if b != 0 else float("nan") for a, b in zip(lmin, lmax)]
+    swap, would = swap_epoch(meta, rows), meta["would_swap"]
+    from matplotlib import ticker  # pylint: disable=import-outside-toplevel
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    axes[1][0].sharex(axes[0][0])  # the left column: one epoch axis
+    ax = axes[0][0]
+    ax.plot(epochs, lmax, marker=".", label="lambda_max")
+    ax.plot(epochs, lmin, marker=".", label="lambda_min")
+    finite = [abs(v) for v in lmin + lmax if math.isfinite(v) and v != 0]
+    # Linear within the smallest magnitude, so that a tiny lambda_min near 0 still shows.
+    # (at most 6 decades below the largest, which keeps the axis readable).
+    linthresh = max(min(finite), 1e-6 * max(finite)) if finite else 1.0
+    ax.set_yscale("symlog", linthresh=linthresh)
+    ax.axhline(0, color="gray", linewidth=0.5)
+    ax.set_ylabel("Hessian eigenvalue")
+    ax.tick_params(labelbottom=False)
+    ax = axes[1][0]
+    shown = [r for r in rows if math.isfinite(r["gradient_norm"]) and r["gradient_norm"] > 0]
+    ax.plot([r["epoch"] for r in shown], [r["gradient_norm"] for r in shown], color="C2")
+    ax.set_yscale("log")
+    tidy_log_axis(ax.yaxis, ax.get_ylim(), ticker)
+    ax.set_ylabel("gradient norm")
+    ax.set_xlabel("epoch")
+    ax = axes[0][1]
+    ax.plot(epochs, ratio, marker=".", color="C3")
+    ax.set_ylabel("lambda_min / lambda_max")
+    ax.set_xlabel("epoch")
+    for ax in (axes[0][0], axes[1][0], axes[0][1]):
+        mark_epochs(ax, swap, would)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax = axes[1][1]
+    losses = [(r["train_loss"], q) for r, q in zip(probed, ratio)
+              if r["train_loss"] is not None and math.isfinite(r["train_loss"])
+              and r["train_loss"] > 0]
+    ax.plot([l for l, _ in losses], [q for _, q in losses], marker=".", color="C3")
+    by_epoch = {r["epoch"]: r["train_loss"] for r in rows}
+    for epoch, style in ((swap, "-"), (would, "--")):
+        loss = by_epoch.get(epoch)
+        if loss is not None and math.isfinite(loss) and loss > 0:
+            ax.axvline(loss, color="black" if style == "-" else "gray", linewidth=1,
+                       linestyle=style)
+    if losses:
+        # Training runs from high to low loss: read left to right, as time goes.
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        tidy_log_axis(ax.xaxis, ax.get_xlim(), ticker)
+    ax.set_xlabel("training loss")
+    ax.set_ylabel("lambda_min / lambda_max")
+    for ax in (axes[0][1], axes[1][1]):
+        ax.axhline(-CONVEX_TOLERANCE, color="gray", linewidth=1, linestyle=":",
+                   label="-%g (convex within)" % CONVEX_TOLERANCE)
+    for row in axes:
+        for ax in row:
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize="small")
+    axes[0][1].legend(fontsize="small")
+    fig.suptitle("%s · curvature" % cell_id)
+    fig.tight_layout()
+    path = os.path.join(plots_dir, "%s.curvature.png" % cell_id)
+    save(plt, fig, path)
+    return path
 
 
 def main(argv):
@@ -282,6 +384,7 @@ def main(argv):
         return NO_MATPLOTLIB
 
     groups = {}
+    probed = []
     for folder in sorted(os.listdir(cells_dir)):
         path = os.path.join(cells_dir, folder)
         if folder.startswith(".") or not os.path.isdir(path):
@@ -292,6 +395,8 @@ def main(argv):
         c = cell[0]["cell"]
         name = "%s.%s.%s" % (c["dataset"], c["model"], c["backend"])
         groups.setdefault(name, []).append(cell)
+        if any(r["probe"] is not None for r in cell[1]):
+            probed.append((folder, cell))
 
     plots_dir = os.path.join(result_dir, "plots")
     os.makedirs(plots_dir, exist_ok=True)
@@ -303,6 +408,8 @@ def main(argv):
         if not paths:
             print("no curve data for %s: nothing plotted" % name)
         written += paths
+    for folder, (meta, rows) in probed:
+        written.append(plot_curvature(plt, plots_dir, folder, meta, rows))
     # Plots of cells that are gone would otherwise be embedded in the report.
     for old in sorted(os.listdir(plots_dir)):
         path = os.path.join(plots_dir, old)
