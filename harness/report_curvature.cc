@@ -95,8 +95,7 @@ std::optional<int64_t> ConvexFromEpoch(const std::vector<CurveRow>& curve, doubl
   std::optional<int64_t> from;
   for (size_t i : ProbeRows(curve)) {
     const CurveRow& r = curve[i];
-    // Written so that a NaN reading fails, like a non-convex one.
-    if (r.lambda_min >= -tolerance * r.lambda_max) {
+    if (CurvatureLooksConvex(r.lambda_min, r.lambda_max, tolerance)) {
       if (!from) from = r.epoch;
     } else {
       from.reset();

@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "harness/report.h"
+#include "optimizers/swap_detector.h"
 
 namespace twophase {
 
-// "Convex to within 5%": lambda_min >= -0.05 * lambda_max.
-inline constexpr double kConvexTolerance = 0.05;
+// "Convex to within 5%": lambda_min >= -0.05 * lambda_max, the curvature
+// swap signal's default rule (CurvatureLooksConvex).
+inline constexpr double kConvexTolerance = SwapDetectorOptions{}.curvature_tolerance;
 // The most probe rows a cell's table shows.
 inline constexpr size_t kCurvatureTableRows = 30;
 
