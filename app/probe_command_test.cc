@@ -44,6 +44,32 @@ TEST(ProbeCommandTest, PrintsTheExtremesAndRerunsBitIdentically) {
   fs::remove(json);
 }
 
+// --previous: the curvature along the last update, one more product.
+TEST(ProbeCommandTest, PreviousAddsTheCurvatureAlongTheUpdate) {
+  const fs::path dir = fs::temp_directory_path() / "twophase_probe_previous";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string before = (dir / "before.safetensors").string();
+  const std::string after = (dir / "after.safetensors").string();
+  const std::string train =
+      "train --model vit-nomlp-wkewq-wvwo --dataset mnist --subset 128 --batch 64 --threads 1 ";
+  ASSERT_EQ(RunTwophase(train + "--epochs 0 --save " + before).exit_code, 0);
+  ASSERT_EQ(RunTwophase(train + "--epochs 1 --save " + after).exit_code, 0);
+  const CommandResult r = RunTwophase(kProbe + "--init " + after + " --previous " + before);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string results = Results(r.output);
+  EXPECT_NE(results.find("hvp_products=8 "), std::string::npos) << results;
+  EXPECT_EQ(results.find("curvature_update=nan"), std::string::npos) << results;
+  // Without it there is no update to follow.
+  EXPECT_NE(Results(RunTwophase(kProbe + "--init " + after).output).find("curvature_update=nan"),
+            std::string::npos);
+  const CommandResult missing = RunTwophase(kProbe + "--previous " + (dir / "no").string());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("twophase probe: --previous: "), std::string::npos)
+      << missing.output;
+  fs::remove_all(dir);
+}
+
 TEST(ProbeCommandTest, BadOptionsNameTheFlag) {
   CommandResult r = RunTwophase(std::string(kBase) + "--steps 0");
   EXPECT_EQ(r.exit_code, 2);
