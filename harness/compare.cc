@@ -14,15 +14,12 @@
 
 #include "core/atomic_file.h"
 #include "core/option_check.h"
+#include "training/results_format.h"
 
 namespace twophase {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The columns that differ between reruns (results/README.md, curve.csv).
-const std::set<std::string> kWallTimeColumns = {"seconds", "eval_seconds", "wall_seconds",
-                                                "probe_seconds"};
 
 // curve.csv text as rows of fields, the header first. ReadCell has checked
 // the file, so a plain split suffices.
@@ -276,7 +273,7 @@ std::string FirstCurveDifference(const std::string& base_csv, const std::string&
     while (j < next[0].size() && next[0][j] != name) ++j;
     if (j == next[0].size()) {
       if (only_in_one) only_in_one->push_back("column " + name + " only in BASE's curve.csv");
-    } else if (!kWallTimeColumns.count(name)) {
+    } else if (!IsWallTimeColumnName(name)) {
       columns.emplace_back(i, j);
     }
   }

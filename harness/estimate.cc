@@ -85,6 +85,8 @@ double EstimateSeconds(const TrainOptions& t, int64_t train_samples, int64_t tes
   // every probe.every epochs, 2 (steps + 2) + 1 gradients over its subset.
   double probing = 0;
   if (t.probe.every > 0) {
+    // The epochs ProbeDue picks, in closed form (epochs has no upper
+    // bound): the multiples of every, and epoch 1 when it is not one.
     const double probes = std::floor(epochs / static_cast<double>(t.probe.every)) +
                           (t.probe.every > 1 && epochs >= 1 ? 1.0 : 0.0);
     const double probe_n = t.probe.samples > 0 ? std::min<double>(t.probe.samples, n) : n;

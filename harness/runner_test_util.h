@@ -16,6 +16,7 @@
 #include "app/cli_test_util.h"
 #include "core/atomic_file.h"
 #include "harness/runner.h"
+#include "training/results_format.h"
 
 namespace twophase {
 namespace runner_test {
@@ -73,8 +74,7 @@ inline std::string WithoutWallTimes(const std::string& csv) {
     for (size_t i = 0; i < fields.size(); ++i) {
       const std::string& f = fields[i];
       if (header) {
-        wall.push_back(f == "seconds" || f == "eval_seconds" || f == "wall_seconds" ||
-                       f == "probe_seconds");
+        wall.push_back(IsWallTimeColumnName(f));
       }
       const bool blank = !header && i < wall.size() && wall[i];
       out += (i > 0 ? "," : "") + (blank ? std::string() : f);

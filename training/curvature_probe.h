@@ -28,6 +28,12 @@ struct CurvatureProbeOptions {
   bool IsValid(std::string* error) const;
 };
 
+// The probe runs after epoch `epoch` (1-based): epoch 1 and every
+// `every`-th, never when off. The one rule for training and --dry-run.
+inline bool ProbeDue(const CurvatureProbeOptions& options, int64_t epoch) {
+  return options.every > 0 && (epoch == 1 || epoch % options.every == 0);
+}
+
 // What a probe found (EpochRecord::curvature, curve.csv). Measurement, like
 // the evaluation: its passes are not the algorithm's, its time is its own.
 struct CurvatureReading {

@@ -92,6 +92,13 @@ std::string_view CurveColumnName(CurveColumn column) {
   return kCurveColumns[static_cast<int>(column)];
 }
 
+bool IsWallTimeColumnName(std::string_view name) {
+  for (int c = 0; c < kCurveColumnCount; ++c) {
+    if (kCurveColumns[c] == name) return IsWallTimeColumn(CurveColumn(c));
+  }
+  return false;
+}
+
 std::string CurveCsvHeader() {
   std::string header;
   for (const std::string_view name : kCurveColumns) {

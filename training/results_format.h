@@ -101,6 +101,14 @@ inline constexpr int kCurveColumnCount = static_cast<int>(CurveColumn::kProbeSec
 std::string_view CurveColumnName(CurveColumn column);
 // The header line (without its line end): every column name, comma-separated.
 std::string CurveCsvHeader();
+// The columns that measure wall time, which differ between reruns that are
+// otherwise bit-identical (compare leaves them out), by column and by the
+// header's name.
+inline bool IsWallTimeColumn(CurveColumn column) {
+  return column == CurveColumn::kSeconds || column == CurveColumn::kEvalSeconds ||
+         column == CurveColumn::kWallSeconds || column == CurveColumn::kProbeSeconds;
+}
+bool IsWallTimeColumnName(std::string_view name);
 // The four columns an epoch that eval_every skipped leaves empty.
 inline bool IsEvaluationColumn(CurveColumn column) {
   return column >= CurveColumn::kTrainLoss && column <= CurveColumn::kTestAccuracy;

@@ -23,12 +23,6 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string Printf(const char* format, auto... args) {
-  char buf[320];
-  std::snprintf(buf, sizeof(buf), format, args...);
-  return buf;
-}
-
 // Algorithm 1's own detector, for the would-swap event of runs that do not
 // swap by it: the run's detector settings without a fixed epoch.
 SwapDetectorOptions ShadowOptions(SwapDetectorOptions options) {
@@ -72,9 +66,6 @@ class TrainLoop {
   bool ObserveSwap(int64_t epoch, const EpochRecord& record);
   bool CurvatureSwapDue(int64_t epoch, const EpochRecord& record) const;
   EpochEnd CgEpoch(int64_t epoch, EpochRecord* record);
-  bool ProbeDue(int64_t epoch) const {
-    return options_.probe.every > 0 && (epoch == 1 || epoch % options_.probe.every == 0);
-  }
   CurvatureReading Probe() const;
   void Evaluate(EpochRecord* record);
   std::string SaveState() const;
@@ -350,7 +341,7 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
   }
   constexpr double kNotEvaluated = std::numeric_limits<double>::quiet_NaN();
   for (int64_t epoch = epoch_ + 1; epoch <= options_.epochs; ++epoch) {
-    const bool probe = ProbeDue(epoch);
+    const bool probe = ProbeDue(options_.probe, epoch);
     if (probe) {
       const ParameterBuffer& params = model_->params();
       epoch_start_.assign(params.values(), params.values() + params.size());

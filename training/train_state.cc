@@ -4,15 +4,6 @@
 #include <string>
 
 namespace twophase {
-namespace {
-
-std::string StatePrintf(const char* format, auto... args) {
-  char buf[160];
-  std::snprintf(buf, sizeof(buf), format, args...);
-  return buf;
-}
-
-}  // namespace
 
 void SaveRecord(const EpochRecord& r, StateWriter* w) {
   w->I64(r.epoch);
@@ -52,8 +43,8 @@ bool ReadStateHead(StateReader* r, int64_t parameters, StateHead* head) {
 bool LoadCount(StateReader* r, const char* field, int64_t max, int64_t* n) {
   if (!r->I64(field, n)) return false;
   if (*n < 0 || *n > max) {
-    return r->Fail(field, StatePrintf("%lld is not in [0, %lld]", static_cast<long long>(*n),
-                                      static_cast<long long>(max)));
+    return r->Fail(field, Printf("%lld is not in [0, %lld]", static_cast<long long>(*n),
+                                 static_cast<long long>(max)));
   }
   return true;
 }
@@ -83,8 +74,8 @@ bool LoadScaledNorms(StateReader* r, std::vector<EpochRecord>* curve) {
     if (!r->I64("scaled_norms.epoch", &epoch) || !r->F64("scaled_norms.norm", &norm)) return false;
     // The curve holds epochs 1, 2, ... in order.
     if (epoch < 1 || epoch > size || (*curve)[epoch - 1].epoch != epoch) {
-      return r->Fail("scaled_norms.epoch", StatePrintf("%lld is not an epoch of the curve",
-                                                       static_cast<long long>(epoch)));
+      return r->Fail("scaled_norms.epoch",
+                     Printf("%lld is not an epoch of the curve", static_cast<long long>(epoch)));
     }
     (*curve)[epoch - 1].scaled_gradient_norm = norm;
   }
@@ -121,8 +112,8 @@ bool LoadCurvature(StateReader* r, std::vector<EpochRecord>* curve) {
     }
     if (!r->ok()) return false;
     if (epoch < 1 || epoch > size || (*curve)[epoch - 1].epoch != epoch) {
-      return r->Fail("curvature.epoch", StatePrintf("%lld is not an epoch of the curve",
-                                                    static_cast<long long>(epoch)));
+      return r->Fail("curvature.epoch",
+                     Printf("%lld is not an epoch of the curve", static_cast<long long>(epoch)));
     }
     (*curve)[epoch - 1].curvature = c;
   }

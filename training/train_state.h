@@ -7,6 +7,8 @@
 #define TWOPHASE_TRAINING_TRAIN_STATE_H_
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "core/state_io.h"
@@ -14,6 +16,13 @@
 #include "training/trainer.h"
 
 namespace twophase {
+
+// snprintf into a std::string, for the loop's event and error messages.
+std::string Printf(const char* format, auto... args) {
+  char buf[320];
+  std::snprintf(buf, sizeof(buf), format, args...);
+  return buf;
+}
 
 void SaveRecord(const EpochRecord& r, StateWriter* w);
 bool LoadRecord(StateReader* r, EpochRecord* e);
