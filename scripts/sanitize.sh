@@ -48,9 +48,23 @@ exclude='TrainerTest\.(AdamLearnsFashionMnist|RerunIsBitIdentical|Preconditioned
 exclude+='|TwoPhaseTest\.|TwoPhaseVsAdamTest\.|AllModelsTest\.TrainingLowersTheLoss'
 exclude+='|RunnerCheckpointTest\.(KilledAtMany|StopAfter|Sigterm|Sigusr1)|TrainResumeTest\.'
 [ "${1:-}" = "--all" ] && exclude='^$'
+# The tests that start `twophase` under mpirun run apart, below.
+mpi='RunnerRanksTest\.|DataParallelCliTest\.'
+exclude+="|$mpi"
 
 cd build-asan
 total=$(ctest -N | sed -n 's/^Total Tests: //p')
 chosen=$(ctest -N -E "$exclude" | sed -n 's/^Total Tests: //p')
 echo "sanitize: running $chosen of $total tests under ASan+UBSan"
 ctest --output-on-failure --timeout 600 -E "$exclude"
+
+# Under mpirun, with every check but LeakSanitizer's: OpenMPI keeps what
+# MPI_Init allocates until exit, in plug-ins it has unloaded by then, so
+# LSan reports ~120 KB in ~3,000 blocks with stacks it cannot name, which no
+# suppression can match (measured: libmpi/libopen-pal/mca_ suppressions and
+# OMPI_MCA_mca_base_component_disable_dlclose=1 left them unnamed). Our
+# own leaks are still caught by the in-process tests above, which run the
+# same code without MPI.
+echo "sanitize: the mpirun tests under ASan+UBSan, leak checks off"
+ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+  ctest --output-on-failure --timeout 600 -R "$mpi"
