@@ -80,10 +80,13 @@ class DataParallelCliTest : public ::testing::Test {
   // Starts one cell's training on `ranks` ranks, its curve into CsvPath.
   FILE* StartCell(const std::string& optimizer, const std::string& backend, int ranks) {
     // 128 images in mini-batches of 64 and chunks of 16: 4 slots a batch, 8
-    // in CG's full batch, so R = 4 splits every pass.
+    // in CG's full batch, so R = 4 splits every pass. The curvature probe
+    // after epochs 1 and 2 (its gradients are slot-tree passes too) puts
+    // its eigenvalues in the compared columns.
     return StartCommand(
         "train --model vit-nomlp-wkewq-wvwo --dataset fashion-mnist --subset 128 "
         "--test-subset 64 --epochs 3 --batch 64 --micro-batch 16 --lr 0.003 --swap-epoch 2 "
+        "--probe-every 2 --probe-samples 64 --probe-steps 4 "
         "--threads 1 --backend " +
             backend + " --optimizer " + optimizer + " --ranks-per-cell " + std::to_string(ranks) +
             " --csv " + CsvPath(optimizer, backend, ranks).string(),
