@@ -3,21 +3,22 @@
 // wall times aside, for every optimizer on both backends.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "app/cli_test_util.h"
 #include "core/communicator.h"
-#include "training/results_format.h"
+#include "harness/runner_test_util.h"
 
 namespace twophase {
 namespace {
 
 namespace fs = std::filesystem;
+using runner_test::Slurp;
+using runner_test::WithoutWallTimes;
 
 // Why the MPI runs cannot happen here, or "" when they can.
 std::string MpiMissing() {
@@ -29,40 +30,6 @@ std::string MpiMissing() {
 // Runs as root in containers and with more ranks than cores.
 std::string Mpirun(int ranks) {
   return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(ranks);
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The curve without its wall-time columns, one string per row.
-std::vector<std::string> CurveWithoutWallTimes(const std::string& csv) {
-  std::vector<std::vector<std::string>> rows;
-  std::stringstream lines(csv);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::vector<std::string> cells;
-    std::stringstream fields(line);
-    std::string cell;
-    while (std::getline(fields, cell, ',')) cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') cells.push_back("");
-    rows.push_back(cells);
-  }
-  std::vector<std::string> kept;
-  if (rows.empty()) return kept;
-  const std::vector<std::string>& header = rows[0];
-  for (const std::vector<std::string>& row : rows) {
-    std::string text;
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i < header.size() && IsWallTimeColumnName(header[i])) continue;
-      text += row[i] + ",";
-    }
-    kept.push_back(text);
-  }
-  return kept;
 }
 
 class DataParallelCliTest : public ::testing::Test {
@@ -111,17 +78,19 @@ TEST_F(DataParallelCliTest, OneCellHasTheSameBitsOnOneTwoAndFourRanks) {
     }
     auto job = jobs.begin();
     for (const std::string& optimizer : optimizers) {
-      std::vector<std::string> expected;
+      std::string expected;
       for (int ranks : rank_counts) {
         const std::string where =
             optimizer + " on " + backend + ", " + std::to_string(ranks) + " rank(s)";
         const CommandResult r = FinishCommand(*job++);
         ASSERT_EQ(r.exit_code, 0) << where << "\n" << r.output;
-        const std::string csv = ReadFile(CsvPath(optimizer, backend, ranks));
-        const std::vector<std::string> curve = CurveWithoutWallTimes(csv);
+        const std::string csv = Slurp(CsvPath(optimizer, backend, ranks).string());
+        const std::string curve = WithoutWallTimes(csv);
         if (ranks == 1) {
           expected = curve;
-          ASSERT_EQ(expected.size(), 4u) << where << ": a header and 3 epochs\n" << csv;
+          ASSERT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4)
+              << where << ": a header and 3 epochs\n"
+              << csv;
         }
         EXPECT_EQ(curve, expected) << where;
         // Rank 0 alone prints: one banner.
