@@ -27,10 +27,15 @@ struct CommandResult {
 
 // Runs `<prefix> twophase <args>` through the shell and collects its
 // output; a prefix such as "env -u OMP_WAIT_POLICY" changes its environment.
-inline CommandResult RunTwophase(const std::string& args, const std::string& prefix = "") {
-  CommandResult r;
+// StartCommand and FinishCommand split it, so that several commands can
+// run at once (start them all, then finish each).
+inline FILE* StartCommand(const std::string& args, const std::string& prefix = "") {
   const std::string command = prefix + " " + TwophaseBinary() + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
+  return popen(command.c_str(), "r");
+}
+
+inline CommandResult FinishCommand(FILE* pipe) {
+  CommandResult r;
   if (pipe == nullptr) return r;
   std::array<char, 4096> buf;
   size_t got;
@@ -38,6 +43,10 @@ inline CommandResult RunTwophase(const std::string& args, const std::string& pre
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+inline CommandResult RunTwophase(const std::string& args, const std::string& prefix = "") {
+  return FinishCommand(StartCommand(args, prefix));
 }
 
 // Starts `[launcher...] twophase <args...>` in a child process whose

@@ -75,6 +75,7 @@ int RunCommand(const std::vector<std::string>& args) {
   std::string suite_path, out_dir, filter_expr, data_dir, shard_text = "1/1";
   bool dry_run = false;
   int threads = 0;
+  int64_t ranks_per_cell = 0;
   LongRunFlags long_run(LongRunFlags::Command::kRun);
   po::options_description options("options");
   options.add_options()("help,h", "show this help")(
@@ -86,6 +87,9 @@ int RunCommand(const std::vector<std::string>& args) {
       "run only matching cells: comma-separated terms, each key=glob (model, dataset, "
       "algorithm, backend, seed; | for alternatives) or a glob on the cell id")(
       "threads", po::value(&threads)->default_value(0), "threads (0: the suite's)")(
+      "ranks-per-cell", po::value(&ranks_per_cell),
+      "ranks that train one cell together (default: the suite's ranks_per_cell; 0: "
+      "accumulating passes, R >= 1, a power of two: the slot tree, the same bits for every R)")(
       "data-dir", po::value(&data_dir), "data folder (default: $TWOPHASE_DATA_DIR, built-ins)")(
       "shard", po::value(&shard_text)->default_value(shard_text),
       "run part i of n of the suite (1 <= i <= n): the cells k (0-based, in suite order) with "
@@ -108,6 +112,15 @@ int RunCommand(const std::vector<std::string>& args) {
   if (!LoadSuite(suite_path, &suite, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 2;
+  }
+  if (vm.count("ranks-per-cell")) {
+    if (!ValidRanksPerCell(ranks_per_cell)) {
+      std::fprintf(stderr,
+                   "twophase run: --ranks-per-cell: must be 0 or a power of two, got %lld\n",
+                   static_cast<long long>(ranks_per_cell));
+      return 2;
+    }
+    suite.ranks_per_cell = ranks_per_cell;
   }
   if (!long_run.Check(vm, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());

@@ -14,6 +14,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/atomic_file.h"
+#include "core/communicator.h"
 #include "core/openblas_kernel.h"
 #include "core/safetensors.h"
 #include "core/stop_signal.h"
@@ -183,6 +184,22 @@ bool PrepareCheckpoints(const CheckpointFlags& flags, const nlohmann::json& prin
   return true;
 }
 
+// --ranks-per-cell R (valid): the job (mpirun -np R) is the cell's group,
+// so its size must be R (1 without mpirun for R = 0 or 1). The group, or null for
+// one process; false with *error naming both numbers.
+bool CellGroup(int64_t ranks_per_cell, Communicator** group, std::string* error) {
+  Communicator& world = World();
+  const int64_t needed = std::max<int64_t>(ranks_per_cell, 1);
+  if (world.size() != needed) {
+    *error = "--ranks-per-cell " + std::to_string(ranks_per_cell) + " trains on " +
+             std::to_string(needed) + " rank(s) (mpirun -np " + std::to_string(needed) +
+             "), but this job has " + std::to_string(world.size());
+    return false;
+  }
+  *group = world.size() > 1 ? &world : nullptr;
+  return true;
+}
+
 }  // namespace
 
 int TrainCommand(const std::vector<std::string>& args) {
@@ -200,10 +217,13 @@ int TrainCommand(const std::vector<std::string>& args) {
       "epochs", po::value(&train.epochs)->default_value(train.epochs), "number of epochs")(
       "eval-every", po::value(&train.eval_every)->default_value(1),
       "evaluate after every N epochs (and the first, last, swap and checkpoint epochs)")(
-      "csv", po::value(&csv_path),
-      "write the per-epoch log to this CSV file (rewritten atomically "
-      "after every epoch)")("save", po::value(&save_path),
-                            "save the trained parameters (safetensors)");
+      "ranks-per-cell", po::value(&train.ranks_per_cell)->default_value(0),
+      "0: passes accumulate chunk after chunk (as before); R >= 1, a power of two: the slot "
+      "tree, whose bits do not depend on R, computed by the R ranks of 'mpirun -np R' (only "
+      "rank 0 prints and writes)")("csv", po::value(&csv_path),
+                                   "write the per-epoch log to this CSV file (rewritten atomically "
+                                   "after every epoch)")(
+      "save", po::value(&save_path), "save the trained parameters (safetensors)");
   po::options_description adam_options("Adam (phase 1) options");
   po::options_description cg_options("CG (phase 2) options");
   po::options_description swap_options("swap detector options (two-phase)");
@@ -225,6 +245,11 @@ int TrainCommand(const std::vector<std::string>& args) {
   };
   if (!ParseAlgorithm(optimizer, &train.algorithm, &error)) return usage("--optimizer: " + error);
   if (!table_flags.Apply(&train, &error)) return usage(error);
+  // Before the table's check, whose IsValid would name the field, not the flag.
+  if (!ValidRanksPerCell(train.ranks_per_cell)) {
+    return usage("--ranks-per-cell: must be 0 or a power of two, got " +
+                 std::to_string(train.ranks_per_cell));
+  }
   // The limits are IsValid's, as for a suite: each table flag is checked
   // whatever the optimizer, and the message names the flag to blame.
   const OptionField* bad = nullptr;
@@ -233,7 +258,12 @@ int TrainCommand(const std::vector<std::string>& args) {
   }
   train.seed = run.seed;
   train.micro_batch = run.micro_batch;
+  if (!CellGroup(train.ranks_per_cell, &train.group, &error)) return usage(error);
   if (!train.IsValid(&error)) return usage(error);
+  // The other ranks compute and agree, silently: their outputs would be
+  // rank 0's, written twice.
+  const bool leader = train.group == nullptr || train.group->rank() == 0;
+  if (!leader && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
   if (!checkpoints.Check(vm, &error)) return usage(error);
   // The outputs are written after the training (and the CSV after each
   // epoch): a folder that does not exist must not cost the whole run.
@@ -308,6 +338,11 @@ int TrainCommand(const std::vector<std::string>& args) {
     };
     InstallStopSignals("twophase train");
   }
+  if (!leader) {
+    csv_path.clear();
+    save_path.clear();
+    control = FollowerControl(std::move(control));
+  }
   const TrainSummary summary = Train(
       run.model.get(), run.data, train,
       [&](const EpochRecord& r) {
@@ -333,7 +368,7 @@ int TrainCommand(const std::vector<std::string>& args) {
     return csv_ok ? 3 : 1;
   }
   // A finished run's checkpoints would only resume it into the past.
-  if (!checkpoints.dir.empty()) RemoveCheckpoints(checkpoints.dir);
+  if (leader && !checkpoints.dir.empty()) RemoveCheckpoints(checkpoints.dir);
   if (!save_path.empty()) {
     const std::map<std::string, std::string> metadata = {
         {"model", run.model_name},

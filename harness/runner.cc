@@ -103,8 +103,14 @@ class CellRunner {
         pause_requested_(std::move(pause_requested)),
         data_(options.data_dir) {}
 
-  // Runs one cell into its folder; returns its final status.
-  CellStatus Run(const Cell& cell, int64_t position, int64_t count) {
+  // Runs one cell into its folder; returns its final status. With a
+  // `group` of several ranks (a data-parallel cell, TrainOptions::group),
+  // every rank of it calls Run and trains, and only its first writes.
+  CellStatus Run(const Cell& group_cell, int64_t position, int64_t count,
+                 Communicator* group = nullptr) {
+    Cell cell = group_cell;
+    cell.train.group = group != nullptr && group->size() > 1 ? group : nullptr;
+    writes_ = cell.train.group == nullptr || group->rank() == 0;
     dir_ = CellDir(options_.out_dir, cell.id);
     position_ = position;
     count_ = count;
@@ -231,6 +237,7 @@ class CellRunner {
       cadence.Saved();
       return true;
     };
+    if (!writes_) control = FollowerControl(control);
     control.on_resume = [&](const TrainSummary& so_far) {
       for (const EpochRecord& r : so_far.epochs) csv += EpochCsvRow(r) + "\n";
       if (!so_far.epochs.empty()) meta_["final"] = RecordJson(so_far.epochs.back());
@@ -239,7 +246,9 @@ class CellRunner {
     progress_->StartCell(cell, position_, count_);
     auto on_epoch = [&](const EpochRecord& r) {
       csv += EpochCsvRow(r) + "\n";
-      if (write_ok && !WriteFileAtomically(dir_ + "/curve.csv", csv, &error)) write_ok = false;
+      if (write_ok && writes_ && !WriteFileAtomically(dir_ + "/curve.csv", csv, &error)) {
+        write_ok = false;
+      }
       // "final" is the curve's last row on disk, also when a write failed.
       if (write_ok) meta_["final"] = RecordJson(r);
       progress_->Epoch(r, cell.train.epochs);
@@ -277,19 +286,21 @@ class CellRunner {
     }
     meta_["swap"] = SwapJson(summary.swap);
     const json events_file{{"events", events}, {"swap", meta_["swap"]}};
-    if (!WriteFileAtomically(dir_ + "/events.json", events_file.dump(2) + "\n", &error)) {
+    if (writes_ &&
+        !WriteFileAtomically(dir_ + "/events.json", events_file.dump(2) + "\n", &error)) {
       return Finish(CellStatus::kFailed, "writing events.json: " + error);
     }
     if (summary.status == TrainStatus::kPaused) {
       return Finish(CellStatus::kPaused, summary.message + "; run again with --resume to continue");
     }
     const CellStatus status = Finish(CellStatusOf(summary.status), summary.message);
-    if (status != CellStatus::kFailed) RemoveCheckpoints(dir_);
+    if (status != CellStatus::kFailed && writes_) RemoveCheckpoints(dir_);
     return status;
   }
 
   // A fresh start replaces an earlier attempt's curve and events.
   bool RemoveStaleFiles() {
+    if (!writes_) return true;
     std::error_code ec;
     for (const char* stale : {"/curve.csv", "/events.json"}) {
       if (!fs::remove(dir_ + stale, ec) && ec) {
@@ -312,6 +323,7 @@ class CellRunner {
   }
 
   bool WriteMetadata() {
+    if (!writes_) return true;
     std::string error;
     if (!WriteFileAtomically(dir_ + "/metadata.json", meta_.dump(2) + "\n", &error)) {
       std::fprintf(options_.log, "twophase run: %s\n", error.c_str());
@@ -338,6 +350,7 @@ class CellRunner {
   std::string dir_;
   json meta_;
   int64_t position_ = 0, count_ = 0;
+  bool writes_ = true;  // false on a data-parallel cell's ranks but its first
 };
 
 // Takes the result directory's lock for setting the folder up
@@ -566,8 +579,8 @@ std::vector<int64_t> CellsToRun(const std::vector<Cell>& cells, const RunOptions
 // line when a cell starts and when it ends, naming the rank. The cells'
 // own epoch progress is not printed; their files say it.
 bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
-                       const std::vector<Cell>& cells, Communicator* world, RunSummary* summary,
-                       std::string* error) {
+                       const std::vector<Cell>& cells, Communicator* world, int per_cell,
+                       RunSummary* summary, std::string* error) {
   const bool coordinator = world->rank() == 0;
   std::string failure;
   if (coordinator) {
@@ -596,7 +609,7 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
   if (coordinator) {
     order = LongestFirst(cells, CellsToRun(cells, options, &stream, summary), threads, options.log);
     std::fprintf(options.log, "# %zu cells to run over %d ranks, %d per cell, longest first\n",
-                 order.size(), world->size(), options.ranks_per_cell);
+                 order.size(), world->size(), per_cell);
   }
   // Each rank's cells write no progress of their own (one stream, rank 0's).
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(std::fopen("/dev/null", "w"), std::fclose);
@@ -610,30 +623,36 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
   CellQueueEvents events;
   events.started = [&](int64_t index, int group) {
     std::fprintf(options.log, "%s %s: start on rank %d\n", stream.Label(index, count).c_str(),
-                 cells[index].id.c_str(), group * options.ranks_per_cell);
+                 cells[index].id.c_str(), group * per_cell);
   };
   events.finished = [&](int64_t index, int group, CellOutcome outcome) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     std::fprintf(options.log, "%s %s: %s on rank %d; %lld of %zu ended, elapsed %s\n",
                  stream.Label(index, count).c_str(), cells[index].id.c_str(),
                  outcome ? CellStatusName(*outcome).c_str() : "held by another process, left to it",
-                 group * options.ranks_per_cell, static_cast<long long>(++ended), order.size(),
+                 group * per_cell, static_cast<long long>(++ended), order.size(),
                  Progress::FormatDuration(elapsed).c_str());
   };
-  auto work = [&](int64_t index, Communicator*) -> CellOutcome {
-    FileLock lock;  // the cell's, until its files are written
+  auto work = [&](int64_t index, Communicator* group) -> CellOutcome {
+    FileLock lock;  // the cell's, until its files are written: the leader's
     std::string why;
-    const CellClaim claim =
-        ClaimCell(options.out_dir, cells[index].id, options.resume, &lock, &why);
+    CellClaim claim = CellClaim::kOurs;
+    if (group->rank() == 0) {
+      claim = ClaimCell(options.out_dir, cells[index].id, options.resume, &lock, &why);
+    }
+    // The group trains the cell only if its leader holds it.
+    int32_t shared = static_cast<int32_t>(claim);
+    group->Broadcast(&shared, sizeof(shared), 0);
+    claim = static_cast<CellClaim>(shared);
     if (claim == CellClaim::kBusy) return std::nullopt;
     if (claim == CellClaim::kError) {
-      std::fprintf(stderr, "twophase run: %s\n", why.c_str());
+      if (group->rank() == 0) std::fprintf(stderr, "twophase run: %s\n", why.c_str());
       return CellStatus::kFailed;
     }
-    return runner.Run(cells[index], index, count);
+    return runner.Run(cells[index], index, count, group);
   };
   const CellQueueResult result =
-      DistributeCells(world, options.ranks_per_cell, order, pause_requested, work, events);
+      DistributeCells(world, per_cell, order, pause_requested, work, events);
   if (coordinator) {
     summary->ran = 0;
     for (const auto& [index, outcome] : result.finished) {
@@ -675,9 +694,11 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   }
   Communicator& world = World();
   if (world.size() > 1) {
-    if (!CheckRanksPerCell(world.size(), options.ranks_per_cell, error)) return false;
+    // A suite without ranks_per_cell (0) trains each cell on one rank.
+    const int per_cell = static_cast<int>(std::max<int64_t>(1, suite.ranks_per_cell));
+    if (!CheckRanksPerCell(world.size(), per_cell, error)) return false;
     return RunSuiteOverRanks(suite, options, SelectCells(suite, options.filter, options.shard),
-                             &world, summary, error);
+                             &world, per_cell, summary, error);
   }
   {
     FileLock setup;  // only while the folder is set up: shards share it

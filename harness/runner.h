@@ -59,9 +59,6 @@ struct RunOptions {
   double stop_after_seconds = 0.0;
   // Resume from checkpoints written by another commit (metadata records it).
   bool allow_other_commit = false;
-  // Under mpirun: ranks per cell (harness/cell_queue.h); must divide the
-  // job's ranks.
-  int ranks_per_cell = 1;
   // How long to wait for DIR/run.lock, which others hold only while they
   // set the folder up: a holder beyond this is a run of an older twophase
   // (which held it throughout) or a hung one, and the run is refused.

@@ -78,6 +78,30 @@ TEST(RunnerRanksTest, TwoRanksWriteWhatOneProcessWrites) {
   fs::remove_all(dir);
 }
 
+// Data-parallel cells over the queue: four ranks in two groups of two
+// (--ranks-per-cell 2) write what one process computing every slot writes;
+// only each group's first rank writes.
+TEST(RunnerRanksTest, GroupsOfTwoRanksWriteWhatOneProcessWrites) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = TempDir("ranks_groups");
+  const std::string suite = WriteSuite(dir, TwoSeeds(3));
+  const std::string flags = " --ranks-per-cell 2 --threads 1";
+  const CommandResult one = RunTwophase("run --suite " + suite + " --out " + dir + "/one" + flags);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const CommandResult four =
+      RunTwophase("run --suite " + suite + " --out " + dir + "/four" + flags, Joined(MpiRun(4)));
+  ASSERT_EQ(four.exit_code, 0) << four.output;
+  EXPECT_TRUE(Contains(four.output, "over 4 ranks, 2 per cell")) << four.output;
+  EXPECT_TRUE(Contains(four.output, "on rank 2")) << four.output;
+  for (const std::string& id : Ids()) ExpectSameResults(dir + "/one", dir + "/four", id);
+  const CommandResult three =
+      RunTwophase("run --suite " + suite + " --out " + dir + "/three" + flags, Joined(MpiRun(3)));
+  EXPECT_EQ(three.exit_code, 1) << three.output;
+  EXPECT_TRUE(Contains(three.output, "must divide the job's 3 ranks into groups, got 2"))
+      << three.output;
+  fs::remove_all(dir);
+}
+
 // The pids of mpirun's ranks by rank (the launcher forks them directly on
 // one machine).
 pid_t RankPid(pid_t launcher, int rank) {

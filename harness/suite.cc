@@ -266,6 +266,11 @@ bool ParseSuite(const std::string& text, const std::string& file, Suite* suite,
   }
   r.Number("threads", &suite->threads, IsValidThreadCount, ThreadCountConstraint().c_str());
   TrainOptionEntry(&r, "micro_batch", &suite->micro_batch, &TrainOptions::micro_batch);
+  r.Number(
+      "ranks_per_cell", &suite->ranks_per_cell, [](int64_t) { return true; }, "");
+  if (r.ok() && !ValidRanksPerCell(suite->ranks_per_cell)) {
+    r.Fail("ranks_per_cell", "must be 0 or a power of two", suite->ranks_per_cell);
+  }
   r.String("loss", &suite->loss_name);
   if (r.ok()) {
     std::string w;
@@ -409,11 +414,13 @@ std::vector<Cell> ExpandCells(const Suite& suite) {
             c.train.max_forward_passes = suite.max_passes;
             c.train.micro_batch = suite.micro_batch;
             c.train.eval_every = suite.eval_every;
+            c.train.ranks_per_cell = suite.ranks_per_cell;
             if (algorithm.swap_fraction > 0) {
               c.train.detector.fixed_epoch = std::max<int64_t>(
                   1, std::llround(algorithm.swap_fraction * static_cast<double>(epochs)));
             }
             c.settings = algorithm.settings;
+            if (c.train.ranks_per_cell >= 1) c.settings["reduction"] = kSlotTreeReduction;
             if (algorithm.optimizer == Algorithm::kTwoPhase) {
               c.settings["swap_epoch"] = c.train.detector.fixed_epoch;
             }

@@ -51,6 +51,9 @@ struct Suite {
   std::vector<std::string> backends = {"blas"};
   std::vector<uint64_t> seeds = {0};
   int threads = 2;
+  // Ranks that train one cell together (TrainOptions::ranks_per_cell):
+  // 0 the accumulating passes, R >= 1 (a power of two) the slot tree.
+  int64_t ranks_per_cell = 0;
   // Samples per forward/backward pass (TrainOptions::micro_batch).
   int64_t micro_batch = TrainOptions{}.micro_batch;
   LossKind loss = LossKind::kSoftmaxMse;

@@ -149,6 +149,9 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
       // 2^32 + 2 is no int: read with a cast it would be 2 threads.
       {"/threads", 4294967298u, "threads: must be an integer in [1, 1024], got 4294967298"},
       {"/micro_batch", 0, "s.json: micro_batch: micro-batch must be >= 1, got 0"},
+      {"/ranks_per_cell", 3, "s.json: ranks_per_cell: must be 0 or a power of two, got 3"},
+      {"/ranks_per_cell", -2, "s.json: ranks_per_cell: must be 0 or a power of two, got -2"},
+      {"/ranks_per_cell", 1.5, "s.json: ranks_per_cell: must be an integer, got 1.5"},
       {"/micro_batch", 2.5, "s.json: micro_batch: must be an integer, got 2.5"},
       {"/eval_every", 0, "s.json: eval_every: eval_every must be >= 1, got 0"},
       {"/budget/epochs", 0, "budget.epochs: must be an integer >= 1, got 0"},
@@ -175,6 +178,24 @@ TEST(SuiteTest, RejectsBadFieldsNamingFieldAndConstraint) {
     EXPECT_NE(error.find(c.expected), std::string::npos)
         << c.pointer << " = " << c.value.dump() << "\n  expected: " << c.expected
         << "\n  got:      " << error;
+  }
+}
+
+// ranks_per_cell reaches every cell; the settings name the slot tree only
+// where it is used, so that the cells of suites without it read as before.
+TEST(SuiteTest, RanksPerCellReachesTheCellsAndTheirSettings) {
+  Suite suite;
+  ASSERT_EQ(Parse(ValidSuite(), &suite), "");
+  for (const Cell& c : ExpandCells(suite)) {
+    EXPECT_EQ(c.train.ranks_per_cell, 0) << c.id;
+    EXPECT_FALSE(c.settings.contains("reduction")) << c.id;
+  }
+  json j = ValidSuite();
+  j["ranks_per_cell"] = 4;
+  ASSERT_EQ(Parse(j, &suite), "");
+  for (const Cell& c : ExpandCells(suite)) {
+    EXPECT_EQ(c.train.ranks_per_cell, 4) << c.id;
+    EXPECT_EQ(c.settings["reduction"], "slot-tree") << c.id;
   }
 }
 

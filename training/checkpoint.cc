@@ -87,6 +87,9 @@ json TrainOptionsJson(const TrainOptions& o) {
     j["detector"]["curvature_tolerance"] = o.detector.curvature_tolerance;
     j["detector"]["curvature_probes"] = o.detector.curvature_probes;
   }
+  // The slot tree's sums differ from the accumulating passes' in the last
+  // bits, but not with the rank count: the tree, not R, is recorded.
+  if (o.ranks_per_cell >= 1) j["reduction"] = kSlotTreeReduction;
   return j;
 }
 

@@ -180,6 +180,9 @@ json OptionSettings(const TrainOptions& options) {
       settings[field.key] = OptionValue(field, options);
     }
   }
+  // Only where used, as the fingerprint (TrainOptionsJson): the settings of
+  // runs without it read as before. R itself is an execution fact.
+  if (options.ranks_per_cell >= 1) settings["reduction"] = kSlotTreeReduction;
   return settings;
 }
 
@@ -191,6 +194,7 @@ std::string OptionSettingsText(const TrainOptions& options) {
     text += (text.empty() ? "" : ", ") + std::string(field.key) + " " +
             (value.is_string() ? value.get<std::string>() : value.dump());
   }
+  if (options.ranks_per_cell >= 1) text += std::string(", reduction ") + kSlotTreeReduction;
   return text;
 }
 

@@ -23,6 +23,16 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The decisions that read a clock or a signal, which the ranks of a cell
+// (TrainOptions::group) could each take differently: rank 0's, for all.
+// The rest of the loop reads only numbers that are the same on every rank.
+bool Agreed(Communicator* group, bool value) {
+  if (group == nullptr || group->size() == 1) return value;
+  char v = value ? 1 : 0;
+  group->Broadcast(&v, 1, 0);
+  return v != 0;
+}
+
 // Algorithm 1's own detector, for the would-swap event of runs that do not
 // swap by it: the run's detector settings without a fixed epoch.
 SwapDetectorOptions ShadowOptions(SwapDetectorOptions options) {
@@ -38,15 +48,17 @@ class TrainLoop {
         options_(options),
         detector_(options.detector),
         shadow_(ShadowOptions(options.detector)),
-        objective_(model, &data.train, options.loss, options.cg_samples, options.micro_batch),
+        objective_(model, &data.train, options.loss, options.cg_samples, options.micro_batch,
+                   options.Plan()),
         cg_(&objective_, options),
         in_cg_(options.algorithm == Algorithm::kCg) {
     if (options.algorithm != Algorithm::kCg) {
       adam_ = std::make_unique<AdamPhase>(model, data.train, options);
     }
     if (options.probe.every > 0) {
-      probe_objective_ = std::make_unique<TrainingObjective>(
-          model, &data.train, options.loss, options.probe.samples, options.micro_batch);
+      probe_objective_ = std::make_unique<TrainingObjective>(model, &data.train, options.loss,
+                                                             options.probe.samples,
+                                                             options.micro_batch, options.Plan());
     }
   }
 
@@ -233,9 +245,9 @@ TrainLoop::EpochEnd TrainLoop::CgEpoch(int64_t epoch, EpochRecord* record) {
 void TrainLoop::Evaluate(EpochRecord* record) {
   const auto start = Clock::now();
   const Evaluation on_train =
-      twophase::Evaluate(model_, data_.train, options_.loss, options_.micro_batch);
+      twophase::Evaluate(model_, data_.train, options_.loss, options_.micro_batch, options_.Plan());
   const Evaluation on_test =
-      twophase::Evaluate(model_, data_.test, options_.loss, options_.micro_batch);
+      twophase::Evaluate(model_, data_.test, options_.loss, options_.micro_batch, options_.Plan());
   record->eval_seconds = SecondsSince(start);
   record->train_loss = on_train.loss;
   record->train_accuracy = on_train.accuracy;
@@ -370,14 +382,17 @@ TrainSummary TrainLoop::Run(const std::function<void(const EpochRecord&)>& on_ep
     // unscaled one, as the scale is positive and finite).
     const bool diverging = !end.finite || !std::isfinite(record.gradient_norm) ||
                            !std::isfinite(record.scaled_gradient_norm.value_or(0.0));
-    const bool out_of_seconds = options_.max_seconds > 0 && wall_ >= options_.max_seconds;
+    const bool out_of_seconds =
+        options_.max_seconds > 0 && Agreed(options_.group, wall_ >= options_.max_seconds);
     const bool out_of_passes =
         options_.max_forward_passes > 0 && record.forward_passes >= options_.max_forward_passes;
     const bool budget = epoch < options_.epochs && (out_of_seconds || out_of_passes);
     const bool last = epoch == options_.epochs || end.stop || diverging || budget;
-    const bool pause = !last && control.pause_requested && control.pause_requested();
+    const bool pause =
+        !last && control.pause_requested && Agreed(options_.group, control.pause_requested());
     const bool save = !last && control.save &&
-                      (pause || (control.checkpoint_due && control.checkpoint_due(epoch)));
+                      (pause || (control.checkpoint_due &&
+                                 Agreed(options_.group, control.checkpoint_due(epoch))));
     const bool evaluated =
         epoch == 1 || last || end.swapped || save || epoch % options_.eval_every == 0;
     if (evaluated) {

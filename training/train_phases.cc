@@ -59,8 +59,8 @@ AdamEpochResult AdamPhase::RunEpoch() {
     }
     params.ZeroGrads();
     const LossSums sums =
-        ChunkedPass(model_, images_.data(), labels_.data(), n, options_.loss, options_.micro_batch,
-                    /*backward=*/true, &logits_, &dlogits_);
+        PlannedPass(options_.Plan(), model_, images_.data(), labels_.data(), n, options_.loss,
+                    options_.micro_batch, /*backward=*/true, &logits_, &dlogits_);
     const float* g = params.grads();
     const double norm = Norm(g, p);
     // Never step with a non-finite gradient: the parameters stay finite.

@@ -78,6 +78,15 @@ bool TrainOptions::IsValid(std::string* error) const {
   if (algorithm == Algorithm::kTwoPhase && !part("swap detector", detector.IsValid(error))) {
     return false;
   }
+  if (!ValidRanksPerCell(ranks_per_cell)) {
+    *error = "ranks_per_cell: must be 0 or a power of two, got " + std::to_string(ranks_per_cell);
+    return false;
+  }
+  if (group != nullptr && group->size() != ranks_per_cell) {
+    *error = "ranks_per_cell: " + std::to_string(ranks_per_cell) + " but the cell's group has " +
+             std::to_string(group->size()) + " ranks";
+    return false;
+  }
   if (!part("curvature probe", probe.IsValid(error))) return false;
   if (algorithm == Algorithm::kTwoPhase && detector.signal == SwapSignal::kCurvature &&
       probe.every < 1) {
@@ -87,16 +96,22 @@ bool TrainOptions::IsValid(std::string* error) const {
   return true;
 }
 
-Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk) {
+Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk,
+                    const PassPlan& plan) {
   std::vector<float> logits;
-  const LossSums sums =
-      ChunkedPass(model, data, data.count, loss, chunk, /*backward=*/false, &logits, nullptr);
+  const LossSums sums = PlannedPass(plan, model, data, data.count, loss, chunk,
+                                    /*backward=*/false, &logits, nullptr);
   Evaluation e;
   if (data.count > 0) {
     e.loss = sums.loss_sum / data.count;
     e.accuracy = static_cast<double>(sums.correct) / data.count;
   }
   return e;
+}
+
+TrainControl FollowerControl(TrainControl control) {
+  if (control.save) control.save = [](int64_t, const std::string&, std::string*) { return true; };
+  return control;
 }
 
 std::string EpochCsvRow(const EpochRecord& r) {

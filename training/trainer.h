@@ -53,6 +53,7 @@
 #include "optimizers/swap_detector.h"
 #include "training/curvature_probe.h"
 #include "training/results_format.h"
+#include "training/slot_reduction.h"
 
 namespace twophase {
 
@@ -116,6 +117,20 @@ struct TrainOptions {
   // counted in the passes, timed apart, changes nothing the training
   // computes), except that the swap detector's curvature signal reads it.
   CurvatureProbeOptions probe;
+
+  // Data-parallel cells (training/slot_reduction.h). 0: every pass
+  // accumulates its chunks' gradients in one buffer (all results before
+  // issue 15). R >= 1 (a power of two): passes reduce per-chunk gradients
+  // by the slot tree, whose bits do not depend on R, computed by the R
+  // ranks of `group`. The fingerprint records the tree, not R: a
+  // checkpoint resumes on any R.
+  int64_t ranks_per_cell = 0;
+  // The cell's ranks (R of them), all running the same Train; null: this
+  // process computes every slot. Execution, not an option: never recorded.
+  Communicator* group = nullptr;
+
+  // How the passes run, from the two above.
+  PassPlan Plan() const { return {ranks_per_cell >= 1, group}; }
 
   bool IsValid(std::string* error) const;
 };
@@ -186,8 +201,9 @@ struct Evaluation {
   double accuracy = 0.0;
 };
 
-// Forward-only pass over a data set in fixed chunks.
-Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk);
+// Forward-only pass over a data set in fixed chunks (`plan`: how).
+Evaluation Evaluate(Model* model, const Dataset& data, LossKind loss, int64_t chunk,
+                    const PassPlan& plan = {});
 
 // Checkpoints and pausing; every member is optional.
 struct TrainControl {
@@ -210,6 +226,13 @@ struct TrainControl {
   // failure is recorded as a "checkpoint-failed" event; training goes on.
   std::function<bool(int64_t epoch, const std::string& state, std::string* error)> save;
 };
+
+// The control of a cell's rank other than the first (TrainOptions::group):
+// the same questions are asked -- Train takes rank 0's answers to the ones
+// that read a clock or a signal, so every rank of the cell ends, pauses and
+// saves after the same epoch -- but only the first rank writes: `save`
+// becomes a no-op that succeeds.
+TrainControl FollowerControl(TrainControl control);
 
 // Trains `model` (already initialised). `on_epoch` (optional) is called
 // after each epoch, e.g. to print and write the CSV. Stops early with

@@ -43,12 +43,13 @@ LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKin
 }
 
 TrainingObjective::TrainingObjective(Model* model, const Dataset* data, LossKind loss,
-                                     int64_t samples, int64_t chunk)
+                                     int64_t samples, int64_t chunk, PassPlan plan)
     : model_(model),
       data_(data),
       loss_(loss),
       samples_(samples > 0 ? std::min(samples, data->count) : data->count),
-      chunk_(chunk) {}
+      chunk_(chunk),
+      plan_(plan) {}
 
 std::string TrainingObjective::name() const {
   return model_->name() + " " + LossKindName(loss_) + " on " + data_->name + " (" +
@@ -68,7 +69,7 @@ double TrainingObjective::Pass(const float* x, bool gradient) {
   if (x != params.values()) std::memcpy(params.values(), x, sizeof(float) * size());
   if (gradient) params.ZeroGrads();
   const LossSums sums =
-      ChunkedPass(model_, *data_, samples_, loss_, chunk_, gradient, &logits_, &dlogits_);
+      PlannedPass(plan_, model_, *data_, samples_, loss_, chunk_, gradient, &logits_, &dlogits_);
   // In units of passes over the whole training set.
   const double fraction = static_cast<double>(samples_) / data_->count;
   mutable_counts().forward_passes += fraction;

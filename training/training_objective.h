@@ -18,6 +18,7 @@
 #include "models/loss.h"
 #include "models/model.h"
 #include "optimizers/objective.h"
+#include "training/slot_reduction.h"
 
 namespace twophase {
 
@@ -45,9 +46,10 @@ class TrainingObjective final : public Objective {
  public:
   // `samples` = 0: the whole training set. The model and data must outlive
   // this object. Evaluations overwrite the model's parameters with x (and
-  // its gradient buffer).
+  // its gradient buffer). `plan`: how the passes run (the slot tree on a
+  // cell's ranks, training/slot_reduction.h; default ChunkedPass).
   TrainingObjective(Model* model, const Dataset* data, LossKind loss, int64_t samples = 0,
-                    int64_t chunk = 32);
+                    int64_t chunk = 32, PassPlan plan = {});
 
   int64_t size() const override { return model_->params().size(); }
   std::string name() const override;
@@ -68,6 +70,7 @@ class TrainingObjective final : public Objective {
   LossKind loss_;
   int64_t samples_;
   int64_t chunk_;
+  PassPlan plan_;
   std::vector<float> logits_, dlogits_;
 };
 
