@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# test_slurm.sh [BINARY]: runs the smoke suite through a real one-node Slurm
+# on this machine and checks that every way gives the same results as a
+# local run, bit for bit (`twophase compare`, default tolerance).
+#
+# Needs root. Installs Debian's slurm-wlm and munge with apt-get if they are
+# missing (idempotent; scripts/slurm/local_slurm.sh); builds nothing: BINARY
+# defaults to build/twophase. Starts the local Slurm in a scratch folder
+# (/tmp/twophase-slurm-test.*, removed on success, kept with the job logs on
+# failure) and stops it whatever happens. It checks:
+#   1. suite_array.sbatch as a 3-task array (3 shards into one folder);
+#   2. pausing: the whole suite as a 1-task array, sent SIGUSR1 the way
+#      --signal=B:USR1 does once its first cell runs: it must checkpoint,
+#      exit 3, requeue itself, resume and finish (Restarts=1);
+#   3. suite_mpi.sbatch on 2 ranks, if the binary has MPI (else: SKIP).
+# Prints PASS or FAIL, exit 0 on PASS. About a minute here (README).
+# TWOPHASE_SLURM_TEST_TIMEOUT (default 600) bounds each wait for jobs.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$(realpath "${1:-$root/build/twophase}")
+suite=smoke
+timeout=${TWOPHASE_SLURM_TEST_TIMEOUT:-600}
+work=$(mktemp -d /tmp/twophase-slurm-test.XXXXXX)
+slurm=$root/scripts/slurm/local_slurm.sh
+
+finish() {
+  local status=$?
+  trap '' INT TERM # a second Ctrl-C must not leave daemons behind
+  "$slurm" stop "$work/slurm" || status=1
+  if [[ $status -eq 0 ]]; then
+    rm -rf "$work"
+    echo "test_slurm.sh: PASS (${SECONDS}s)"
+  else
+    echo "test_slurm.sh: FAIL (job logs and Slurm's in $work)" >&2
+  fi
+  exit "$status"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "test_slurm.sh: $*" >&2
+  exit 1
+}
+
+[[ -x $bin ]] || fail "$bin: not an executable (build first, or pass the binary)"
+"$slurm" start "$work/slurm"
+export SLURM_CONF=$work/slurm/slurm.conf
+
+# Until `twophase run --shard` exists, a placeholder gives the array tasks
+# the same partition with --filter on the cell ids, each shard in its own
+# folder (a result folder takes one run at a time), merged before comparing.
+if "$bin" run --help | grep -q -- '--shard'; then
+  array_bin=$bin
+else
+  echo "test_slurm.sh: $bin has no run --shard: shards run through a --filter placeholder" >&2
+  array_bin=$work/shard-placeholder
+  cat >"$array_bin" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+args=()
+while ((\$#)); do
+  case \$1 in
+    --shard) shard=\$2; shift 2 ;;
+    --out) out=\$2; shift 2 ;;
+    *) args+=("\$1"); shift ;;
+  esac
+done
+ids=\$("$bin" run --suite "$suite" --dry-run |
+  awk -v i="\${shard%/*}" -v n="\${shard#*/}" '\$1 ~ /^[0-9]+\$/ && (\$1 - 1) % n == i - 1 {print \$2}' |
+  paste -sd'|' -)
+[[ -n \$ids ]] || exit 0
+exec "$bin" "\${args[@]}" --out "\$out/shard-\${shard%/*}" --filter "\$ids"
+EOF
+  chmod +x "$array_bin"
+fi
+
+# Submits scripts/slurm/$1 with the sbatch options after it; prints the job id.
+submit() {
+  local script=$1
+  shift
+  sbatch --parsable --chdir="$root" "$@" "$root/scripts/slurm/$script"
+}
+
+# Waits until none of the jobs (ids as arguments) is queued. A requeued job
+# waits 120 s before it may start again (Slurm's rule); move that to now.
+wait_jobs() {
+  local deadline=$((SECONDS + timeout)) left
+  while true; do
+    left=$(squeue -h -j "$(
+      IFS=,
+      echo "$*"
+    )" -o '%i %t %r' 2>/dev/null || true)
+    [[ -z $left ]] && return 0
+    ((SECONDS < deadline)) || fail "jobs still queued after ${timeout}s: $left"
+    while read -r id _ reason; do
+      [[ $reason == BeginTime ]] && scontrol update JobId="$id" StartTime=now
+    done <<<"$left"
+    sleep 1
+  done
+}
+
+fields() {
+  grep -oE '(^| )(JobId|ArrayTaskId|JobState|ExitCode|Restarts)=[^ ]+' <<<"$1" | tr -d ' ' | paste -sd' ' -
+}
+
+# Checks that job $1 (every task of an array) completed with exit 0 after
+# $2 restarts.
+check_job() {
+  local info
+  info=$(scontrol -o show job "$1") || fail "job $1: unknown to Slurm"
+  while read -r line; do
+    [[ $line == *" JobState=COMPLETED "* && $line == *" ExitCode=0:0 "* ]] ||
+      fail "job $1 did not complete with exit 0: $(fields "$line")"
+    [[ $line == *" Restarts=$2 "* ]] || fail "job $1: expected $2 restarts: $(fields "$line")"
+  done <<<"$info"
+}
+
+# Compares result folder $2 (or its shard-* folders merged) with $1.
+compare() {
+  local out=$2
+  if compgen -G "$out/shard-*/cells" >/dev/null; then
+    mkdir -p "$out.merged/cells"
+    cp -r "$out"/shard-*/cells/* "$out.merged/cells/"
+    out=$out.merged
+  fi
+  "$bin" compare "$1" "$out" >"$out.compare.md" || fail "$out differs from $1: $out.compare.md"
+  echo "test_slurm.sh: $out: bit-identical to the local run"
+}
+
+common_env=ALL,SUITE=$suite,TWOPHASE_ROOT=$root
+array=$(submit suite_array.sbatch --array=1-3 -o "$work/array-%a.log" \
+  --export="$common_env,OUT=$work/array,TWOPHASE=$array_bin")
+paused=$(submit suite_array.sbatch --array=1-1 -o "$work/paused.log" \
+  --export="$common_env,OUT=$work/paused,TWOPHASE=$array_bin")
+jobs=("$array" "$paused")
+if "$bin" run --help | grep -q -- '--ranks-per-cell'; then
+  mpi=$(submit suite_mpi.sbatch --ntasks=2 --cpus-per-task=1 -o "$work/mpi.log" \
+    --export="$common_env,OUT=$work/mpi,TWOPHASE=$bin,OMPI_ALLOW_RUN_AS_ROOT=1,OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+  jobs+=("$mpi")
+else
+  mpi=
+  echo "test_slurm.sh: SKIP the MPI job: $bin has no run --ranks-per-cell (no MPI)" >&2
+fi
+
+# Pause the 1-task array once its first cell trains (the stop handlers are
+# installed by then): Slurm's --signal=B:USR1 sends the same signal there.
+deadline=$((SECONDS + timeout))
+until grep -q ': start (' "$work/paused.log" 2>/dev/null; do
+  if ((SECONDS >= deadline)) || [[ -z $(squeue -h -j "$paused") ]]; then
+    fail "job $paused never started a cell: $work/paused.log"
+  fi
+  sleep 0.2
+done
+scancel --batch --signal=USR1 "${paused}_1"
+
+"$bin" run --suite "$suite" --out "$work/local" 2>"$work/local.log" >/dev/null ||
+  fail "the local run failed: $work/local.log"
+wait_jobs "${jobs[@]}"
+
+check_job "$array" 0
+check_job "$paused" 1
+grep -q 'paused (exit 3): requeueing' "$work/paused.log" ||
+  fail "job $paused restarted but did not pause: $work/paused.log"
+# The paused cell continued from its checkpoint rather than starting again.
+grep -qs '"resume"' "$work"/paused/{,shard-1/}cells/*/events.json ||
+  fail "job $paused: no cell in $work/paused records a resume (events.json)"
+compare "$work/local" "$work/array"
+compare "$work/local" "$work/paused"
+if [[ -n $mpi ]]; then
+  check_job "$mpi" 0
+  compare "$work/local" "$work/mpi"
+fi
