@@ -116,13 +116,20 @@ start_munge() {
     die "munged does not answer on $socket (log: $state/munged.log)"
 }
 
+# Waits until both daemons run and sinfo shows the node idle. A daemon that
+# exits (most often: its port is taken by another Slurm) fails at once, as
+# sinfo might otherwise answer from that other Slurm.
 wait_idle() {
-  local host deadline
+  local host deadline d
   host=$(hostname -s)
   deadline=$((SECONDS + timeout))
   while ((SECONDS < deadline)); do
-    if [[ "$(sinfo -h -n "$host" -o %t 2>/dev/null)" == idle ]]; then return 0; fi
     sleep 1
+    for d in slurmctld slurmd; do
+      alive "$state/$d.pid" "/usr/sbin/$d" || die "$d exited: $(tail -n 1 "$state/$d.log" 2>&1) \
+(log: $state/$d.log; another Slurm on this machine? set TWOPHASE_SLURMCTLD_PORT/SLURMD_PORT)"
+    done
+    if [[ "$(sinfo -h -n "$host" -o %t 2>/dev/null)" == idle ]]; then return 0; fi
   done
   die "node $host not idle after ${timeout}s (sinfo: '$(sinfo -h -o '%N %t' 2>&1)'; logs: \
 $state/slurmctld.log, $state/slurmd.log)"
