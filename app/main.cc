@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "core/communicator.h"
 #include "core/threads.h"
 
 namespace {
@@ -30,10 +31,7 @@ void PrintUsage(std::FILE* out) {
                "'twophase <command> --help' describes a command's options.\n");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  twophase::EnsureRuntimeSettings(argv);
+int Dispatch(int argc, char** argv) {
   if (argc < 2) {
     PrintUsage(stderr);
     return 2;
@@ -56,4 +54,14 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "twophase: unknown command '%s'\n\n", command.c_str());
   PrintUsage(stderr);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  twophase::EnsureRuntimeSettings(argv);
+  const int code = Dispatch(argc, argv);
+  // MPI_Finalize, where a command started MPI (core/communicator.h).
+  twophase::FinalizeWorld();
+  return code;
 }

@@ -17,6 +17,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/backend.h"
+#include "core/communicator.h"
 #include "core/stop_signal.h"
 #include "core/threads.h"
 #include "datasets/dataset.h"
@@ -131,28 +132,34 @@ int RunCommand(const std::vector<std::string>& args) {
   run.stop_after_seconds = long_run.stop_after;
   run.allow_other_commit = long_run.allow_other_commit;
   InstallStopSignals("twophase run");
-  std::fprintf(stderr, "# suite %s: %zu cells into %s, threads %d\n", suite.name.c_str(),
-               cells.size(), run.out_dir.c_str(), effective_threads);
-  const bool blas =
-      std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return c.backend == "blas"; });
-  if (blas) WarnAboutOpenBlasKernel("run");
+  // Under mpirun, rank 0 speaks for the job (one progress stream).
+  const bool speaks = World().rank() == 0;
+  if (speaks) {
+    std::fprintf(stderr, "# suite %s: %zu cells into %s, threads %d\n", suite.name.c_str(),
+                 cells.size(), run.out_dir.c_str(), effective_threads);
+    const bool blas =
+        std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return c.backend == "blas"; });
+    if (blas) WarnAboutOpenBlasKernel("run");
+  }
   RunSummary summary;
   if (!RunSuite(suite, run, &summary, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 1;
   }
-  std::printf(
-      "cells=%lld ran=%lld already_done=%lld completed=%lld stalled=%lld diverged=%lld "
-      "skipped=%lld failed=%lld paused=%lld not_started=%lld out=%s\n",
-      static_cast<long long>(summary.cells), static_cast<long long>(summary.ran),
-      static_cast<long long>(summary.already_done), static_cast<long long>(summary.completed),
-      static_cast<long long>(summary.stalled), static_cast<long long>(summary.diverged),
-      static_cast<long long>(summary.skipped), static_cast<long long>(summary.failed),
-      static_cast<long long>(summary.paused), static_cast<long long>(summary.not_started),
-      run.out_dir.c_str());
+  if (speaks) {
+    std::printf(
+        "cells=%lld ran=%lld already_done=%lld completed=%lld stalled=%lld diverged=%lld "
+        "skipped=%lld failed=%lld paused=%lld not_started=%lld out=%s\n",
+        static_cast<long long>(summary.cells), static_cast<long long>(summary.ran),
+        static_cast<long long>(summary.already_done), static_cast<long long>(summary.completed),
+        static_cast<long long>(summary.stalled), static_cast<long long>(summary.diverged),
+        static_cast<long long>(summary.skipped), static_cast<long long>(summary.failed),
+        static_cast<long long>(summary.paused), static_cast<long long>(summary.not_started),
+        run.out_dir.c_str());
+  }
   if (summary.failed > 0) return 1;
   if (summary.paused > 0 || summary.not_started > 0) {
-    std::fprintf(stderr, "twophase run: paused, run again with --resume to continue\n");
+    if (speaks) std::fprintf(stderr, "twophase run: paused, run again with --resume to continue\n");
     return 3;
   }
   return 0;

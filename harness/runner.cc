@@ -5,13 +5,17 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <numeric>
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
+#include "core/communicator.h"
 #include "core/file_lock.h"
 #include "core/stop_signal.h"
 #include "core/threads.h"
+#include "harness/cell_queue.h"
 #include "harness/environment.h"
+#include "harness/estimate.h"
 #include "harness/progress.h"
 #include "harness/report.h"
 #include "models/model.h"
@@ -484,6 +488,135 @@ void CountStatus(CellStatus status, RunSummary* summary) {
   }
 }
 
+// Rank 0's verdict on the result directory, told to every rank: empty
+// when the run may go on, else the error.
+bool ShareVerdict(Communicator* world, std::string* failure) {
+  int64_t length = static_cast<int64_t>(failure->size());
+  world->Broadcast(&length, sizeof(length), 0);
+  failure->resize(static_cast<size_t>(length));
+  world->Broadcast(failure->data(), length, 0);
+  return failure->empty();
+}
+
+// The cells to run, longest first by the dry-run estimate, so that the
+// longest do not start last and hold up the end of the job; ties (and a
+// failed estimate) keep the suite's order.
+std::vector<int64_t> LongestFirst(const std::vector<Cell>& cells,
+                                  const std::vector<int64_t>& to_run, int threads, std::FILE* log) {
+  std::vector<Cell> picked;
+  for (int64_t i : to_run) picked.push_back(cells[i]);
+  std::vector<CellEstimate> estimates;
+  std::string error;
+  if (!EstimateCells(picked, threads, &estimates, &error)) {
+    std::fprintf(log, "twophase run: no estimate to order the cells by (%s); suite order\n",
+                 error.c_str());
+    return to_run;
+  }
+  std::vector<size_t> order(to_run.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return estimates[a].seconds > estimates[b].seconds; });
+  std::vector<int64_t> sorted;
+  for (size_t k : order) sorted.push_back(to_run[k]);
+  return sorted;
+}
+
+// Rank 0's part before the queue: the cells --resume keeps, said as in one
+// process; the others, to run.
+std::vector<int64_t> CellsToRun(const std::vector<Cell>& cells, const RunOptions& options,
+                                Progress* progress, RunSummary* summary) {
+  std::vector<int64_t> to_run;
+  const int64_t count = static_cast<int64_t>(cells.size());
+  for (int64_t i = 0; i < count; ++i) {
+    std::optional<CellStatus> status;
+    std::string why;
+    if (options.resume && KeepOnResume(options.out_dir, cells[i].id, &status, &why)) {
+      ++summary->already_done;
+      progress->SkipCell(cells[i], i, count, CellStatusName(*status));
+      continue;
+    }
+    if (!why.empty()) {
+      const bool continued = status == CellStatus::kPaused || status == CellStatus::kRunning;
+      std::fprintf(options.log, "[%lld/%lld] %s: %s; %s (--resume)\n",
+                   static_cast<long long>(i + 1), static_cast<long long>(count),
+                   cells[i].id.c_str(), why.c_str(),
+                   continued ? "continuing it" : "running it again");
+      ++summary->rerun;
+    }
+    to_run.push_back(i);
+  }
+  return to_run;
+}
+
+// The cells over the ranks of an MPI job (harness/cell_queue.h). Rank 0
+// locks and prepares the folder and prints the one progress stream: a
+// line when a cell starts and when it ends, naming the rank. The cells'
+// own epoch progress is not printed; their files say it.
+bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
+                       const std::vector<Cell>& cells, Communicator* world, RunSummary* summary,
+                       std::string* error) {
+  const bool coordinator = world->rank() == 0;
+  FileLock lock;  // rank 0's, held until every cell is written
+  std::string failure;
+  if (coordinator &&
+      !(LockOutDir(options.out_dir, &lock, &failure) && PrepareOutDir(suite, options, &failure))) {
+    if (failure.empty()) failure = "cannot prepare " + options.out_dir;
+  }
+  if (!ShareVerdict(world, &failure)) {
+    *error = failure;
+    return false;
+  }
+  const int threads = options.threads > 0 ? options.threads : suite.threads;
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options.stop_after_seconds));
+  auto pause_requested = [&] {
+    return StopRequested() || (options.stop_after_seconds > 0 && Clock::now() >= deadline);
+  };
+  const int64_t count = static_cast<int64_t>(cells.size());
+  summary->cells = count;
+  std::vector<int64_t> order;
+  Progress stream(options.log, /*live=*/false, options.log_interval_seconds, 0);
+  if (coordinator) {
+    order = LongestFirst(cells, CellsToRun(cells, options, &stream, summary), threads, options.log);
+    std::fprintf(options.log, "# %zu cells to run over %d ranks, %d per cell, longest first\n",
+                 order.size(), world->size(), options.ranks_per_cell);
+  }
+  // Each rank's cells write no progress of their own (one stream, rank 0's).
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(std::fopen("/dev/null", "w"), std::fclose);
+  Progress silent(quiet.get(), false, options.log_interval_seconds, 0);
+  RunOptions cell_options = options;
+  if (!coordinator) cell_options.log = quiet.get();
+  CellRunner runner(suite, cell_options, threads, &silent, pause_requested);
+  const Clock::time_point start = Clock::now();
+  int64_t ended = 0;
+  CellQueueEvents events;
+  events.started = [&](int64_t index, int group) {
+    std::fprintf(options.log, "[%lld/%lld] %s: start on rank %d\n",
+                 static_cast<long long>(index + 1), static_cast<long long>(count),
+                 cells[index].id.c_str(), group * options.ranks_per_cell);
+  };
+  events.finished = [&](int64_t index, int group, CellStatus status) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    std::fprintf(options.log, "[%lld/%lld] %s: %s on rank %d; %lld of %zu ended, elapsed %s\n",
+                 static_cast<long long>(index + 1), static_cast<long long>(count),
+                 cells[index].id.c_str(), CellStatusName(status).c_str(),
+                 group * options.ranks_per_cell, static_cast<long long>(++ended), order.size(),
+                 Progress::FormatDuration(elapsed).c_str());
+  };
+  const CellQueueResult result = DistributeCells(
+      world, options.ranks_per_cell, order, pause_requested,
+      [&](int64_t index, Communicator*) { return runner.Run(cells[index], index, count); }, events);
+  if (coordinator) {
+    summary->ran = static_cast<int64_t>(result.finished.size());
+    for (const auto& [index, status] : result.finished) CountStatus(status, summary);
+    summary->not_started = result.not_started;
+  }
+  // Every rank ends with rank 0's tally, so all exit with the same code.
+  world->Broadcast(summary, sizeof(*summary), 0);
+  return true;
+}
+
 }  // namespace
 
 std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_id) {
@@ -501,6 +634,15 @@ std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_i
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error) {
   *summary = RunSummary();
+  Communicator& world = World();
+  if (world.size() > 1) {
+    if (!CheckRanksPerCell(world.size(), options.ranks_per_cell, error)) return false;
+    std::vector<Cell> cells;
+    for (const Cell& c : ExpandCells(suite)) {
+      if (CellMatches(options.filter, c)) cells.push_back(c);
+    }
+    return RunSuiteOverRanks(suite, options, cells, &world, summary, error);
+  }
   FileLock lock;  // held until every cell is written
   if (!LockOutDir(options.out_dir, &lock, error)) return false;
   if (!PrepareOutDir(suite, options, error)) return false;

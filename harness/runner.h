@@ -50,6 +50,9 @@ struct RunOptions {
   double stop_after_seconds = 0.0;
   // Resume from checkpoints written by another commit (metadata records it).
   bool allow_other_commit = false;
+  // Under mpirun: ranks per cell (harness/cell_queue.h); must divide the
+  // job's ranks.
+  int ranks_per_cell = 1;
 };
 
 struct RunSummary {

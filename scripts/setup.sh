@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
   python3-matplotlib python3-numpy
+  openmpi-bin libopenmpi-dev           # mpirun twophase run (CMake's TWOPHASE_MPI, on by default)
   clang libclang-rt-14-dev libomp-dev  # scripts/fuzz.sh: libFuzzer, sanitizers, clang's OpenMP
   clang-format                         # scripts/format_check.sh
 )
