@@ -12,7 +12,8 @@
 #   2. pausing: the whole suite as a 1-task array, sent SIGUSR1 the way
 #      --signal=B:USR1 does once its first cell runs: it must checkpoint,
 #      exit 3, requeue itself, resume and finish (Restarts=1);
-#   3. suite_mpi.sbatch on 2 ranks, if the binary has MPI (else: SKIP).
+#   3. suite_mpi.sbatch on 2 ranks, and paused as in 2, if the binary is
+#      linked with MPI (else: SKIP).
 # Prints PASS or FAIL, exit 0 on PASS. About a minute here (README).
 # TWOPHASE_SLURM_TEST_TIMEOUT (default 600) bounds each wait for jobs.
 set -euo pipefail
@@ -130,46 +131,58 @@ compare() {
   echo "test_slurm.sh: $out: bit-identical to the local run"
 }
 
+# Waits until job $2 (logging to $work/$1.log) trains its first cell, then
+# sends SIGUSR1 to its batch shell, as --signal=B:USR1 does (by then the
+# stop handlers are installed; earlier, SIGUSR1 would kill twophase).
+pause_once_started() {
+  local deadline=$((SECONDS + timeout))
+  until grep -q ': start (' "$work/$1.log" 2>/dev/null; do
+    if ((SECONDS >= deadline)) || [[ -z $(squeue -h -j "$2") ]]; then
+      fail "job $2 ($1) never started a cell: $work/$1.log"
+    fi
+    sleep 0.2
+  done
+  scancel --batch --signal=USR1 "$2"
+}
+
+# Checks that the paused job $2 ($1) paused, requeued itself and continued
+# its cell from the checkpoint rather than starting it again.
+check_resumed() {
+  grep -q 'paused (exit 3): requeueing' "$work/$1.log" ||
+    fail "job $2 ($1) restarted but did not pause: $work/$1.log"
+  grep -qs '"resume"' "$work/$1"/{,shard-1/}cells/*/events.json ||
+    fail "job $2 ($1): no cell in $work/$1 records a resume (events.json)"
+}
+
+declare -A job
 common_env=ALL,SUITE=$suite,TWOPHASE_ROOT=$root
-array=$(submit suite_array.sbatch --array=1-3 -o "$work/array-%a.log" \
+# One CPU a task, so two shards write into one folder at once.
+job[array]=$(submit suite_array.sbatch --array=1-3 --cpus-per-task=1 -o "$work/array-%a.log" \
   --export="$common_env,OUT=$work/array,TWOPHASE=$array_bin")
-paused=$(submit suite_array.sbatch --array=1-1 -o "$work/paused.log" \
+job[paused]=$(submit suite_array.sbatch --array=1 -o "$work/paused.log" \
   --export="$common_env,OUT=$work/paused,TWOPHASE=$array_bin")
-jobs=("$array" "$paused")
-if "$bin" run --help | grep -q -- '--ranks-per-cell'; then
-  mpi=$(submit suite_mpi.sbatch --ntasks=2 --cpus-per-task=1 -o "$work/mpi.log" \
-    --export="$common_env,OUT=$work/mpi,TWOPHASE=$bin,OMPI_ALLOW_RUN_AS_ROOT=1,OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
-  jobs+=("$mpi")
+if ldd "$bin" | grep -q libmpi; then
+  common_env+=,OMPI_ALLOW_RUN_AS_ROOT=1,OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1,TWOPHASE=$bin
+  for name in mpi mpi-paused; do
+    job[$name]=$(submit suite_mpi.sbatch --ntasks=2 --cpus-per-task=1 -o "$work/$name.log" \
+      --export="$common_env,OUT=$work/$name")
+  done
 else
-  mpi=
-  echo "test_slurm.sh: SKIP the MPI job: $bin has no run --ranks-per-cell (no MPI)" >&2
+  echo "test_slurm.sh: SKIP the MPI jobs: $bin is not linked with MPI" >&2
 fi
 
-# Pause the 1-task array once its first cell trains (the stop handlers are
-# installed by then): Slurm's --signal=B:USR1 sends the same signal there.
-deadline=$((SECONDS + timeout))
-until grep -q ': start (' "$work/paused.log" 2>/dev/null; do
-  if ((SECONDS >= deadline)) || [[ -z $(squeue -h -j "$paused") ]]; then
-    fail "job $paused never started a cell: $work/paused.log"
-  fi
-  sleep 0.2
-done
-scancel --batch --signal=USR1 "${paused}_1"
-
+pause_once_started paused "${job[paused]}_1"
+[[ -z ${job[mpi-paused]:-} ]] || pause_once_started mpi-paused "${job[mpi-paused]}"
 "$bin" run --suite "$suite" --out "$work/local" 2>"$work/local.log" >/dev/null ||
   fail "the local run failed: $work/local.log"
-wait_jobs "${jobs[@]}"
+wait_jobs "${job[@]}"
 
-check_job "$array" 0
-check_job "$paused" 1
-grep -q 'paused (exit 3): requeueing' "$work/paused.log" ||
-  fail "job $paused restarted but did not pause: $work/paused.log"
-# The paused cell continued from its checkpoint rather than starting again.
-grep -qs '"resume"' "$work"/paused/{,shard-1/}cells/*/events.json ||
-  fail "job $paused: no cell in $work/paused records a resume (events.json)"
-compare "$work/local" "$work/array"
-compare "$work/local" "$work/paused"
-if [[ -n $mpi ]]; then
-  check_job "$mpi" 0
-  compare "$work/local" "$work/mpi"
-fi
+for name in "${!job[@]}"; do
+  if [[ $name == *paused ]]; then
+    check_job "${job[$name]}" 1
+    check_resumed "$name" "${job[$name]}"
+  else
+    check_job "${job[$name]}" 0
+  fi
+  compare "$work/local" "$work/$name"
+done
