@@ -87,6 +87,14 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
       {"run --suite smoke --dry-run --threads 2000",
        "--threads must be in [1, 1024], got 2000 (0: the suite's)"},
       {"run --suite smoke --dry-run --threads -1", "--threads must be in [1, 1024], got -1"},
+      // --shard i/n (harness/shard.h).
+      {"run --suite smoke --dry-run --shard 0/2",
+       "twophase run: --shard 0/2: i must be in [1, n] (shard i of n)"},
+      {"run --suite smoke --dry-run --shard 3/2", "twophase run: --shard 3/2: i must be in [1, n]"},
+      {"run --suite smoke --dry-run --shard 1/0", "twophase run: --shard 1/0: n must be >= 1"},
+      {"run --suite smoke --dry-run --shard x/2",
+       "twophase run: --shard x/2: must be i/n, two whole numbers with 1 <= i <= n (e.g. 2/8)"},
+      {"run --suite smoke --dry-run --shard 1/2/3", "twophase run: --shard 1/2/3: must be i/n"},
       // The long-run flags, declared once for train and run (app/common.h).
       {"run --suite smoke --dry-run --checkpoint-epochs -1",
        "twophase run: --checkpoint-epochs must be >= 0, got -1"},
@@ -114,6 +122,23 @@ TEST(CliTest, BadArgumentsNameTheOptionAndTheConstraint) {
     EXPECT_EQ(r.exit_code, 2) << c.args;
     EXPECT_TRUE(Contains(r.output, c.expected)) << c.args << "\n" << r.output;
   }
+}
+
+// A shard's dry run lists its part: cell k of the whole suite is shard
+// (k mod n) + 1's, and --filter applies within it; a shard left with no
+// cells has nothing to do, which is no error (a job array wider than the
+// suite).
+TEST(CliTest, ShardDryRunListsItsPartOfTheSuite) {
+  const CommandResult second = RunTwophase("run --suite smoke --dry-run --shard 2/2");
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_TRUE(Contains(second.output, "1 cells of shard 2/2")) << second.output;
+  EXPECT_TRUE(Contains(second.output, "mnist.vit-nomlp-wkewq-wvwo.cg.blas.s0")) << second.output;
+  EXPECT_FALSE(Contains(second.output, ".adam.")) << second.output;
+  const CommandResult none =
+      RunTwophase("run --suite smoke --dry-run --shard 2/2 --filter 'algorithm=adam|two-phase'");
+  EXPECT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_TRUE(Contains(none.output, "shard 2/2 holds none of the 2 cells to run; nothing to do"))
+      << none.output;
 }
 
 // twophase bounds OpenMP's spinning unless the user chose a wait policy

@@ -40,11 +40,14 @@ inline CommandResult RunTwophase(const std::string& args, const std::string& pre
   return r;
 }
 
-// Starts `twophase <args...>` in a child process whose output is
-// discarded and returns its pid (-1 if fork failed), for the tests that
-// signal or kill a run.
-inline pid_t StartTwophase(const std::vector<std::string>& args) {
-  std::vector<std::string> all = {TwophaseBinary()};
+// Starts `[launcher...] twophase <args...>` in a child process whose
+// output is discarded and returns its pid (-1 if fork failed), for the
+// tests that signal or kill a run. The launcher (e.g. mpirun and its
+// flags) is looked up on PATH.
+inline pid_t StartTwophase(const std::vector<std::string>& args,
+                           const std::vector<std::string>& launcher = {}) {
+  std::vector<std::string> all = launcher;
+  all.push_back(TwophaseBinary());
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : all) argv.push_back(a.data());
@@ -53,7 +56,7 @@ inline pid_t StartTwophase(const std::vector<std::string>& args) {
   if (pid == 0) {
     freopen("/dev/null", "w", stdout);
     freopen("/dev/null", "w", stderr);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   return pid;

@@ -5,8 +5,11 @@
 // skipped cell is a result, not an error; 1 when a cell failed (--resume
 // retries the cells that failed before, so a resumed run exits 0 only when
 // none fails again), or the result directory is unusable or in use by
-// another run; 2 for a bad command line or suite; 3 when the run paused (a
-// stop signal or --stop-after) with cells left for --resume.
+// another run; 2 for a bad command line or suite; 3 when cells were left
+// without a result for a later --resume: the run paused (a stop signal or
+// --stop-after), or another process held cells (busy), which that run may
+// still finish or leave paused -- so 0 keeps meaning "every cell of this
+// run has its result", and a requeue on 3 finishes the rest.
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +27,7 @@
 #include "harness/estimate.h"
 #include "harness/progress.h"
 #include "harness/runner.h"
+#include "harness/shard.h"
 #include "harness/suite.h"
 #include "models/model.h"
 #include "optimizers/conjugate_gradient.h"
@@ -35,15 +39,17 @@ namespace po = boost::program_options;
 namespace twophase {
 namespace {
 
-int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads) {
+int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads,
+                const Shard& shard) {
   std::vector<CellEstimate> estimates;
   std::string error;
   if (!EstimateCells(cells, threads, &estimates, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 1;
   }
-  std::printf("# suite %s (%s): %zu cells, threads %d\n", suite.name.c_str(), suite.file.c_str(),
-              cells.size(), threads);
+  std::printf("# suite %s (%s): %zu cells%s%s, threads %d\n", suite.name.c_str(),
+              suite.file.c_str(), cells.size(), shard.count > 1 ? " of shard " : "",
+              shard.count > 1 ? shard.Name().c_str() : "", threads);
   std::printf("%5s  %-52s %7s %8s %8s %10s\n", "cell", "id", "epochs", "train", "test",
               "est. time");
   double total = 0.0;
@@ -66,7 +72,7 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads)
 }  // namespace
 
 int RunCommand(const std::vector<std::string>& args) {
-  std::string suite_path, out_dir, filter_expr, data_dir;
+  std::string suite_path, out_dir, filter_expr, data_dir, shard_text = "1/1";
   bool dry_run = false;
   int threads = 0;
   LongRunFlags long_run(LongRunFlags::Command::kRun);
@@ -81,6 +87,9 @@ int RunCommand(const std::vector<std::string>& args) {
       "algorithm, backend, seed; | for alternatives) or a glob on the cell id")(
       "threads", po::value(&threads)->default_value(0), "threads (0: the suite's)")(
       "data-dir", po::value(&data_dir), "data folder (default: $TWOPHASE_DATA_DIR, built-ins)")(
+      "shard", po::value(&shard_text)->default_value(shard_text),
+      "run part i of n of the suite (1 <= i <= n): the cells k (0-based, in suite order) with "
+      "k mod n = i-1, then --filter within them; shards may run at once into one --out")(
       "dry-run", po::bool_switch(&dry_run), "print the cells and an estimate of their cost");
   po::options_description long_runs("long runs (resuming, checkpoints and pausing)");
   long_run.Add(&long_runs);
@@ -109,17 +118,27 @@ int RunCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 2;
   }
-  std::vector<Cell> cells;
-  for (const Cell& c : ExpandCells(suite)) {
-    if (CellMatches(run.filter, c)) cells.push_back(c);
+  if (!ParseShard(shard_text, &run.shard, &error)) {
+    std::fprintf(stderr, "twophase run: %s\n", error.c_str());
+    return 2;
   }
-  if (cells.empty()) {
+  const size_t matching = SelectCells(suite, run.filter, Shard()).size();
+  if (matching == 0) {
     std::fprintf(stderr, "twophase run: --filter '%s' matches none of the suite's %zu cells\n",
                  filter_expr.c_str(), ExpandCells(suite).size());
     return 2;
   }
+  const std::vector<Cell> cells = SelectCells(suite, run.filter, run.shard);
+  if (cells.empty()) {
+    // More shards than cells (or than cells the filter keeps): this part of
+    // a job array has nothing to do, which is no error.
+    std::fprintf(stderr,
+                 "twophase run: shard %s holds none of the %zu cells to run; nothing to do\n",
+                 run.shard.Name().c_str(), matching);
+    return 0;
+  }
   const int effective_threads = threads > 0 ? threads : suite.threads;
-  if (dry_run) return PrintDryRun(suite, cells, effective_threads);
+  if (dry_run) return PrintDryRun(suite, cells, effective_threads, run.shard);
 
   run.out_dir = out_dir.empty() ? "out/" + suite.name : out_dir;
   run.resume = long_run.resume;
@@ -135,8 +154,10 @@ int RunCommand(const std::vector<std::string>& args) {
   // Under mpirun, rank 0 speaks for the job (one progress stream).
   const bool speaks = World().rank() == 0;
   if (speaks) {
-    std::fprintf(stderr, "# suite %s: %zu cells into %s, threads %d\n", suite.name.c_str(),
-                 cells.size(), run.out_dir.c_str(), effective_threads);
+    std::fprintf(stderr, "# suite %s: %zu cells%s%s into %s, threads %d\n", suite.name.c_str(),
+                 cells.size(), run.shard.count > 1 ? " of shard " : "",
+                 run.shard.count > 1 ? run.shard.Name().c_str() : "", run.out_dir.c_str(),
+                 effective_threads);
     const bool blas =
         std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return c.backend == "blas"; });
     if (blas) WarnAboutOpenBlasKernel("run");
@@ -149,17 +170,24 @@ int RunCommand(const std::vector<std::string>& args) {
   if (speaks) {
     std::printf(
         "cells=%lld ran=%lld already_done=%lld completed=%lld stalled=%lld diverged=%lld "
-        "skipped=%lld failed=%lld paused=%lld not_started=%lld out=%s\n",
+        "skipped=%lld failed=%lld paused=%lld not_started=%lld busy=%lld out=%s\n",
         static_cast<long long>(summary.cells), static_cast<long long>(summary.ran),
         static_cast<long long>(summary.already_done), static_cast<long long>(summary.completed),
         static_cast<long long>(summary.stalled), static_cast<long long>(summary.diverged),
         static_cast<long long>(summary.skipped), static_cast<long long>(summary.failed),
         static_cast<long long>(summary.paused), static_cast<long long>(summary.not_started),
-        run.out_dir.c_str());
+        static_cast<long long>(summary.busy), run.out_dir.c_str());
   }
   if (summary.failed > 0) return 1;
   if (summary.paused > 0 || summary.not_started > 0) {
     if (speaks) std::fprintf(stderr, "twophase run: paused, run again with --resume to continue\n");
+    return 3;
+  }
+  if (summary.busy > 0) {
+    std::fprintf(stderr,
+                 "twophase run: %lld cells left to other processes; run again with --resume "
+                 "once they end to keep or finish them\n",
+                 static_cast<long long>(summary.busy));
     return 3;
   }
   return 0;

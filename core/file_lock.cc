@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include "core/atomic_file.h"
 
@@ -27,8 +29,9 @@ std::string HolderText() {
 
 }  // namespace
 
-bool FileLock::Acquire(const std::string& path, std::string* error) {
+bool FileLock::Acquire(const std::string& path, std::string* error, std::string* holder) {
   Release();
+  if (holder != nullptr) holder->clear();
   // No O_TRUNC: the holder's record must survive a refused open.
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -47,11 +50,14 @@ bool FileLock::Acquire(const std::string& path, std::string* error) {
           path + ": cannot lock: " + std::strerror(why) + " (the file system must support flock)";
       return false;
     }
-    std::string holder, ignored;
-    ReadWholeFile(path, &holder, &ignored);
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\r')) holder.pop_back();
+    std::string record, ignored;
+    ReadWholeFile(path, &record, &ignored);
+    while (!record.empty() && (record.back() == '\n' || record.back() == '\r')) record.pop_back();
     *error = path + ": locked by another process (" +
-             (holder.empty() ? std::string("holder not recorded yet") : holder) + ")";
+             (record.empty() ? std::string("holder not recorded yet") : record) + ")";
+    if (holder != nullptr) {
+      *holder = record.empty() ? "another process (holder not recorded yet)" : record;
+    }
     return false;
   }
   // Ours now: record who we are for the next process that is refused.
@@ -64,6 +70,19 @@ bool FileLock::Acquire(const std::string& path, std::string* error) {
     return false;
   }
   fd_ = fd;
+  return true;
+}
+
+bool FileLock::AcquireWithin(const std::string& path, double seconds, std::string* error) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(seconds));
+  std::string holder;
+  while (!Acquire(path, error, &holder)) {
+    // Only a busy lock is worth waiting for; an unusable file stays so.
+    if (holder.empty() || std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   return true;
 }
 

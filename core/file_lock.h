@@ -24,9 +24,14 @@ class FileLock {
 
   // Takes the lock on `path` (created when absent) without waiting. False +
   // *error when another process (or another FileLock here) holds it -- the
-  // error names the file and the holder it recorded -- or when the file
-  // cannot be opened or the file system has no locks.
-  bool Acquire(const std::string& path, std::string* error);
+  // error names the file and the holder it recorded, and *holder (if
+  // given) gets that record alone, "pid P on host H, since T" -- or when
+  // the file cannot be opened or the file system has no locks (*holder is
+  // then left empty: telling "busy" from "broken" is the caller's choice).
+  bool Acquire(const std::string& path, std::string* error, std::string* holder = nullptr);
+  // Acquire, retrying while another process holds the lock, for at most
+  // `seconds`: for locks that are only held for a moment.
+  bool AcquireWithin(const std::string& path, double seconds, std::string* error);
   void Release();
   bool held() const { return fd_ >= 0; }
 

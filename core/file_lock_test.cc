@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 namespace twophase {
 namespace {
@@ -71,10 +73,41 @@ TEST_F(FileLockTest, LockOfAKilledProcessIsFree) {
 
 TEST_F(FileLockTest, UnopenableLockFileIsAnErrorNamingIt) {
   FileLock lock;
-  std::string error;
+  std::string error, holder = "stale";
   const std::string missing = (dir_ / "no" / "such" / "run.lock").string();
-  EXPECT_FALSE(lock.Acquire(missing, &error));
+  EXPECT_FALSE(lock.Acquire(missing, &error, &holder));
   EXPECT_NE(error.find(missing + ": cannot open the lock file"), std::string::npos) << error;
+  EXPECT_EQ(holder, "");  // not busy: broken, and no use waiting
+  EXPECT_FALSE(lock.AcquireWithin(missing, 5.0, &error));
+}
+
+// A busy lock names its holder apart, for the runner's "being run by ...".
+TEST_F(FileLockTest, ARefusalGivesTheHoldersRecord) {
+  FileLock first, second;
+  std::string error, holder;
+  ASSERT_TRUE(first.Acquire(path_, &error, &holder)) << error;
+  EXPECT_EQ(holder, "");
+  EXPECT_FALSE(second.Acquire(path_, &error, &holder));
+  EXPECT_EQ(holder.rfind("pid " + std::to_string(getpid()) + " on host ", 0), 0u) << holder;
+  EXPECT_NE(holder.find(", since 20"), std::string::npos) << holder;
+}
+
+// AcquireWithin waits for a holder that lets go in time, and gives up on
+// one that does not.
+TEST_F(FileLockTest, AcquireWithinWaitsForAReleaseUpToItsLimit) {
+  FileLock first, second;
+  std::string error;
+  ASSERT_TRUE(first.Acquire(path_, &error)) << error;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(second.AcquireWithin(path_, 0.2, &error));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+  EXPECT_NE(error.find("locked by another process (pid "), std::string::npos) << error;
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    first.Release();
+  });
+  EXPECT_TRUE(second.AcquireWithin(path_, 30.0, &error)) << error;
+  release.join();
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ namespace {
 constexpr int kRequestTag = 101;  // leader -> rank 0: "" (first) or "<index> <status>"
 constexpr int kAssignTag = 102;   // rank 0 -> leader: "<index>", kNoCell for "none"
 constexpr int64_t kNoCell = -1;
+const std::string kBusy = "busy";  // the report of a cell left to another process
 
 // Rank 0's queue, shared by its coordinating thread and its training thread.
 class Queue {
@@ -31,7 +32,7 @@ class Queue {
     return index;
   }
 
-  void Finished(int64_t index, int group, CellStatus status) {
+  void Finished(int64_t index, int group, CellOutcome status) {
     std::lock_guard<std::mutex> hold(mutex_);
     result_.finished.emplace_back(index, status);
     if (events_.finished) events_.finished(index, group, status);
@@ -79,8 +80,8 @@ void LeadRemoteGroup(Communicator* world, Communicator* group, const CellWork& w
     const std::string answer = world->Receive(0, kAssignTag);
     if (std::sscanf(answer.c_str(), "%" SCNd64, &index) != 1) GarbledMessage(world, "assignment");
     if (ShareWithGroup(group, index) == kNoCell) return;
-    const CellStatus status = work(index, group);
-    report = std::to_string(index) + " " + CellStatusName(status);
+    const CellOutcome outcome = work(index, group);
+    report = std::to_string(index) + " " + (outcome ? CellStatusName(*outcome) : kBusy);
   }
 }
 
@@ -110,10 +111,10 @@ void Coordinate(Communicator* world, int ranks_per_cell, int remote_leaders, Que
       CellStatus status;
       std::string unused;
       if (std::sscanf(report.c_str(), "%lld %31s", &index, name) != 2 ||
-          !ParseCellStatus(name, &status, &unused)) {
+          (name != kBusy && !ParseCellStatus(name, &status, &unused))) {
         GarbledMessage(world, "report from rank " + std::to_string(source));
       }
-      queue->Finished(index, group, status);
+      queue->Finished(index, group, name == kBusy ? CellOutcome() : CellOutcome(status));
     }
     const int64_t next = queue->Take(group);
     world->Send(source, kAssignTag, std::to_string(next));

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/communicator.h"
@@ -29,19 +30,22 @@
 namespace twophase {
 
 // Trains cell `index` of the runner's list with `group` (every rank of the
-// group calls it with the same index) and returns its status.
-using CellWork = std::function<CellStatus(int64_t index, Communicator* group)>;
+// group calls it with the same index) and returns its status: none when
+// another process holds the cell (harness/cell_lock.h) and it was left to
+// it.
+using CellOutcome = std::optional<CellStatus>;
+using CellWork = std::function<CellOutcome(int64_t index, Communicator* group)>;
 
 // What rank 0 learns, in order, for its one progress stream. `group` is the
 // index of the group (its leader's rank / ranks_per_cell).
 struct CellQueueEvents {
   std::function<void(int64_t index, int group)> started;
-  std::function<void(int64_t index, int group, CellStatus status)> finished;
+  std::function<void(int64_t index, int group, CellOutcome outcome)> finished;
 };
 
 struct CellQueueResult {
   // Rank 0: the cells that ran, in the order they finished.
-  std::vector<std::pair<int64_t, CellStatus>> finished;
+  std::vector<std::pair<int64_t, CellOutcome>> finished;
   int64_t not_started = 0;  // rank 0: left in the queue by a stop request
 };
 

@@ -43,10 +43,7 @@ std::string Progress::Eta() const {
 
 void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
   cell_id_ = cell.id;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "[%lld/%lld]", static_cast<long long>(position + 1),
-                static_cast<long long>(count));
-  cell_label_ = buf;
+  cell_label_ = Label(position, count);
   cell_epochs_ = cell.train.epochs;
   cell_epoch_ = 0;
   if (!live_) {
@@ -101,12 +98,22 @@ void Progress::EndCell(const std::string& status, const std::string& message) {
   std::fflush(out_);
 }
 
+std::string Progress::Label(int64_t position, int64_t count) const {
+  // snprintf: GCC 12 warns (-Wrestrict, falsely) on "literal" + string.
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "[%lld/%lld%s%s]", static_cast<long long>(position + 1),
+                static_cast<long long>(count), shard_.empty() ? "" : ", shard ", shard_.c_str());
+  return buf;
+}
+
 void Progress::SkipCell(const Cell& cell, int64_t position, int64_t count,
                         const std::string& status) {
+  PassCell(cell, position, count, "already " + status + ", skipped (--resume)");
+}
+
+void Progress::PassCell(const Cell& cell, int64_t position, int64_t count, const std::string& why) {
   epochs_skipped_ += cell.train.epochs;
-  std::fprintf(out_, "[%lld/%lld] %s: already %s, skipped (--resume)\n",
-               static_cast<long long>(position + 1), static_cast<long long>(count), cell.id.c_str(),
-               status.c_str());
+  std::fprintf(out_, "%s %s: %s\n", Label(position, count).c_str(), cell.id.c_str(), why.c_str());
   std::fflush(out_);
 }
 

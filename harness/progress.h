@@ -24,7 +24,15 @@ class Progress {
   void Epoch(const EpochRecord& record, int64_t epochs);
   void EndCell(const std::string& status, const std::string& message);
   void SkipCell(const Cell& cell, int64_t position, int64_t count, const std::string& status);
+  // A cell this run does not train: "[k/n] <id>: <why>", and its epochs
+  // leave the ETA.
+  void PassCell(const Cell& cell, int64_t position, int64_t count, const std::string& why);
   void Finish();
+
+  // Runs of one shard (--shard) say so in every cell's label: "shard 2/3".
+  void set_shard(const std::string& shard) { shard_ = shard; }
+  // "[3/20]", or "[3/20, shard 2/3]".
+  std::string Label(int64_t position, int64_t count) const;
 
   // "1h02m", "3m05s", "12s".
   static std::string FormatDuration(double seconds);
@@ -43,7 +51,7 @@ class Progress {
   int64_t cell_epochs_ = 0;     // the current cell's budget
   int64_t cell_epoch_ = 0;      // its last epoch
   Clock::time_point start_, last_line_;
-  std::string cell_id_, cell_label_;
+  std::string cell_id_, cell_label_, shard_;
   bool line_open_ = false;
 };
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <set>
 
 #include "core/atomic_file.h"
 #include "core/backend.h"
@@ -13,6 +14,7 @@
 #include "core/file_lock.h"
 #include "core/stop_signal.h"
 #include "core/threads.h"
+#include "harness/cell_lock.h"
 #include "harness/cell_queue.h"
 #include "harness/environment.h"
 #include "harness/estimate.h"
@@ -91,11 +93,12 @@ class DataCache {
 
 class CellRunner {
  public:
-  CellRunner(const Suite& suite, const RunOptions& options, int threads, Progress* progress,
-             std::function<bool()> pause_requested)
+  CellRunner(const Suite& suite, const RunOptions& options, int threads, int64_t suite_cells,
+             Progress* progress, std::function<bool()> pause_requested)
       : suite_(suite),
         options_(options),
         threads_(threads),
+        suite_cells_(suite_cells),
         progress_(progress),
         pause_requested_(std::move(pause_requested)),
         data_(options.data_dir) {}
@@ -107,7 +110,7 @@ class CellRunner {
     count_ = count;
     std::error_code ec;
     fs::create_directories(dir_, ec);
-    StartMetadata(cell, count);
+    StartMetadata(cell);
     if (ec) return Finish(CellStatus::kFailed, "cannot create " + dir_ + ": " + ec.message());
     // "running" goes first, then anything else: a kill in between must not
     // leave an earlier attempt's final status beside files being replaced.
@@ -140,7 +143,7 @@ class CellRunner {
   }
 
  private:
-  void StartMetadata(const Cell& cell, int64_t count) {
+  void StartMetadata(const Cell& cell) {
     meta_ = json{{"format", kRunFormat},
                  {"suite",
                   {{"name", suite_.name},
@@ -156,7 +159,7 @@ class CellRunner {
     meta_["cell"] =
         json{{"id", cell.id},
              {"index", cell.index},
-             {"count", count},
+             {"count", suite_cells_},
              {"model", cell.model},
              {"dataset", cell.dataset.name},
              {"algorithm", cell.algorithm},
@@ -179,8 +182,9 @@ class CellRunner {
   }
 
   // What a checkpoint of this cell must match: the cell as the metadata
-  // describes it (but its position in this run's filter), every training
-  // option, the commit and, for the blas backend, the OpenBLAS kernel.
+  // describes it (but its place in the suite, which an edit taken by
+  // --resume may move), every training option, the commit and, for the
+  // blas backend, the OpenBLAS kernel.
   json Fingerprint(const Cell& cell) const {
     json print = meta_["cell"];
     print.erase("index");
@@ -327,6 +331,7 @@ class CellRunner {
   const Suite& suite_;
   const RunOptions& options_;
   int threads_;
+  int64_t suite_cells_;
   Progress* progress_;
   std::function<bool()> pause_requested_;
   DataCache data_;
@@ -335,17 +340,19 @@ class CellRunner {
   int64_t position_ = 0, count_ = 0;
 };
 
-// Takes the result directory's lock (results/README.md, "Concurrency"):
-// a second run into the same folder is refused with the holder's pid, host
-// and start, instead of both running every cell into the same files.
-bool LockOutDir(const std::string& out_dir, FileLock* lock, std::string* error) {
+// Takes the result directory's lock for setting the folder up
+// (results/README.md, "Concurrency"): shards starting together take turns,
+// so that one writes suite.json and the others compare theirs with it. A
+// holder that keeps it past `wait_seconds` is named and the run refused.
+bool LockOutDir(const std::string& out_dir, double wait_seconds, FileLock* lock,
+                std::string* error) {
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) {
     *error = out_dir + ": cannot create: " + ec.message();
     return false;
   }
-  if (lock->Acquire(out_dir + "/run.lock", error)) return true;
+  if (lock->AcquireWithin(out_dir + "/run.lock", wait_seconds, error)) return true;
   *error = out_dir + " is in use: " + *error +
            "; wait for that run to end (the lock goes with its process), or choose another --out";
   return false;
@@ -451,7 +458,14 @@ bool PrepareOutDir(const Suite& suite, const RunOptions& options, std::string* e
     return false;
   }
   if (!options.resume) {
+    // A shard checks only its own cells: the others are its sibling shards'
+    // (which may well have started first), and it never touches them.
+    std::set<std::string> others;
+    for (const Cell& c : ExpandCells(suite)) {
+      if (!options.shard.Contains(c)) others.insert(c.id);
+    }
     for (const auto& entry : fs::directory_iterator(options.out_dir + "/cells", ec)) {
+      if (others.count(entry.path().filename().string())) continue;
       if (fs::exists(entry.path() / "metadata.json")) {
         *error = options.out_dir + " already holds results (" + entry.path().filename().string() +
                  "); --resume continues them, or choose another --out";
@@ -537,8 +551,7 @@ std::vector<int64_t> CellsToRun(const std::vector<Cell>& cells, const RunOptions
     }
     if (!why.empty()) {
       const bool continued = status == CellStatus::kPaused || status == CellStatus::kRunning;
-      std::fprintf(options.log, "[%lld/%lld] %s: %s; %s (--resume)\n",
-                   static_cast<long long>(i + 1), static_cast<long long>(count),
+      std::fprintf(options.log, "%s %s: %s; %s (--resume)\n", progress->Label(i, count).c_str(),
                    cells[i].id.c_str(), why.c_str(),
                    continued ? "continuing it" : "running it again");
       ++summary->rerun;
@@ -556,11 +569,13 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
                        const std::vector<Cell>& cells, Communicator* world, RunSummary* summary,
                        std::string* error) {
   const bool coordinator = world->rank() == 0;
-  FileLock lock;  // rank 0's, held until every cell is written
   std::string failure;
-  if (coordinator &&
-      !(LockOutDir(options.out_dir, &lock, &failure) && PrepareOutDir(suite, options, &failure))) {
-    if (failure.empty()) failure = "cannot prepare " + options.out_dir;
+  if (coordinator) {
+    FileLock setup;  // only while the folder is set up, as in one process
+    if (!LockOutDir(options.out_dir, options.setup_lock_wait_seconds, &setup, &failure) ||
+        !PrepareOutDir(suite, options, &failure)) {
+      if (failure.empty()) failure = "cannot prepare " + options.out_dir;
+    }
   }
   if (!ShareVerdict(world, &failure)) {
     *error = failure;
@@ -577,6 +592,7 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
   summary->cells = count;
   std::vector<int64_t> order;
   Progress stream(options.log, /*live=*/false, options.log_interval_seconds, 0);
+  if (options.shard.count > 1) stream.set_shard(options.shard.Name());
   if (coordinator) {
     order = LongestFirst(cells, CellsToRun(cells, options, &stream, summary), threads, options.log);
     std::fprintf(options.log, "# %zu cells to run over %d ranks, %d per cell, longest first\n",
@@ -587,29 +603,47 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
   Progress silent(quiet.get(), false, options.log_interval_seconds, 0);
   RunOptions cell_options = options;
   if (!coordinator) cell_options.log = quiet.get();
-  CellRunner runner(suite, cell_options, threads, &silent, pause_requested);
+  CellRunner runner(suite, cell_options, threads, static_cast<int64_t>(ExpandCells(suite).size()),
+                    &silent, pause_requested);
   const Clock::time_point start = Clock::now();
   int64_t ended = 0;
   CellQueueEvents events;
   events.started = [&](int64_t index, int group) {
-    std::fprintf(options.log, "[%lld/%lld] %s: start on rank %d\n",
-                 static_cast<long long>(index + 1), static_cast<long long>(count),
+    std::fprintf(options.log, "%s %s: start on rank %d\n", stream.Label(index, count).c_str(),
                  cells[index].id.c_str(), group * options.ranks_per_cell);
   };
-  events.finished = [&](int64_t index, int group, CellStatus status) {
+  events.finished = [&](int64_t index, int group, CellOutcome outcome) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    std::fprintf(options.log, "[%lld/%lld] %s: %s on rank %d; %lld of %zu ended, elapsed %s\n",
-                 static_cast<long long>(index + 1), static_cast<long long>(count),
-                 cells[index].id.c_str(), CellStatusName(status).c_str(),
+    std::fprintf(options.log, "%s %s: %s on rank %d; %lld of %zu ended, elapsed %s\n",
+                 stream.Label(index, count).c_str(), cells[index].id.c_str(),
+                 outcome ? CellStatusName(*outcome).c_str() : "held by another process, left to it",
                  group * options.ranks_per_cell, static_cast<long long>(++ended), order.size(),
                  Progress::FormatDuration(elapsed).c_str());
   };
-  const CellQueueResult result = DistributeCells(
-      world, options.ranks_per_cell, order, pause_requested,
-      [&](int64_t index, Communicator*) { return runner.Run(cells[index], index, count); }, events);
+  auto work = [&](int64_t index, Communicator*) -> CellOutcome {
+    FileLock lock;  // the cell's, until its files are written
+    std::string why;
+    const CellClaim claim =
+        ClaimCell(options.out_dir, cells[index].id, options.resume, &lock, &why);
+    if (claim == CellClaim::kBusy) return std::nullopt;
+    if (claim == CellClaim::kError) {
+      std::fprintf(stderr, "twophase run: %s\n", why.c_str());
+      return CellStatus::kFailed;
+    }
+    return runner.Run(cells[index], index, count);
+  };
+  const CellQueueResult result =
+      DistributeCells(world, options.ranks_per_cell, order, pause_requested, work, events);
   if (coordinator) {
-    summary->ran = static_cast<int64_t>(result.finished.size());
-    for (const auto& [index, status] : result.finished) CountStatus(status, summary);
+    summary->ran = 0;
+    for (const auto& [index, outcome] : result.finished) {
+      if (!outcome) {
+        ++summary->busy;
+        continue;
+      }
+      ++summary->ran;
+      CountStatus(*outcome, summary);
+    }
     summary->not_started = result.not_started;
   }
   // Every rank ends with rank 0's tally, so all exit with the same code.
@@ -634,18 +668,24 @@ std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_i
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error) {
   *summary = RunSummary();
+  std::string why;
+  if (!options.shard.IsValid(&why)) {
+    *error = "shard " + options.shard.Name() + ": " + why;
+    return false;
+  }
   Communicator& world = World();
   if (world.size() > 1) {
     if (!CheckRanksPerCell(world.size(), options.ranks_per_cell, error)) return false;
-    std::vector<Cell> cells;
-    for (const Cell& c : ExpandCells(suite)) {
-      if (CellMatches(options.filter, c)) cells.push_back(c);
-    }
-    return RunSuiteOverRanks(suite, options, cells, &world, summary, error);
+    return RunSuiteOverRanks(suite, options, SelectCells(suite, options.filter, options.shard),
+                             &world, summary, error);
   }
-  FileLock lock;  // held until every cell is written
-  if (!LockOutDir(options.out_dir, &lock, error)) return false;
-  if (!PrepareOutDir(suite, options, error)) return false;
+  {
+    FileLock setup;  // only while the folder is set up: shards share it
+    if (!LockOutDir(options.out_dir, options.setup_lock_wait_seconds, &setup, error) ||
+        !PrepareOutDir(suite, options, error)) {
+      return false;
+    }
+  }
   const int threads = options.threads > 0 ? options.threads : suite.threads;
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -653,37 +693,52 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   auto pause_requested = [&] {
     return StopRequested() || (options.stop_after_seconds > 0 && Clock::now() >= deadline);
   };
-  std::vector<Cell> cells;
-  for (const Cell& c : ExpandCells(suite)) {
-    if (CellMatches(options.filter, c)) cells.push_back(c);
-  }
+  const std::vector<Cell> cells = SelectCells(suite, options.filter, options.shard);
   summary->cells = static_cast<int64_t>(cells.size());
   int64_t epochs_total = 0;
   for (const Cell& c : cells) epochs_total += c.train.epochs;
   Progress progress(options.log, options.live, options.log_interval_seconds, epochs_total);
-  CellRunner runner(suite, options, threads, &progress, pause_requested);
+  if (options.shard.count > 1) progress.set_shard(options.shard.Name());
+  // A cell's metadata counts the suite's cells, not this run's: a filtered
+  // or sharded run writes the same files as the whole suite's run.
+  CellRunner runner(suite, options, threads, static_cast<int64_t>(ExpandCells(suite).size()),
+                    &progress, pause_requested);
   for (size_t i = 0; i < cells.size(); ++i) {
     const Cell& cell = cells[i];
+    const int64_t position = static_cast<int64_t>(i);
     if (pause_requested()) {
       summary->not_started = static_cast<int64_t>(cells.size() - i);
       break;
     }
+    FileLock lock;  // the cell's, until its files are written
+    why.clear();
+    const CellClaim claim = ClaimCell(options.out_dir, cell.id, options.resume, &lock, &why);
+    if (claim == CellClaim::kError) {
+      progress.Finish();
+      *error = why;
+      return false;
+    }
+    if (claim == CellClaim::kBusy) {
+      progress.PassCell(cell, position, summary->cells, why);
+      ++summary->busy;
+      continue;
+    }
     std::optional<CellStatus> status;  // unset: no readable metadata
-    std::string why;
+    why.clear();
     if (options.resume && KeepOnResume(options.out_dir, cell.id, &status, &why)) {
       ++summary->already_done;
-      progress.SkipCell(cell, static_cast<int64_t>(i), summary->cells, CellStatusName(*status));
+      progress.SkipCell(cell, position, summary->cells, CellStatusName(*status));
       continue;
     }
     if (!why.empty()) {
       // Paused and interrupted cells continue from a checkpoint if they have one.
       const bool continued = status == CellStatus::kPaused || status == CellStatus::kRunning;
-      std::fprintf(options.log, "[%zu/%lld] %s: %s; %s (--resume)\n", i + 1,
-                   static_cast<long long>(summary->cells), cell.id.c_str(), why.c_str(),
+      std::fprintf(options.log, "%s %s: %s; %s (--resume)\n",
+                   progress.Label(position, summary->cells).c_str(), cell.id.c_str(), why.c_str(),
                    continued ? "continuing it" : "running it again");
       ++summary->rerun;
     }
-    const CellStatus result = runner.Run(cell, static_cast<int64_t>(i), summary->cells);
+    const CellStatus result = runner.Run(cell, position, summary->cells);
     ++summary->ran;
     CountStatus(result, summary);
   }

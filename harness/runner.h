@@ -18,8 +18,15 @@
 // in flight at its next epoch end with a checkpoint and status "paused",
 // and starts no further cell.
 //
-// Concurrency: a run holds an flock on DIR/run.lock from start to end, so a
-// second run into the same folder is refused (results/README.md).
+// Concurrency (results/README.md): several runs may write one folder at
+// once -- the shards of a suite (--shard), or a whole run beside them. A
+// run holds an flock on DIR/run.lock only while it sets the folder up
+// (suite.json and the checks below), waiting its turn there, and one on
+// DIR/cells/<id>/run.lock from before it reads a cell until the cell's
+// files are written. A cell another live process holds is left to it and
+// counted as busy; so is one that another run wrote while this one, which
+// found it empty and has no --resume, went on: it is not overwritten. The
+// kernel drops a lock with its process, however it ends.
 #ifndef TWOPHASE_HARNESS_RUNNER_H_
 #define TWOPHASE_HARNESS_RUNNER_H_
 
@@ -28,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/shard.h"
 #include "harness/suite.h"
 
 namespace twophase {
@@ -36,6 +44,7 @@ struct RunOptions {
   std::string out_dir;
   bool resume = false;
   CellFilter filter;
+  Shard shard;           // the part of the suite this run takes on; the filter applies within it
   int threads = 0;       // 0: the suite's
   std::string data_dir;  // empty: $TWOPHASE_DATA_DIR or the defaults
   std::FILE* log = stderr;
@@ -53,6 +62,10 @@ struct RunOptions {
   // Under mpirun: ranks per cell (harness/cell_queue.h); must divide the
   // job's ranks.
   int ranks_per_cell = 1;
+  // How long to wait for DIR/run.lock, which others hold only while they
+  // set the folder up: a holder beyond this is a run of an older twophase
+  // (which held it throughout) or a hung one, and the run is refused.
+  double setup_lock_wait_seconds = 60.0;
 };
 
 struct RunSummary {
@@ -67,13 +80,15 @@ struct RunSummary {
   int64_t skipped = 0;      // data not available (CIFAR not supplied)
   int64_t paused = 0;       // stopped with a checkpoint (signal, --stop-after)
   int64_t not_started = 0;  // left for --resume by a stop request
+  int64_t busy = 0;         // left to another process running or having run it
 };
 
-// Runs the cells of `suite` that match the filter. False + *error only for
-// problems with the result directory itself (cannot create it, another run
-// holds its lock, it holds a different suite, or results without --resume);
-// a cell's own failure is recorded in its metadata and counted in the
-// summary.
+// Runs the cells of `suite` in the shard that match the filter. False +
+// *error only for a bad shard or problems with the result directory itself
+// (cannot create or lock it, another run holds DIR/run.lock too long, it
+// holds a different suite, or the shard's cells have results without
+// --resume); a cell's own failure is recorded in its metadata and counted
+// in the summary.
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error);
 

@@ -41,23 +41,6 @@ const char* kLongIds[] = {"mnist.vit-nomlp-wkewq-wvwo.two-phase.blas.s0",
                           "mnist.vit-nomlp-wkewq-wvwo.adam.blas.s0"};
 
 // events.json without its resume events.
-json EventsWithoutResumes(const std::string& path) {
-  json events = json::parse(Slurp(path));
-  json kept = json::array();
-  for (const json& e : events["events"]) {
-    if (e["kind"] != "resume") kept.push_back(e);
-  }
-  events["events"] = kept;
-  return events;
-}
-
-int Resumes(const std::string& path) {
-  int n = 0;
-  const json events = json::parse(Slurp(path));
-  for (const json& e : events["events"]) n += e["kind"] == "resume";
-  return n;
-}
-
 class RunnerCheckpointTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -82,17 +65,7 @@ class RunnerCheckpointTest : public ::testing::Test {
   static int ExpectSameAsReference(const std::string& out) {
     int resumes = 0;
     for (const char* id : kLongIds) {
-      SCOPED_TRACE(id);
-      const std::string a = Reference() + "/cells/" + id, b = out + "/cells/" + id;
-      EXPECT_EQ(WithoutWallTimes(Slurp(a + "/curve.csv")),
-                WithoutWallTimes(Slurp(b + "/curve.csv")));
-      EXPECT_EQ(EventsWithoutResumes(a + "/events.json"), EventsWithoutResumes(b + "/events.json"));
-      json meta = StableMetadata(b + "/metadata.json");
-      meta.erase("checkpoint");
-      EXPECT_EQ(StableMetadata(a + "/metadata.json"), meta);
-      EXPECT_FALSE(fs::exists(b + "/checkpoint.bin"));
-      EXPECT_FALSE(fs::exists(b + "/checkpoint.prev.bin"));
-      resumes += Resumes(b + "/events.json");
+      resumes += ExpectResumedLikeReference(Reference(), out, id);
     }
     return resumes;
   }

@@ -1,6 +1,6 @@
-// The result directory under hostile conditions: a second run into a folder
-// in use, a holder killed mid-run, cells whose files disagree, failed cells
-// and a failed retry.
+// The result directory under hostile conditions: a second run beside a
+// running one, a holder killed mid-run, cells whose files disagree, failed
+// cells and a failed retry (runner_shard_test.cc: shards and the locks).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,7 +12,6 @@
 
 #include "app/cli_test_util.h"
 #include "core/atomic_file.h"
-#include "core/file_lock.h"
 #include "harness/report.h"
 #include "harness/runner.h"
 #include "harness/runner_test_util.h"
@@ -43,29 +42,10 @@ class RunnerResumeTest : public TinyReferenceTest {
   std::string dir_, out_, suite_;
 };
 
-TEST_F(RunnerResumeTest, SecondRunIntoAFolderInUseIsRefusedNamingTheHolder) {
-  const std::string metadata = Cell(0) + "/metadata.json";
-  const auto before = fs::last_write_time(metadata);
-  FileLock held;
-  std::string error;
-  ASSERT_TRUE(held.Acquire(out_ + "/run.lock", &error)) << error;
-  const CommandResult refused = Run("--resume");
-  EXPECT_EQ(refused.exit_code, 1) << refused.output;
-  EXPECT_TRUE(Contains(refused.output, out_ + " is in use: " + out_ +
-                                           "/run.lock: locked by "
-                                           "another process (pid " +
-                                           std::to_string(getpid())))
-      << refused.output;
-  EXPECT_EQ(fs::last_write_time(metadata), before);
-  held.Release();
-  const CommandResult resumed = Run("--resume");
-  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_TRUE(Contains(resumed.output, "cells=3 ran=0 already_done=3")) << resumed.output;
-}
-
-// A real run holds the folder while it trains; once it is killed, its lock
-// is gone with it and --resume finishes the suite.
-TEST_F(RunnerResumeTest, ARunningRunRefusesASecondAndItsDeathFreesTheFolder) {
+// A real run holds its cell while it trains: a second run leaves that cell
+// to it, naming the holder; once the first is killed, its lock is gone with
+// it and --resume finishes the suite.
+TEST_F(RunnerResumeTest, ARunningCellIsLeftToItsRunAndItsDeathFreesIt) {
   const std::string out = dir_ + "/long";
   std::string error;
   const std::string long_suite = dir_ + "/long.json";
@@ -73,21 +53,22 @@ TEST_F(RunnerResumeTest, ARunningRunRefusesASecondAndItsDeathFreesTheFolder) {
   const pid_t pid = StartTwophaseRun(long_suite, out);
   ASSERT_GE(pid, 0);
   const std::string holder = "pid " + std::to_string(pid) + " on host ";
+  const std::string cell_lock = out + "/cells/" + kIds[0] + "/run.lock";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!Contains(Slurp(out + "/run.lock"), holder) &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (!Contains(Slurp(cell_lock), holder) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const std::string run = "run --suite " + long_suite + " --out " + out + " --resume";
-  const CommandResult second = RunTwophase(run);
+  const CommandResult second = RunTwophase(run + " --filter " + kIds[0]);
   int status = 0;
   const bool still_running = waitpid(pid, &status, WNOHANG) == 0;
   kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   ASSERT_TRUE(still_running) << "the first run ended before the second started";
-  EXPECT_EQ(second.exit_code, 1) << second.output;
-  EXPECT_TRUE(Contains(second.output, "is in use")) << second.output;
-  EXPECT_TRUE(Contains(second.output, holder)) << second.output;
+  EXPECT_EQ(second.exit_code, 3) << second.output;
+  EXPECT_TRUE(Contains(second.output, std::string(kIds[0]) + ": being run by " + holder))
+      << second.output;
+  EXPECT_TRUE(Contains(second.output, "busy=1")) << second.output;
   const CommandResult resumed = RunTwophase(run);
   EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
   for (const char* id : kIds) {

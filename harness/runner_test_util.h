@@ -107,6 +107,40 @@ inline void ExpectSameResults(const std::string& a, const std::string& b, const 
   EXPECT_EQ(StableMetadata(da + "/metadata.json"), StableMetadata(db + "/metadata.json")) << id;
 }
 
+inline json EventsWithoutResumes(const std::string& path) {
+  json events = json::parse(Slurp(path));
+  json kept = json::array();
+  for (const json& e : events["events"]) {
+    if (e["kind"] != "resume") kept.push_back(e);
+  }
+  events["events"] = kept;
+  return events;
+}
+
+inline int Resumes(const std::string& path) {
+  int n = 0;
+  const json events = json::parse(Slurp(path));
+  for (const json& e : events["events"]) n += e["kind"] == "resume";
+  return n;
+}
+
+// A cell of `b` that may have been resumed has the reference `a`'s
+// numbers, its resume events and checkpoint record aside, and no
+// checkpoints left; returns the resumes it went through.
+inline int ExpectResumedLikeReference(const std::string& a_dir, const std::string& b_dir,
+                                      const std::string& id) {
+  SCOPED_TRACE(id);
+  const std::string a = a_dir + "/cells/" + id, b = b_dir + "/cells/" + id;
+  EXPECT_EQ(WithoutWallTimes(Slurp(a + "/curve.csv")), WithoutWallTimes(Slurp(b + "/curve.csv")));
+  EXPECT_EQ(EventsWithoutResumes(a + "/events.json"), EventsWithoutResumes(b + "/events.json"));
+  json meta = StableMetadata(b + "/metadata.json");
+  meta.erase("checkpoint");
+  EXPECT_EQ(StableMetadata(a + "/metadata.json"), meta);
+  EXPECT_FALSE(fs::exists(b + "/checkpoint.bin"));
+  EXPECT_FALSE(fs::exists(b + "/checkpoint.prev.bin"));
+  return Resumes(b + "/events.json");
+}
+
 inline bool RunTiny(const std::string& text, const std::string& out, bool resume,
                     RunSummary* summary, std::string* error) {
   Suite suite;
