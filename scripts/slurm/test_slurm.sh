@@ -48,37 +48,11 @@ fail() {
 }
 
 [[ -x $bin ]] || fail "$bin: not an executable (build first, or pass the binary)"
+# (Not grep -q in a pipe: it ends the pipe early, read as absent under pipefail.)
+[[ $("$bin" run --help) == *--shard* ]] || fail "$bin has no run --shard: build a newer one"
+
 "$slurm" start "$work/slurm"
 export SLURM_CONF=$work/slurm/slurm.conf
-
-# Until `twophase run --shard` exists, a placeholder gives the array tasks
-# the same partition with --filter on the cell ids, each shard in its own
-# folder (a result folder takes one run at a time), merged before comparing.
-# (grep -q in a pipe would end it early: with pipefail that reads as absent.)
-if [[ $("$bin" run --help) == *--shard* ]]; then
-  array_bin=$bin
-else
-  echo "test_slurm.sh: $bin has no run --shard: shards run through a --filter placeholder" >&2
-  array_bin=$work/shard-placeholder
-  cat >"$array_bin" <<EOF
-#!/usr/bin/env bash
-set -euo pipefail
-args=()
-while ((\$#)); do
-  case \$1 in
-    --shard) shard=\$2; shift 2 ;;
-    --out) out=\$2; shift 2 ;;
-    *) args+=("\$1"); shift ;;
-  esac
-done
-ids=\$("$bin" run --suite "$suite" --dry-run |
-  awk -v i="\${shard%/*}" -v n="\${shard#*/}" '\$1 ~ /^[0-9]+\$/ && (\$1 - 1) % n == i - 1 {print \$2}' |
-  paste -sd'|' -)
-[[ -n \$ids ]] || exit 0
-exec "$bin" "\${args[@]}" --out "\$out/shard-\${shard%/*}" --filter "\$ids"
-EOF
-  chmod +x "$array_bin"
-fi
 
 # Submits scripts/slurm/$1 with the sbatch options after it; prints the job id.
 submit() {
@@ -121,16 +95,10 @@ check_job() {
   done <<<"$info"
 }
 
-# Compares result folder $2 (or its shard-* folders merged) with $1.
+# Compares result folder $2 with $1.
 compare() {
-  local out=$2
-  if compgen -G "$out/shard-*/cells" >/dev/null; then
-    mkdir -p "$out.merged/cells"
-    cp -r "$out"/shard-*/cells/* "$out.merged/cells/"
-    out=$out.merged
-  fi
-  "$bin" compare "$1" "$out" >"$out.compare.md" || fail "$out differs from $1: $out.compare.md"
-  echo "test_slurm.sh: $out: bit-identical to the local run"
+  "$bin" compare "$1" "$2" >"$2.compare.md" || fail "$2 differs from $1: $2.compare.md"
+  echo "test_slurm.sh: $2: bit-identical to the local run"
 }
 
 # Waits until job $2 (logging to $work/$1.log) trains its first cell, then
@@ -152,7 +120,7 @@ pause_once_started() {
 check_resumed() {
   grep -q 'paused (exit 3): requeueing' "$work/$1.log" ||
     fail "job $2 ($1) restarted but did not pause: $work/$1.log"
-  grep -qs '"resume"' "$work/$1"/{,shard-1/}cells/*/events.json ||
+  grep -qs '"resume"' "$work/$1"/cells/*/events.json ||
     fail "job $2 ($1): no cell in $work/$1 records a resume (events.json)"
 }
 
@@ -160,9 +128,9 @@ declare -A job
 common_env=ALL,SUITE=$suite,TWOPHASE_ROOT=$root
 # One CPU a task, so two shards write into one folder at once.
 job[array]=$(submit suite_array.sbatch --array=1-3 --cpus-per-task=1 -o "$work/array-%a.log" \
-  --export="$common_env,OUT=$work/array,TWOPHASE=$array_bin")
+  --export="$common_env,OUT=$work/array,TWOPHASE=$bin")
 job[paused]=$(submit suite_array.sbatch --array=1 -o "$work/paused.log" \
-  --export="$common_env,OUT=$work/paused,TWOPHASE=$array_bin")
+  --export="$common_env,OUT=$work/paused,TWOPHASE=$bin")
 if [[ $(ldd "$bin") == *libmpi* ]]; then
   common_env+=,OMPI_ALLOW_RUN_AS_ROOT=1,OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1,TWOPHASE=$bin
   for name in mpi mpi-paused; do
