@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -515,6 +516,16 @@ void CountStatus(CellStatus status, RunSummary* summary) {
   }
 }
 
+// Whether the run should pause now: a stop signal, or --stop-after's
+// seconds (0: none) since this call have passed.
+std::function<bool()> PauseRequested(double stop_after_seconds) {
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(stop_after_seconds));
+  return [stop_after_seconds, deadline] {
+    return StopRequested() || (stop_after_seconds > 0 && Clock::now() >= deadline);
+  };
+}
+
 // Rank 0's verdict on the result directory, told to every rank: empty
 // when the run may go on, else the error.
 bool ShareVerdict(Communicator* world, std::string* failure) {
@@ -595,12 +606,7 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
     return false;
   }
   const int threads = options.threads > 0 ? options.threads : suite.threads;
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(options.stop_after_seconds));
-  auto pause_requested = [&] {
-    return StopRequested() || (options.stop_after_seconds > 0 && Clock::now() >= deadline);
-  };
+  const std::function<bool()> pause_requested = PauseRequested(options.stop_after_seconds);
   const int64_t count = static_cast<int64_t>(cells.size());
   summary->cells = count;
   std::vector<int64_t> order;
@@ -708,12 +714,7 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
     }
   }
   const int threads = options.threads > 0 ? options.threads : suite.threads;
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(options.stop_after_seconds));
-  auto pause_requested = [&] {
-    return StopRequested() || (options.stop_after_seconds > 0 && Clock::now() >= deadline);
-  };
+  const std::function<bool()> pause_requested = PauseRequested(options.stop_after_seconds);
   const std::vector<Cell> cells = SelectCells(suite, options.filter, options.shard);
   summary->cells = static_cast<int64_t>(cells.size());
   int64_t epochs_total = 0;
