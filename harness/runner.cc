@@ -559,28 +559,44 @@ std::vector<int64_t> LongestFirst(const std::vector<Cell>& cells,
   return sorted;
 }
 
-// Rank 0's part before the queue: the cells --resume keeps, said as in one
-// process; the others, to run.
+// With --resume, whether the cell at `position` is kept (said and counted
+// as already done); a cell that runs again is said and counted as rerun.
+// One process asks per cell under its lock; MPI's rank 0 asks up front.
+bool KeptOnResume(const Cell& cell, int64_t position, int64_t count, const RunOptions& options,
+                  Progress* progress, RunSummary* summary) {
+  std::optional<CellStatus> status;  // unset: no readable metadata
+  std::string why;
+  if (options.resume && KeepOnResume(options.out_dir, cell.id, &status, &why)) {
+    ++summary->already_done;
+    progress->SkipCell(cell, position, count, CellStatusName(*status));
+    return true;
+  }
+  if (!why.empty()) {
+    // Paused and interrupted cells continue from a checkpoint if they have one.
+    const bool continued = status == CellStatus::kPaused || status == CellStatus::kRunning;
+    std::fprintf(options.log, "%s %s: %s; %s (--resume)\n",
+                 progress->Label(position, count).c_str(), cell.id.c_str(), why.c_str(),
+                 continued ? "continuing it" : "running it again");
+    ++summary->rerun;
+  }
+  return false;
+}
+
+// The folder set up under its short lock (results/README.md,
+// "Concurrency"): shards and ranks starting together take turns.
+bool SetUpOutDir(const Suite& suite, const RunOptions& options, std::string* error) {
+  FileLock setup;  // only while the folder is set up
+  return LockOutDir(options.out_dir, options.setup_lock_wait_seconds, &setup, error) &&
+         PrepareOutDir(suite, options, error);
+}
+
+// Rank 0's part before the queue: the cells --resume does not keep.
 std::vector<int64_t> CellsToRun(const std::vector<Cell>& cells, const RunOptions& options,
                                 Progress* progress, RunSummary* summary) {
   std::vector<int64_t> to_run;
   const int64_t count = static_cast<int64_t>(cells.size());
   for (int64_t i = 0; i < count; ++i) {
-    std::optional<CellStatus> status;
-    std::string why;
-    if (options.resume && KeepOnResume(options.out_dir, cells[i].id, &status, &why)) {
-      ++summary->already_done;
-      progress->SkipCell(cells[i], i, count, CellStatusName(*status));
-      continue;
-    }
-    if (!why.empty()) {
-      const bool continued = status == CellStatus::kPaused || status == CellStatus::kRunning;
-      std::fprintf(options.log, "%s %s: %s; %s (--resume)\n", progress->Label(i, count).c_str(),
-                   cells[i].id.c_str(), why.c_str(),
-                   continued ? "continuing it" : "running it again");
-      ++summary->rerun;
-    }
-    to_run.push_back(i);
+    if (!KeptOnResume(cells[i], i, count, options, progress, summary)) to_run.push_back(i);
   }
   return to_run;
 }
@@ -594,12 +610,8 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
                        RunSummary* summary, std::string* error) {
   const bool coordinator = world->rank() == 0;
   std::string failure;
-  if (coordinator) {
-    FileLock setup;  // only while the folder is set up, as in one process
-    if (!LockOutDir(options.out_dir, options.setup_lock_wait_seconds, &setup, &failure) ||
-        !PrepareOutDir(suite, options, &failure)) {
-      if (failure.empty()) failure = "cannot prepare " + options.out_dir;
-    }
+  if (coordinator && !SetUpOutDir(suite, options, &failure) && failure.empty()) {
+    failure = "cannot prepare " + options.out_dir;
   }
   if (!ShareVerdict(world, &failure)) {
     *error = failure;
@@ -706,13 +718,7 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
     return RunSuiteOverRanks(suite, options, SelectCells(suite, options.filter, options.shard),
                              &world, per_cell, summary, error);
   }
-  {
-    FileLock setup;  // only while the folder is set up: shards share it
-    if (!LockOutDir(options.out_dir, options.setup_lock_wait_seconds, &setup, error) ||
-        !PrepareOutDir(suite, options, error)) {
-      return false;
-    }
-  }
+  if (!SetUpOutDir(suite, options, error)) return false;
   const int threads = options.threads > 0 ? options.threads : suite.threads;
   const std::function<bool()> pause_requested = PauseRequested(options.stop_after_seconds);
   const std::vector<Cell> cells = SelectCells(suite, options.filter, options.shard);
@@ -745,21 +751,7 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
       ++summary->busy;
       continue;
     }
-    std::optional<CellStatus> status;  // unset: no readable metadata
-    why.clear();
-    if (options.resume && KeepOnResume(options.out_dir, cell.id, &status, &why)) {
-      ++summary->already_done;
-      progress.SkipCell(cell, position, summary->cells, CellStatusName(*status));
-      continue;
-    }
-    if (!why.empty()) {
-      // Paused and interrupted cells continue from a checkpoint if they have one.
-      const bool continued = status == CellStatus::kPaused || status == CellStatus::kRunning;
-      std::fprintf(options.log, "%s %s: %s; %s (--resume)\n",
-                   progress.Label(position, summary->cells).c_str(), cell.id.c_str(), why.c_str(),
-                   continued ? "continuing it" : "running it again");
-      ++summary->rerun;
-    }
+    if (KeptOnResume(cell, position, summary->cells, options, &progress, summary)) continue;
     const CellStatus result = runner.Run(cell, position, summary->cells);
     ++summary->ran;
     CountStatus(result, summary);
