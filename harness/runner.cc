@@ -13,6 +13,7 @@
 #include "core/backend.h"
 #include "core/communicator.h"
 #include "core/file_lock.h"
+#include "core/safetensors.h"
 #include "core/stop_signal.h"
 #include "core/threads.h"
 #include "harness/cell_lock.h"
@@ -273,12 +274,13 @@ class CellRunner {
       meta_.erase("checkpoint");
     }
     if (!write_ok) return Finish(CellStatus::kFailed, "writing curve.csv: " + error);
-    return Conclude(summary);
+    return Conclude(cell, summary, *model);
   }
 
-  // The outcome: events.json, then the metadata's status; a finished cell's
-  // checkpoints go once its status says so.
-  CellStatus Conclude(const TrainSummary& summary) {
+  // The outcome: events.json, then for a finished cell its trained
+  // parameters, then the metadata's status; a finished cell's checkpoints go
+  // once its status says so.
+  CellStatus Conclude(const Cell& cell, const TrainSummary& summary, const Model& model) {
     std::string error;
     json events = json::array();
     for (const TrainEvent& e : summary.events) {
@@ -294,18 +296,36 @@ class CellRunner {
     if (summary.status == TrainStatus::kPaused) {
       return Finish(CellStatus::kPaused, summary.message + "; run again with --resume to continue");
     }
+    if (writes_ && !SaveFinalParameters(cell, summary, model, &error)) {
+      return Finish(CellStatus::kFailed,
+                    "writing " + std::string(kFinalParametersFile) + ": " + error);
+    }
     const CellStatus status = Finish(CellStatusOf(summary.status), summary.message);
     if (status != CellStatus::kFailed && writes_) RemoveCheckpoints(dir_);
     return status;
   }
 
-  // A fresh start replaces an earlier attempt's curve and events.
+  // The parameters after the last epoch, with what `twophase train --save`
+  // records about them: what probe, evaluate and train --init start from.
+  bool SaveFinalParameters(const Cell& cell, const TrainSummary& summary, const Model& model,
+                           std::string* error) const {
+    const std::map<std::string, std::string> metadata = {
+        {"model", cell.model},
+        {"dataset", cell.dataset.name},
+        {"epochs", std::to_string(summary.epochs.empty() ? 0 : summary.epochs.back().epoch)},
+        {"seed", std::to_string(cell.seed)},
+        {"cell", cell.id},
+        {"format", "pt"}};
+    return SaveSafetensors(dir_ + "/" + kFinalParametersFile, model.params(), metadata, error);
+  }
+
+  // A fresh start replaces an earlier attempt's curve, events and parameters.
   bool RemoveStaleFiles() {
     if (!writes_) return true;
     std::error_code ec;
-    for (const char* stale : {"/curve.csv", "/events.json"}) {
-      if (!fs::remove(dir_ + stale, ec) && ec) {
-        Finish(CellStatus::kFailed, "cannot remove " + dir_ + stale + ": " + ec.message());
+    for (const std::string stale : {"curve.csv", "events.json", kFinalParametersFile}) {
+      if (!fs::remove(dir_ + "/" + stale, ec) && ec) {
+        Finish(CellStatus::kFailed, "cannot remove " + dir_ + "/" + stale + ": " + ec.message());
         return false;
       }
     }

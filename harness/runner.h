@@ -40,6 +40,9 @@
 
 namespace twophase {
 
+// A finished cell's trained parameters (safetensors), beside its curve.
+inline constexpr char kFinalParametersFile[] = "final.safetensors";
+
 struct RunOptions {
   std::string out_dir;
   bool resume = false;

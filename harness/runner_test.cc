@@ -57,6 +57,28 @@ TEST_F(RunnerTest, WritesCurveEventsAndMetadataForEveryCell) {
   EXPECT_NE(tp_curve.find("\n2,cg,"), std::string::npos);
 }
 
+// A finished cell keeps its trained parameters: evaluated as a user would
+// (`twophase evaluate --init`), they give the curve's last training loss
+// and test accuracy, digit for digit.
+TEST_F(RunnerTest, FinishedCellsKeepTheirTrainedParameters) {
+  for (const char* id : kIds) {
+    SCOPED_TRACE(id);
+    const std::string dir = *reference_ + "/cells/" + id;
+    const json last = json::parse(Slurp(dir + "/metadata.json"))["final"];
+    const CommandResult r = RunTwophase(
+        "evaluate --model vit-nomlp-wkewq-wvwo --dataset mnist --subset 64 --test-subset 32 "
+        "--threads 1 --micro-batch 8 --backend blas --init " +
+        dir + "/" + kFinalParametersFile);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    char expected[128];
+    std::snprintf(expected, sizeof expected, "train_loss=%.9g", last["train_loss"].get<double>());
+    EXPECT_TRUE(Contains(r.output, expected)) << r.output << " lacks " << expected;
+    std::snprintf(expected, sizeof expected, "test_accuracy=%.9g",
+                  last["test_accuracy"].get<double>());
+    EXPECT_TRUE(Contains(r.output, expected)) << r.output << " lacks " << expected;
+  }
+}
+
 TEST_F(RunnerTest, RerunGivesIdenticalFilesExceptWallTimes) {
   const std::string again = TempDir("again");
   RunSummary summary;

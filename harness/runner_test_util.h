@@ -99,8 +99,17 @@ inline json StableMetadata(const std::string& path) {
   return m;
 }
 
+// A finished cell's trained parameters, byte for byte (their metadata
+// included); a cell without them in `a` has none in `b`.
+inline void ExpectSameFinalParameters(const std::string& da, const std::string& db) {
+  const std::string file = std::string("/") + kFinalParametersFile;
+  ASSERT_EQ(fs::exists(da + file), fs::exists(db + file)) << db;
+  EXPECT_TRUE(Slurp(da + file) == Slurp(db + file)) << db << file << " differs";
+}
+
 inline void ExpectSameResults(const std::string& a, const std::string& b, const std::string& id) {
   const std::string da = a + "/cells/" + id, db = b + "/cells/" + id;
+  ExpectSameFinalParameters(da, db);
   EXPECT_EQ(WithoutWallTimes(Slurp(da + "/curve.csv")), WithoutWallTimes(Slurp(db + "/curve.csv")))
       << id;
   EXPECT_EQ(Slurp(da + "/events.json"), Slurp(db + "/events.json")) << id;
@@ -136,6 +145,8 @@ inline int ExpectResumedLikeReference(const std::string& a_dir, const std::strin
   json meta = StableMetadata(b + "/metadata.json");
   meta.erase("checkpoint");
   EXPECT_EQ(StableMetadata(a + "/metadata.json"), meta);
+  EXPECT_TRUE(fs::exists(b + "/" + kFinalParametersFile));
+  ExpectSameFinalParameters(a, b);
   EXPECT_FALSE(fs::exists(b + "/checkpoint.bin"));
   EXPECT_FALSE(fs::exists(b + "/checkpoint.prev.bin"));
   return Resumes(b + "/events.json");
