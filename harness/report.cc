@@ -135,6 +135,24 @@ std::string PlotsSection(const std::vector<std::string>& plots, const std::strin
   return md;
 }
 
+// Where a paused or interrupted cell stands: the last epoch of its curve and
+// its last evaluation ("" when it has no curve yet).
+std::string ProgressNote(const CellResult& cell) {
+  if (cell.curve.empty()) return "";
+  std::string note = ". Reached epoch " + std::to_string(cell.curve.back().epoch) + " of " +
+                     std::to_string(cell.epochs);
+  for (auto row = cell.curve.rbegin(); row != cell.curve.rend(); ++row) {
+    if (!row->evaluated) continue;
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "; last evaluated after epoch %lld: training loss %.6g, test accuracy %.4f",
+                  static_cast<long long>(row->epoch), row->train_loss, row->test_accuracy);
+    note += buf;
+    break;
+  }
+  return note + ".";
+}
+
 std::string NotCompletedSection(const ResultDir& results) {
   std::string md = "## Cells not completed\n\n";
   bool any = false;
@@ -142,8 +160,11 @@ std::string NotCompletedSection(const ResultDir& results) {
     // Stalled runs are aggregated, but stopped short of their budget: listed too.
     if (cell.status == CellStatus::kCompleted || cell.status == CellStatus::kConverged) continue;
     any = true;
+    const bool unfinished =
+        cell.status == CellStatus::kRunning || cell.status == CellStatus::kPaused;
     md += "- `" + cell.id + "`: " + CellStatusName(cell.status) +
-          (cell.message.empty() ? "" : " — " + MdEscape(cell.message)) + "\n";
+          (cell.message.empty() ? "" : " — " + MdEscape(cell.message)) +
+          (unfinished ? ProgressNote(cell) : "") + "\n";
   }
   for (const UnreadableCell& cell : results.unreadable) {
     any = true;

@@ -75,6 +75,45 @@ TEST(ReportTest, WritesTablesAndReport) {
   fs::remove_all(dir);
 }
 
+// A paused or interrupted cell says how far it got and its last
+// evaluation, so that a long run's report says where each cell stands.
+TEST(ReportTest, UnfinishedCellsSayWhereTheyStand) {
+  const fs::path dir = MakeTempDir("unfinished");
+  FakeCell paused;
+  paused.epochs = 1000;
+  paused.status = "paused";
+  paused.message = "paused after epoch 3 of 1000; run again with --resume to continue";
+  paused.rows = FakeRows({"adam", "adam", "adam"}, {0.5, 0.25, 0.125}, 0);
+  FakeCell running = paused;
+  FakeRow& last = paused.rows.back();  // not evaluated (eval_every)
+  last.train_loss = last.train_accuracy = last.test_loss = last.test_accuracy = std::nan("");
+  WriteCell(dir, paused);
+  running.seed = 1;
+  running.status = "running";
+  running.message.clear();
+  running.rows.pop_back();
+  running.rows.back().train_loss = 0.2;
+  WriteCell(dir, running);
+  FakeCell fresh = running;
+  fresh.seed = 2;
+  fresh.rows.clear();
+  WriteCell(dir, fresh);
+  WriteText(dir / "suite.json", "{\"name\": \"unit\"}\n");
+  ReportSummary summary;
+  std::string error;
+  ASSERT_TRUE(WriteReport(dir.string(), NoPlots(), &summary, &error)) << error;
+  const std::string report = ReadText(dir / "report.md");
+  EXPECT_TRUE(Contains(report,
+                       "- `mnist.vgg5.adam.blas.s0`: paused — paused after epoch 3 of 1000; run "
+                       "again with --resume to continue. Reached epoch 3 of 1000; last evaluated "
+                       "after epoch 2: training loss 0.25, test accuracy 0.6500.\n"
+                       "- `mnist.vgg5.adam.blas.s1`: running — running. Reached epoch 2 of 1000; "
+                       "last evaluated after epoch 2: training loss 0.2, test accuracy 0.6500.\n"
+                       "- `mnist.vgg5.adam.blas.s2`: running — running\n"))
+      << report;
+  fs::remove_all(dir);
+}
+
 TEST(ReportTest, IdenticalInputsGiveIdenticalReports) {
   // Two copies in different places: nothing in the report depends on the path.
   const fs::path a = MakeTempDir("same_a");
