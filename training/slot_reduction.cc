@@ -122,40 +122,26 @@ SlotSum ReduceSlots(std::span<const SlotSum> leaves, int ranks) {
 LossSums DataParallelPass(Model* model, const float* images, const int32_t* labels, int64_t samples,
                           LossKind loss, int64_t chunk, bool backward, Communicator* group,
                           std::vector<float>* logits, std::vector<float>* dlogits) {
-  const InputShape& shape = model->input();
-  const int64_t classes = shape.classes;
-  const int64_t image_size = shape.channels * shape.height * shape.width;
   ParameterBuffer& params = model->params();
   const int64_t parameters = backward ? params.size() : 0;
-  chunk = std::min(chunk, std::max<int64_t>(samples, 1));
-  logits->resize(chunk * classes);
-  if (backward) dlogits->resize(chunk * classes);
-  const double scale = samples > 0 ? 1.0 / samples : 0.0;
-  const bool was_training = model->training();
-  model->set_training(backward);
-  const int64_t slots = (samples + chunk - 1) / chunk;
-  const int rank = group != nullptr ? group->rank() : 0;
-  const int ranks = group != nullptr ? group->size() : 1;
-  const SlotBlock mine = OwnedSlots(slots, rank, ranks);
   SlotTree subtree;
-  for (int64_t slot = mine.begin; slot < mine.end; ++slot) {
-    const int64_t start = slot * chunk;
-    const int64_t n = std::min(chunk, samples - start);
-    SlotSum leaf;
-    leaf.empty = false;
-    // From zero: the slot's gradient must not depend on which slots this
-    // rank computed before it.
-    if (backward) params.ZeroGrads();
-    model->Forward(images + start * image_size, n, logits->data());
-    leaf.sums = EvaluateLoss(loss, logits->data(), labels + start, n, classes,
-                             backward ? dlogits->data() : nullptr, scale);
-    if (backward) {
-      model->Backward(dlogits->data());
-      leaf.gradient.assign(params.grads(), params.grads() + parameters);
+  {
+    ChunkedPassScope pass(model, images, labels, samples, loss, chunk, backward, logits, dlogits);
+    const int64_t slots = (samples + pass.chunk() - 1) / pass.chunk();
+    const int rank = group != nullptr ? group->rank() : 0;
+    const int ranks = group != nullptr ? group->size() : 1;
+    const SlotBlock mine = OwnedSlots(slots, rank, ranks);
+    for (int64_t slot = mine.begin; slot < mine.end; ++slot) {
+      SlotSum leaf;
+      leaf.empty = false;
+      // From zero: the slot's gradient must not depend on which slots this
+      // rank computed before it.
+      if (backward) params.ZeroGrads();
+      leaf.sums = pass.Step(slot * pass.chunk());
+      if (backward) leaf.gradient.assign(params.grads(), params.grads() + parameters);
+      subtree.Push(std::move(leaf));
     }
-    subtree.Push(std::move(leaf));
   }
-  model->set_training(was_training);
   SlotSum root = subtree.Finish();
   if (group != nullptr) root = FinishAcrossRanks(std::move(root), parameters, group);
   if (backward) {

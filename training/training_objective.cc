@@ -5,33 +5,47 @@
 
 namespace twophase {
 
+ChunkedPassScope::ChunkedPassScope(Model* model, const float* images, const int32_t* labels,
+                                   int64_t samples, LossKind loss, int64_t chunk, bool backward,
+                                   std::vector<float>* logits, std::vector<float>* dlogits)
+    : model_(model),
+      images_(images),
+      labels_(labels),
+      samples_(samples),
+      chunk_(std::min(chunk, std::max<int64_t>(samples, 1))),
+      loss_(loss),
+      backward_(backward),
+      was_training_(model->training()),
+      scale_(samples > 0 ? 1.0 / samples : 0.0),
+      logits_(logits),
+      dlogits_(dlogits) {
+  const InputShape& shape = model->input();
+  classes_ = shape.classes;
+  image_size_ = shape.channels * shape.height * shape.width;
+  logits->resize(chunk_ * classes_);
+  if (backward) dlogits->resize(chunk_ * classes_);
+  model->set_training(backward);
+}
+
+LossSums ChunkedPassScope::Step(int64_t start) {
+  const int64_t n = std::min(chunk_, samples_ - start);
+  model_->Forward(images_ + start * image_size_, n, logits_->data());
+  const LossSums sums = EvaluateLoss(loss_, logits_->data(), labels_ + start, n, classes_,
+                                     backward_ ? dlogits_->data() : nullptr, scale_);
+  if (backward_) model_->Backward(dlogits_->data());
+  return sums;
+}
+
 LossSums ChunkedPass(Model* model, const float* images, const int32_t* labels, int64_t samples,
                      LossKind loss, int64_t chunk, bool backward, std::vector<float>* logits,
                      std::vector<float>* dlogits) {
-  const InputShape& shape = model->input();
-  const int64_t classes = shape.classes;
-  const int64_t image_size = shape.channels * shape.height * shape.width;
-  // A chunk larger than the pass (a micro-batch of 10^9 from the command
-  // line) is one pass: the scratch is sized by what runs.
-  chunk = std::min(chunk, std::max<int64_t>(samples, 1));
-  logits->resize(chunk * classes);
-  if (backward) dlogits->resize(chunk * classes);
-  const double scale = samples > 0 ? 1.0 / samples : 0.0;
-  // Forward-only passes (evaluation, line-search probes) run the model in
-  // evaluation mode: it need not keep what only a backward pass reads.
-  const bool was_training = model->training();
-  model->set_training(backward);
+  ChunkedPassScope pass(model, images, labels, samples, loss, chunk, backward, logits, dlogits);
   LossSums total;
-  for (int64_t start = 0; start < samples; start += chunk) {
-    const int64_t n = std::min(chunk, samples - start);
-    model->Forward(images + start * image_size, n, logits->data());
-    const LossSums sums = EvaluateLoss(loss, logits->data(), labels + start, n, classes,
-                                       backward ? dlogits->data() : nullptr, scale);
+  for (int64_t start = 0; start < samples; start += pass.chunk()) {
+    const LossSums sums = pass.Step(start);
     total.loss_sum += sums.loss_sum;
     total.correct += sums.correct;
-    if (backward) model->Backward(dlogits->data());
   }
-  model->set_training(was_training);
   return total;
 }
 

@@ -42,6 +42,36 @@ LossSums ChunkedPass(Model* model, const Dataset& data, int64_t samples, LossKin
                      int64_t chunk, bool backward, std::vector<float>* logits,
                      std::vector<float>* dlogits);
 
+// What every chunked pass (ChunkedPass, DataParallelPass) shares: the chunk
+// clamped to the pass (a micro-batch of 10^9 from the command line is one
+// pass, and the scratch is sized by what runs), the scratch, the mean's
+// scale, and the model in evaluation mode for a forward-only pass (it need
+// not keep what only a backward pass reads), restored when this ends.
+class ChunkedPassScope {
+ public:
+  ChunkedPassScope(Model* model, const float* images, const int32_t* labels, int64_t samples,
+                   LossKind loss, int64_t chunk, bool backward, std::vector<float>* logits,
+                   std::vector<float>* dlogits);
+  ~ChunkedPassScope() { model_->set_training(was_training_); }
+  ChunkedPassScope(const ChunkedPassScope&) = delete;
+  ChunkedPassScope& operator=(const ChunkedPassScope&) = delete;
+
+  int64_t chunk() const { return chunk_; }
+  // Forward, loss and (when backward) backward over the chunk of up to
+  // chunk() samples from `start`; the gradient adds into the model's buffer.
+  LossSums Step(int64_t start);
+
+ private:
+  Model* model_;
+  const float* images_;
+  const int32_t* labels_;
+  int64_t samples_, chunk_, image_size_, classes_;
+  LossKind loss_;
+  bool backward_, was_training_;
+  double scale_;
+  std::vector<float>*logits_, *dlogits_;
+};
+
 class TrainingObjective final : public Objective {
  public:
   // `samples` = 0: the whole training set. The model and data must outlive
