@@ -136,6 +136,9 @@ class CellRunner::Impl {
     std::unique_ptr<Model> model = CreateModel(cell.model, shape, backend.get(), &error);
     if (!model) return Finish(CellStatus::kFailed, "model: " + error);
     meta_["cell"]["parameters"] = model->params().size();
+    // Still "running", now with the sizes: a cell that runs for days (or
+    // was killed) says what it trains on before it ends.
+    if (!WriteMetadata()) return CellStatus::kFailed;
     SetThreads(threads_);
     return Train(cell, *data, model.get());
   }

@@ -92,6 +92,19 @@ int64_t CurveRows(const std::string& out) {
   return rows;
 }
 
+// A cell killed while training has its data and model sizes in its
+// metadata, as a finished one does.
+void ExpectRunningCellsKnowTheirSizes(const std::string& out) {
+  for (const char* id : kLongIds) {
+    const std::string dir = out + "/cells/" + id;
+    if (ReadCellStatus(out, id) != "running" || !fs::exists(dir + "/curve.csv")) continue;
+    const json cell = json::parse(Slurp(dir + "/metadata.json"))["cell"];
+    EXPECT_EQ(cell.value("train_samples", 0), 256) << id;
+    EXPECT_EQ(cell.value("test_samples", 0), 64) << id;
+    EXPECT_EQ(cell.value("parameters", 0), 17994) << id;
+  }
+}
+
 TEST_F(RunnerCheckpointTest, KilledAtManyMomentsAndResumedEqualsTheUninterruptedRun) {
   const std::string out = *dir_ + "/killed";
   int kills = 0;
@@ -113,6 +126,7 @@ TEST_F(RunnerCheckpointTest, KilledAtManyMomentsAndResumedEqualsTheUninterrupted
     std::this_thread::sleep_for(std::chrono::milliseconds(i));
     kills += kill(pid, SIGKILL) == 0;
     WaitFor(pid);
+    ExpectRunningCellsKnowTheirSizes(out);
   }
   const CommandResult last = Run(out, "--resume --checkpoint-epochs 1");
   ASSERT_EQ(last.exit_code, 0) << last.output;
