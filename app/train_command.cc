@@ -370,12 +370,8 @@ int TrainCommand(const std::vector<std::string>& args) {
   // A finished run's checkpoints would only resume it into the past.
   if (leader && !checkpoints.dir.empty()) RemoveCheckpoints(checkpoints.dir);
   if (!save_path.empty()) {
-    const std::map<std::string, std::string> metadata = {
-        {"model", run.model_name},
-        {"dataset", run.dataset},
-        {"epochs", std::to_string(summary.epochs.size())},
-        {"seed", std::to_string(run.seed)},
-        {"format", "pt"}};
+    const std::map<std::string, std::string> metadata = TrainedParametersMetadata(
+        run.model_name, run.dataset, static_cast<int64_t>(summary.epochs.size()), run.seed);
     if (!SaveSafetensors(save_path, run.model->params(), metadata, &error)) {
       std::fprintf(stderr, "twophase train: --save: %s\n", error.c_str());
       return 1;

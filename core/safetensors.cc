@@ -410,6 +410,16 @@ bool SaveImpl(const std::string& path, const ParameterBuffer& params,
 
 }  // namespace
 
+std::map<std::string, std::string> TrainedParametersMetadata(const std::string& model,
+                                                             const std::string& dataset,
+                                                             int64_t epochs, uint64_t seed) {
+  return {{"model", model},
+          {"dataset", dataset},
+          {"epochs", std::to_string(epochs)},
+          {"seed", std::to_string(seed)},
+          {"format", "pt"}};
+}
+
 bool SaveSafetensors(const std::string& path, const ParameterBuffer& params,
                      const std::map<std::string, std::string>& metadata, std::string* error) {
   try {

@@ -7,6 +7,7 @@
 #ifndef TWOPHASE_CORE_SAFETENSORS_H_
 #define TWOPHASE_CORE_SAFETENSORS_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -18,6 +19,13 @@ namespace twophase {
 // (temporary file, then rename). False + *error naming the file on failure.
 bool SaveSafetensors(const std::string& path, const ParameterBuffer& params,
                      const std::map<std::string, std::string>& metadata, std::string* error);
+
+// The metadata saved with trained parameters, by `twophase train --save` and
+// as a suite cell's final.safetensors: model, data set, epochs, seed, and
+// "format": "pt" (what PyTorch's safetensors.torch.save_file writes).
+std::map<std::string, std::string> TrainedParametersMetadata(const std::string& model,
+                                                             const std::string& dataset,
+                                                             int64_t epochs, uint64_t seed);
 
 // Loads values into `params`. The file must hold exactly the model's
 // parameter names, each F32 with the model's shape; otherwise false and an

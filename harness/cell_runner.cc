@@ -302,13 +302,10 @@ class CellRunner::Impl {
   // records about them: what probe, evaluate and train --init start from.
   bool SaveFinalParameters(const Cell& cell, const TrainSummary& summary, const Model& model,
                            std::string* error) const {
-    const std::map<std::string, std::string> metadata = {
-        {"model", cell.model},
-        {"dataset", cell.dataset.name},
-        {"epochs", std::to_string(summary.epochs.empty() ? 0 : summary.epochs.back().epoch)},
-        {"seed", std::to_string(cell.seed)},
-        {"cell", cell.id},
-        {"format", "pt"}};
+    std::map<std::string, std::string> metadata = TrainedParametersMetadata(
+        cell.model, cell.dataset.name, summary.epochs.empty() ? 0 : summary.epochs.back().epoch,
+        cell.seed);
+    metadata["cell"] = cell.id;
     return SaveSafetensors(dir_ + "/" + kFinalParametersFile, model.params(), metadata, error);
   }
 

@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "harness/plot_script.h"
 #include "harness/report_curvature.h"
+#include "harness/report_markdown.h"
 
 namespace twophase {
 namespace {
@@ -143,11 +144,9 @@ std::string ProgressNote(const CellResult& cell) {
                      std::to_string(cell.epochs);
   for (auto row = cell.curve.rbegin(); row != cell.curve.rend(); ++row) {
     if (!row->evaluated) continue;
-    char buf[160];
-    std::snprintf(buf, sizeof buf,
-                  "; last evaluated after epoch %lld: training loss %.6g, test accuracy %.4f",
-                  static_cast<long long>(row->epoch), row->train_loss, row->test_accuracy);
-    note += buf;
+    note += "; last evaluated after epoch " + std::to_string(row->epoch) + ": training loss " +
+            report_markdown::Format("%.6g", row->train_loss) + ", test accuracy " +
+            report_markdown::Format("%.4f", row->test_accuracy);
     break;
   }
   return note + ".";
