@@ -213,8 +213,9 @@ void LongRunFlags::Add(po::options_description* options) {
           : "with --resume: use a checkpoint written by another commit");
   if (run) {
     options->add_options()("stop-after", po::value(&stop_after),
-                           "pause at the first epoch end after SECONDS: checkpoint, status "
-                           "paused, exit 3 (SIGTERM, SIGINT and SIGUSR1 do the same)");
+                           "pause at the first epoch end after SECONDS (at least one epoch "
+                           "is trained): checkpoint, status paused, exit 3 (SIGTERM, SIGINT "
+                           "and SIGUSR1 do the same)");
   }
 }
 

@@ -200,6 +200,14 @@ std::function<bool()> PauseRequested(double stop_after_seconds) {
   };
 }
 
+// Whether to start no further cell. A stop signal stops before any; the
+// --stop-after slice always starts one (which trains an epoch before it can
+// pause), so that every slice makes progress, however short it is or however
+// loaded the machine is, and slices in a loop always end the suite.
+bool StartNoFurtherCell(const std::function<bool()>& pause_requested, int64_t cells_started) {
+  return StopRequested() || (cells_started > 0 && pause_requested());
+}
+
 // Rank 0's verdict on the result directory, told to every rank: empty
 // when the run may go on, else the error.
 bool ShareVerdict(Communicator* world, std::string* failure) {
@@ -312,8 +320,10 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
                     &silent, pause_requested);
   const Clock::time_point start = Clock::now();
   int64_t ended = 0;
+  int64_t started = 0;  // by the queue's events, under its lock
   CellQueueEvents events;
   events.started = [&](int64_t index, int group) {
+    ++started;
     std::fprintf(options.log, "%s %s: start on rank %d\n", stream.Label(index, count).c_str(),
                  cells[index].id.c_str(), group * per_cell);
   };
@@ -343,8 +353,10 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
     }
     return runner.Run(cells[index], index, count, group);
   };
-  const CellQueueResult result =
-      DistributeCells(world, per_cell, order, pause_requested, work, events);
+  const std::function<bool()> no_further = [&] {
+    return StartNoFurtherCell(pause_requested, started);
+  };
+  const CellQueueResult result = DistributeCells(world, per_cell, order, no_further, work, events);
   if (coordinator) {
     summary->ran = 0;
     for (const auto& [index, outcome] : result.finished) {
@@ -408,7 +420,7 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   for (size_t i = 0; i < cells.size(); ++i) {
     const Cell& cell = cells[i];
     const int64_t position = static_cast<int64_t>(i);
-    if (pause_requested()) {
+    if (StartNoFurtherCell(pause_requested, summary->ran)) {
       summary->not_started = static_cast<int64_t>(cells.size() - i);
       break;
     }

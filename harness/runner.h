@@ -16,7 +16,8 @@
 //
 // Pausing: a stop signal (core/stop_signal.h) or --stop-after ends the cell
 // in flight at its next epoch end with a checkpoint and status "paused",
-// and starts no further cell.
+// and starts no further cell. A --stop-after slice always starts one cell,
+// so that each slice trains at least an epoch.
 //
 // Concurrency (results/README.md): several runs may write one folder at
 // once -- the shards of a suite (--shard), or a whole run beside them. A

@@ -200,10 +200,12 @@ TEST_F(RunnerCheckpointTest, SigtermPausesWithExitThreeAndResumes) {
 }
 
 // --stop-after: a time slice per invocation; each ends with exit 3 and the
-// message until the suite is done.
+// message until the suite is done. Each slice trains at least an epoch,
+// however short it is or however loaded the machine (1 ns has passed
+// before the first cell could start).
 TEST_F(RunnerCheckpointTest, StopAfterSlicesTheRunAndItEndsTheSame) {
   const std::string out = *dir_ + "/slices";
-  CommandResult r = Run(out, "--stop-after 0.001");
+  CommandResult r = Run(out, "--stop-after 1e-9");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_TRUE(Contains(r.output, "paused, run again with --resume to continue")) << r.output;
   EXPECT_TRUE(Contains(r.output, "paused=1 not_started=1")) << r.output;
@@ -222,20 +224,20 @@ TEST_F(RunnerCheckpointTest, StopAfterSlicesTheRunAndItEndsTheSame) {
 TEST_F(RunnerCheckpointTest, BadCheckpointsAreRefusedWithTheReasonAndTheRunEndsRight) {
   const std::string out = *dir_ + "/bad";
   const std::string cell = out + "/cells/" + kLongIds[0];
-  ASSERT_EQ(Run(out, "--stop-after 0.001 --checkpoint-epochs 1").exit_code, 3);
-  ASSERT_EQ(Run(out, "--resume --stop-after 0.001 --checkpoint-epochs 1").exit_code, 3);
+  ASSERT_EQ(Run(out, "--stop-after 1e-9 --checkpoint-epochs 1").exit_code, 3);
+  ASSERT_EQ(Run(out, "--resume --stop-after 1e-9 --checkpoint-epochs 1").exit_code, 3);
   ASSERT_TRUE(fs::exists(cell + "/checkpoint.prev.bin"));
   std::string bytes = Slurp(cell + "/checkpoint.bin"), error;
   bytes[bytes.size() / 2] ^= 0x40;
   ASSERT_TRUE(WriteFileAtomically(cell + "/checkpoint.bin", bytes, &error));
-  CommandResult r = Run(out, "--resume --stop-after 0.001");
+  CommandResult r = Run(out, "--resume --stop-after 1e-9");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_TRUE(Contains(r.output, cell + "/checkpoint.bin: checksum: mismatch: the file is "
                                         "corrupted: refused"))
       << r.output;
 
   // Other settings: the thread count.
-  r = Run(out, "--resume --threads 2 --stop-after 0.001");
+  r = Run(out, "--resume --threads 2 --stop-after 1e-9");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_TRUE(Contains(r.output,
                        "checkpoint.bin: refused, it does not fit: threads: "

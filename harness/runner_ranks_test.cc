@@ -78,6 +78,28 @@ TEST(RunnerRanksTest, TwoRanksWriteWhatOneProcessWrites) {
   fs::remove_all(dir);
 }
 
+// A --stop-after slice over ranks starts one cell however short it is (1 ns
+// has passed before the queue hands out the first), and no further; a
+// resumed run ends as one process does.
+TEST(RunnerRanksTest, AStopAfterSliceStartsOneCellAndResumeEndsTheSame) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = TempDir("ranks_slice");
+  const std::string suite = WriteSuite(dir, TwoSeeds(3));
+  const std::string run = "run --suite " + suite + " --out " + dir;
+  ASSERT_EQ(RunTwophase(run + "/one").exit_code, 0);
+  const CommandResult slice = RunTwophase(run + "/two --stop-after 1e-9", Joined(MpiRun(2)));
+  EXPECT_EQ(slice.exit_code, 3) << slice.output;
+  EXPECT_TRUE(Contains(slice.output, "cells=6 ran=1 ")) << slice.output;
+  EXPECT_TRUE(Contains(slice.output, "paused=1 not_started=5")) << slice.output;
+  const CommandResult rest = RunTwophase(run + "/two --resume", Joined(MpiRun(2)));
+  ASSERT_EQ(rest.exit_code, 0) << rest.output;
+  int resumes = 0;
+  for (const std::string& id : Ids())
+    resumes += ExpectResumedLikeReference(dir + "/one", dir + "/two", id);
+  EXPECT_EQ(resumes, 1);
+  fs::remove_all(dir);
+}
+
 // Data-parallel cells over the queue: four ranks in two groups of two
 // (--ranks-per-cell 2) write what one process computing every slot writes;
 // only each group's first rank writes.
