@@ -37,8 +37,11 @@ std::string Progress::FormatDuration(double seconds) {
 // this is rough early on and improves as the run goes.
 std::string Progress::Eta() const {
   if (epochs_done_ == 0) return "?";
-  const int64_t left = std::max<int64_t>(0, epochs_total_ - epochs_skipped_ - epochs_done_);
-  return FormatDuration(Elapsed() / static_cast<double>(epochs_done_) * left);
+  return FormatDuration(Elapsed() / static_cast<double>(epochs_done_) * EpochsLeft());
+}
+
+int64_t Progress::EpochsLeft() const {
+  return std::max<int64_t>(0, epochs_total_ - epochs_skipped_ - epochs_done_);
 }
 
 void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
@@ -57,6 +60,9 @@ void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
 
 void Progress::Epoch(const EpochRecord& r, int64_t epochs) {
   ++epochs_done_;
+  // A resumed cell's first epoch here follows those an earlier run trained:
+  // they are not left to do.
+  epochs_skipped_ += std::max<int64_t>(0, r.epoch - 1 - cell_epoch_);
   cell_epoch_ = r.epoch;
   // An epoch eval_every skipped has NaN in all four evaluation fields (as
   // EpochCsvRow tells them apart): "-", not a "nan" that reads as divergence.

@@ -37,6 +37,11 @@ class Progress {
   // "1h02m", "3m05s", "12s".
   static std::string FormatDuration(double seconds);
 
+  // The epochs the ETA prices: the run's budgets less those trained, by this
+  // run or (a resumed cell's) by an earlier one, and those of cells skipped
+  // or ended early.
+  int64_t EpochsLeft() const;
+
  private:
   using Clock = std::chrono::steady_clock;
   double Elapsed() const;
@@ -47,7 +52,7 @@ class Progress {
   double interval_;
   int64_t epochs_total_;
   int64_t epochs_done_ = 0;     // run in this call (for the rate)
-  int64_t epochs_skipped_ = 0;  // budgets of cells skipped or ended early
+  int64_t epochs_skipped_ = 0;  // not to do: skipped, ended early, or trained before a resume
   int64_t cell_epochs_ = 0;     // the current cell's budget
   int64_t cell_epoch_ = 0;      // its last epoch
   Clock::time_point start_, last_line_;

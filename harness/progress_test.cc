@@ -1,5 +1,6 @@
 // The progress line of an epoch: an epoch that eval_every left unevaluated
-// shows "-" for its loss and accuracy, never a "nan" that reads as divergence.
+// shows "-" for its loss and accuracy, never a "nan" that reads as divergence;
+// and the epochs its ETA prices.
 #include "harness/progress.h"
 
 #include <gtest/gtest.h>
@@ -54,6 +55,30 @@ TEST(ProgressTest, AnUnevaluatedEpochShowsDashes) {
   EXPECT_NE(text.find(": epoch 2/3 adam loss - test acc -, elapsed "), std::string::npos) << text;
   EXPECT_NE(text.find(": epoch 3/3 adam loss nan test acc 0.0625, elapsed "), std::string::npos)
       << text;
+}
+
+// The ETA prices the epochs left: a cell resumed after epoch 214 of 1000
+// has 786 to go, not 999 (the epochs an earlier run trained are done).
+TEST(ProgressTest, AResumedCellsEarlierEpochsAreNotLeftToDo) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  Progress progress(out, /*live=*/false, /*interval_seconds=*/0, /*epochs_total=*/2000);
+  Cell cell;
+  cell.id = "mnist.vgg5.ours.onednn.s0";
+  cell.train.epochs = 1000;
+  progress.StartCell(cell, 0, 2);
+  EXPECT_EQ(progress.EpochsLeft(), 2000);
+  EpochRecord r;
+  r.phase = Phase::kCg;
+  r.epoch = 215;
+  progress.Epoch(r, 1000);
+  EXPECT_EQ(progress.EpochsLeft(), 785 + 1000);
+  r.epoch = 216;
+  progress.Epoch(r, 1000);
+  EXPECT_EQ(progress.EpochsLeft(), 784 + 1000);
+  progress.EndCell("paused", "stopped");  // its 784 epochs leave this run
+  EXPECT_EQ(progress.EpochsLeft(), 1000);
+  std::fclose(out);
 }
 
 }  // namespace
