@@ -124,6 +124,12 @@ TEST(RunnerRanksTest, GroupsOfTwoRanksWriteWhatOneProcessWrites) {
   fs::remove_all(dir);
 }
 
+int CellsWithACheckpoint(const std::string& out) {
+  int n = 0;
+  for (const std::string& id : Ids()) n += fs::exists(out + "/cells/" + id + "/checkpoint.bin");
+  return n;
+}
+
 // The pids of mpirun's ranks by rank (the launcher forks them directly on
 // one machine).
 pid_t RankPid(pid_t launcher, int rank) {
@@ -164,7 +170,12 @@ TEST(RunnerRanksTest, AKilledRankEndsTheJobAndResumeFinishesIt) {
     victim = RankPid(launcher, 1);
   }
   ASSERT_GT(victim, 0) << "rank 1 never started";
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // into its first cell
+  // Both ranks in a cell with a checkpoint (at most two cells are in flight,
+  // and a finished one's are removed), however slowly a loaded machine
+  // starts them: rank 1's cell is left unfinished, to be continued.
+  for (int i = 0; i < 2400 && CellsWithACheckpoint(out) < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
   ASSERT_EQ(kill(victim, SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(waitpid(launcher, &status, 0), launcher);
