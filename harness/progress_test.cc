@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 namespace twophase {
@@ -21,15 +22,19 @@ std::string Contents(std::FILE* file) {
   return text;
 }
 
+Cell ACell(const std::string& id, int64_t epochs) {
+  Cell cell;
+  cell.id = id;
+  cell.train.epochs = epochs;
+  return cell;
+}
+
 TEST(ProgressTest, AnUnevaluatedEpochShowsDashes) {
   std::FILE* out = std::tmpfile();
   ASSERT_NE(out, nullptr);
   // Plain lines, one per epoch (interval 0).
   Progress progress(out, /*live=*/false, /*interval_seconds=*/0, /*epochs_total=*/3);
-  Cell cell;
-  cell.id = "mnist.vgg5.adam.blas.s0";
-  cell.train.epochs = 3;
-  progress.StartCell(cell, 0, 1);
+  progress.StartCell(ACell("mnist.vgg5.adam.blas.s0", 3), 0, 1);
   EpochRecord r;
   r.phase = Phase::kAdam;
   r.epoch = 1;
@@ -60,13 +65,10 @@ TEST(ProgressTest, AnUnevaluatedEpochShowsDashes) {
 // The ETA prices the epochs left: a cell resumed after epoch 214 of 1000
 // has 786 to go, not 999 (the epochs an earlier run trained are done).
 TEST(ProgressTest, AResumedCellsEarlierEpochsAreNotLeftToDo) {
-  std::FILE* out = std::tmpfile();
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen("/dev/null", "w"), std::fclose);
   ASSERT_NE(out, nullptr);
-  Progress progress(out, /*live=*/false, /*interval_seconds=*/0, /*epochs_total=*/2000);
-  Cell cell;
-  cell.id = "mnist.vgg5.ours.onednn.s0";
-  cell.train.epochs = 1000;
-  progress.StartCell(cell, 0, 2);
+  Progress progress(out.get(), /*live=*/false, /*interval_seconds=*/0, /*epochs_total=*/2000);
+  progress.StartCell(ACell("mnist.vgg5.ours.onednn.s0", 1000), 0, 2);
   EXPECT_EQ(progress.EpochsLeft(), 2000);
   EpochRecord r;
   r.phase = Phase::kCg;
@@ -78,7 +80,6 @@ TEST(ProgressTest, AResumedCellsEarlierEpochsAreNotLeftToDo) {
   EXPECT_EQ(progress.EpochsLeft(), 784 + 1000);
   progress.EndCell("paused", "stopped");  // its 784 epochs leave this run
   EXPECT_EQ(progress.EpochsLeft(), 1000);
-  std::fclose(out);
 }
 
 }  // namespace
