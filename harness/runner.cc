@@ -320,7 +320,10 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
                     &silent, pause_requested);
   const Clock::time_point start = Clock::now();
   int64_t ended = 0;
-  int64_t started = 0;  // by the queue's events, under its lock
+  // Cells handed out, less those found held by another run, which trained
+  // nothing: what a --stop-after slice counts (StartNoFurtherCell). Kept by
+  // the queue's events, under its lock.
+  int64_t started = 0;
   CellQueueEvents events;
   events.started = [&](int64_t index, int group) {
     ++started;
@@ -328,6 +331,7 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
                  cells[index].id.c_str(), group * per_cell);
   };
   events.finished = [&](int64_t index, int group, CellOutcome outcome) {
+    if (!outcome) --started;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     std::fprintf(options.log, "%s %s: %s on rank %d; %lld of %zu ended, elapsed %s\n",
                  stream.Label(index, count).c_str(), cells[index].id.c_str(),

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/communicator.h"
+#include "core/file_lock.h"
 #include "harness/runner_test_util.h"
 
 namespace twophase {
@@ -97,6 +98,33 @@ TEST(RunnerRanksTest, AStopAfterSliceStartsOneCellAndResumeEndsTheSame) {
   for (const std::string& id : Ids())
     resumes += ExpectResumedLikeReference(dir + "/one", dir + "/two", id);
   EXPECT_EQ(resumes, 1);
+  fs::remove_all(dir);
+}
+
+// A cell handed out but found held by another run trained nothing, so a
+// slice does not count it as its one cell: it goes on to a cell it can
+// train. The held cell is vit-mlp's, the longer by the estimate, so the
+// queue hands it out first.
+TEST(RunnerRanksTest, ASliceWhoseFirstCellIsHeldElsewhereTrainsTheNextOne) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = TempDir("ranks_slice_held");
+  std::string text = TinySuite(3);
+  text.replace(text.find("\"vit-nomlp-wkewq-wvwo\""), 0, "\"vit-mlp\", ");
+  const std::string suite = WriteSuite(dir, text);
+  const std::string held_cell = dir + "/out/cells/mnist.vit-mlp.adam.blas.s0";
+  fs::create_directories(held_cell);
+  FileLock held;
+  std::string error;
+  ASSERT_TRUE(held.Acquire(held_cell + "/run.lock", &error)) << error;
+  const CommandResult slice =
+      RunTwophase("run --suite " + suite + " --out " + dir +
+                      "/out --filter algorithm=adam --resume --stop-after 1e-9",
+                  Joined(MpiRun(2)));
+  EXPECT_EQ(slice.exit_code, 3) << slice.output;
+  EXPECT_TRUE(Contains(slice.output, "cells=2 ran=1 ")) << slice.output;
+  EXPECT_TRUE(Contains(slice.output, "busy=1")) << slice.output;
+  EXPECT_TRUE(Contains(slice.output, "paused=1 not_started=0")) << slice.output;
+  held.Release();
   fs::remove_all(dir);
 }
 
