@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace twophase {
@@ -73,6 +76,21 @@ inline pid_t StartTwophase(const std::vector<std::string>& args,
 
 inline bool Contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
+}
+
+// Asks `done` every `poll` until it holds or `seconds` have passed, and says
+// whether it held: how a test waits for a state that a process it started
+// reaches, however long a loaded machine leaves that process unscheduled.
+inline bool WaitUntil(const std::function<bool()>& done, double seconds = 60,
+                      std::chrono::microseconds poll = std::chrono::milliseconds(2)) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(seconds));
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 }  // namespace twophase

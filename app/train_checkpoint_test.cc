@@ -7,11 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "app/cli_test_util.h"
@@ -58,14 +56,10 @@ TEST(TrainCheckpointTest, SigtermPausesAndResumeEndsLikeTheUninterruptedRun) {
   for (std::string w; words >> w;) args.push_back(w);
   const pid_t pid = StartTwophase(args);
   ASSERT_GT(pid, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  auto rows = [&] {
+  WaitUntil([&] {
     const std::string text = Slurp(csv);
-    return std::count(text.begin(), text.end(), '\n');
-  };
-  while (rows() < 6 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+    return std::count(text.begin(), text.end(), '\n') >= 6;
+  });
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);

@@ -131,12 +131,9 @@ TEST_F(RunnerCheckpointTest, KilledAtManyMomentsAndResumedEqualsTheUninterrupted
     const int64_t before = CurveRows(out);
     const pid_t pid = StartTwophaseRun(Suite(), out, flags);
     ASSERT_GE(pid, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     int status = 0;
-    while (CurveRows(out) <= before && waitpid(pid, &status, WNOHANG) == 0 &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
+    WaitUntil([&] { return CurveRows(out) > before || waitpid(pid, &status, WNOHANG) != 0; }, 60,
+              std::chrono::microseconds(500));
     std::this_thread::sleep_for(std::chrono::milliseconds(i));
     kills += kill(pid, SIGKILL) == 0;
     WaitFor(pid);
@@ -154,10 +151,7 @@ TEST_F(RunnerCheckpointTest, KilledAtManyMomentsAndResumedEqualsTheUninterrupted
 pid_t StartAndWaitForACurve(const std::string& suite, const std::string& out) {
   const pid_t pid = StartTwophaseRun(suite, out);
   const std::string curve = out + "/cells/" + kLongIds[0] + "/curve.csv";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (pid > 0 && !fs::exists(curve) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  if (pid > 0) WaitUntil([&] { return fs::exists(curve); });
   return pid;
 }
 
@@ -185,10 +179,7 @@ TEST_F(RunnerCheckpointTest, Sigusr1AndSigintPauseAndASecondSigintStopsAtOnce) {
   kill(pid, SIGINT);
   // The second only once the first is handled: two pending ones merge into
   // one, however long a loaded machine leaves the run unscheduled.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (Pending(pid, SIGINT) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  WaitUntil([&] { return !Pending(pid, SIGINT); }, 60, std::chrono::milliseconds(1));
   kill(pid, SIGINT);
   EXPECT_EQ(WaitFor(pid), -SIGINT) << "a second Ctrl-C stops at once, by SIGINT";
   // Whatever it was doing, the files are whole: the report reads them.

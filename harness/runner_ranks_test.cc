@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <thread>
 
 #include "core/communicator.h"
 #include "core/file_lock.h"
@@ -193,17 +192,12 @@ TEST(RunnerRanksTest, AKilledRankEndsTheJobAndResumeFinishesIt) {
       StartTwophase({"run", "--suite", suite, "--out", out, "--checkpoint-epochs", "5"}, MpiRun(2));
   ASSERT_GT(launcher, 0);
   pid_t victim = -1;
-  for (int i = 0; i < 400 && victim < 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    victim = RankPid(launcher, 1);
-  }
+  WaitUntil([&] { return (victim = RankPid(launcher, 1)) > 0; }, 10, std::chrono::milliseconds(25));
   ASSERT_GT(victim, 0) << "rank 1 never started";
   // Both ranks in a cell with a checkpoint (at most two cells are in flight,
   // and a finished one's are removed), however slowly a loaded machine
   // starts them: rank 1's cell is left unfinished, to be continued.
-  for (int i = 0; i < 2400 && CellsWithACheckpoint(out) < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  WaitUntil([&] { return CellsWithACheckpoint(out) >= 2; }, 60, std::chrono::milliseconds(25));
   ASSERT_EQ(kill(victim, SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(waitpid(launcher, &status, 0), launcher);

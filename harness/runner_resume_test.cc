@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "app/cli_test_util.h"
 #include "core/atomic_file.h"
@@ -54,10 +53,7 @@ TEST_F(RunnerResumeTest, ARunningCellIsLeftToItsRunAndItsDeathFreesIt) {
   ASSERT_GE(pid, 0);
   const std::string holder = "pid " + std::to_string(pid) + " on host ";
   const std::string cell_lock = out + "/cells/" + kIds[0] + "/run.lock";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!Contains(Slurp(cell_lock), holder) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return Contains(Slurp(cell_lock), holder); }, 60, std::chrono::milliseconds(5));
   const std::string run = "run --suite " + long_suite + " --out " + out + " --resume";
   const CommandResult second = RunTwophase(run + " --filter " + kIds[0]);
   int status = 0;

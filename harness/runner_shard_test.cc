@@ -21,7 +21,6 @@ namespace twophase {
 namespace {
 
 using namespace runner_test;  // NOLINT: the shared helpers of the runner's tests
-using Clock = std::chrono::steady_clock;
 
 class RunnerShardTest : public TinyReferenceTest {
  protected:
@@ -154,10 +153,8 @@ TEST_F(RunnerShardTest, ACellWrittenByAnotherRunMeanwhileIsNotOverwritten) {
     ParseCellFilter("algorithm=adam|two-phase", &options.filter, &error);
     ok = Run(options, &summary, &error, &log, TinySuite(/*epochs=*/8));
   });
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(Cell(0) + "/metadata.json") && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  WaitUntil([&] { return fs::exists(Cell(0) + "/metadata.json"); }, 60,
+            std::chrono::milliseconds(1));
   fs::copy(*reference_ + "/cells/" + kIds[1], Cell(1), fs::copy_options::recursive);
   const bool in_time = ReadCellStatus(out_, kIds[0]) == "running";
   run.join();
@@ -182,12 +179,8 @@ TEST_F(RunnerShardTest, SetUpWaitsForTheFolderLockAndSeesWhatItsHolderWrote) {
   RunSummary summary;
   bool ok = true;
   std::thread run([&] { ok = Run(Options(1, 1), &summary, &error, &log); });
-  const auto until = Clock::now() + std::chrono::milliseconds(1500);
-  bool wrote = false;
-  while (Clock::now() < until && !wrote) {
-    wrote = fs::exists(out_ + "/suite.json");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const bool wrote = WaitUntil([&] { return fs::exists(out_ + "/suite.json"); }, 1.5,
+                               std::chrono::milliseconds(5));
   std::string ignored;
   ASSERT_TRUE(WriteFileAtomically(out_ + "/suite.json", TinySuite(2), &ignored));
   held.Release();

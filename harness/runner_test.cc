@@ -11,7 +11,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "app/cli_test_util.h"
 #include "core/atomic_file.h"
@@ -152,19 +151,19 @@ TEST_F(RunnerTest, KilledRunResumesToTheSameResults) {
   ASSERT_GE(pid, 0);
   // Wait until cell 1 is final and cell 2 has begun: then kill, mid-cell.
   const std::string first = out + "/cells/" + kIds[0] + "/metadata.json";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   bool killed_mid_cell = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::string s1 = ReadCellStatus(out, kIds[0]);
-    const std::string s2 = ReadCellStatus(out, kIds[1]);
-    if (s1 == "completed" && s2 == "running") {
-      kill(pid, SIGKILL);
-      killed_mid_cell = true;
-      break;
-    }
-    if (!s2.empty() && s2 != "running") break;  // too late: cell 2 already done
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil(
+      [&] {
+        const std::string s1 = ReadCellStatus(out, kIds[0]);
+        const std::string s2 = ReadCellStatus(out, kIds[1]);
+        if (s1 == "completed" && s2 == "running") {
+          kill(pid, SIGKILL);
+          killed_mid_cell = true;
+          return true;
+        }
+        return !s2.empty() && s2 != "running";  // too late: cell 2 already done
+      },
+      120, std::chrono::milliseconds(5));
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
