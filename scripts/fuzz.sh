@@ -19,8 +19,11 @@ targets=("$@")
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 
 start=$SECONDS
+# Without MPI, which the readers never use: CI's one configure with
+# TWOPHASE_MPI=OFF, so that option keeps building.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-  -DCMAKE_CXX_COMPILER=clang++ -DTWOPHASE_FUZZ=ON -DTWOPHASE_WERROR=OFF >/dev/null
+  -DCMAKE_CXX_COMPILER=clang++ -DTWOPHASE_FUZZ=ON -DTWOPHASE_WERROR=OFF -DTWOPHASE_MPI=OFF \
+  >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/%/_fuzzer}"
 echo "fuzz: build took $((SECONDS - start)) s"
 
