@@ -49,8 +49,8 @@ exclude+='|TwoPhaseTest\.|TwoPhaseVsAdamTest\.|AllModelsTest\.TrainingLowersTheL
 exclude+='|RunnerCheckpointTest\.(KilledAtMany|StopAfter|Sigterm|Sigusr1)|TrainResumeTest\.'
 [ "${1:-}" = "--all" ] && exclude='^$'
 # The tests that start `twophase` under mpirun run apart, below, but for
-# the two longest, 131 and 112 s of the 283 s the seven took under the
-# sanitizers (CI of stop 24): the rest run the same code -- the queue over
+# the two longest, 131 and 112 s of the 283 s the six took under the
+# sanitizers (a .ci/run of the fourteenth session): the rest run the same code -- the queue over
 # two ranks, slices, data-parallel cells in groups of two -- and these two
 # add a killed rank (the launcher's doing, and resume is the checkpoint
 # tests') and the same cell on 1, 2 and 4 ranks (the slot tree, whose
