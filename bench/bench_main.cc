@@ -19,11 +19,11 @@
 
 #include "bench/bench_util.h"
 #include "bench/benchmarks.h"
-#include "bench/model_flops.h"
 #include "core/backend.h"
 #include "core/openblas_kernel.h"
 #include "core/threads.h"
 #include "models/model.h"
+#include "models/model_flops.h"
 
 namespace twophase::bench {
 namespace {
@@ -141,7 +141,7 @@ int Main(int argc, char** argv) {
   benchmark::AddCustomContext("twophase_slowdown", std::to_string(options.settings.slowdown));
   benchmark::AddCustomContext("openblas", OpenBlasVersion());
   benchmark::AddCustomContext("openblas_kernel", CurrentOpenBlasKernel().Describe());
-  // The analytic counts behind the models' GFLOP/s (bench/model_flops.h).
+  // The analytic counts behind the models' GFLOP/s (models/model_flops.h).
   for (const std::string& model : ModelNames()) {
     ModelFlops flops;
     if (CountModelFlops(model, InputShape{}, &flops)) {

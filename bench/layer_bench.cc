@@ -107,7 +107,7 @@ void BM_Conv(benchmark::State& state, const ConvCase& c, const std::string& back
 // input projections (2 * rows * D * 3D, times 3 with both gradients), the
 // output projection on the rows it runs for, and the per-(sample, head)
 // products, 2 forward and 4 backward of 2 * Tq * T * d each (Tq = T, or 1
-// for the class token), as bench/model_flops.cc counts them.
+// for the class token), as models/model_flops.cc counts them.
 void BM_Attention(benchmark::State& state, bool class_token_only, const std::string& backend_name) {
   ParameterBuffer params;
   const int64_t tokens = VitPatches() + 1, dim = kVit.dim, rows = VitRows();

@@ -6,7 +6,7 @@
 //  - BM_ForwardLoss/<model>/<backend>: the line search's value-only probe on
 //    one batch -- training_objective's ChunkedPass without the backward
 //    pass, in the same micro-batches.
-// Counters: samples/s, GFLOP/s of the analytic count (bench/model_flops.h)
+// Counters: samples/s, GFLOP/s of the analytic count (models/model_flops.h)
 // and its fraction of the GEMM peak. Inputs are seeded uniform images and
 // labels: the kernels' speed does not depend on the data, and the suite
 // then needs no data set on disk.
@@ -18,11 +18,11 @@
 
 #include "bench/bench_util.h"
 #include "bench/benchmarks.h"
-#include "bench/model_flops.h"
 #include "core/rng.h"
 #include "datasets/dataset.h"
 #include "models/loss.h"
 #include "models/model.h"
+#include "models/model_flops.h"
 #include "optimizers/adam.h"
 #include "training/training_objective.h"
 

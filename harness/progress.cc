@@ -5,13 +5,26 @@
 
 namespace twophase {
 
-Progress::Progress(std::FILE* out, bool live, double interval_seconds, int64_t epochs_total)
+Progress::Progress(std::FILE* out, bool live, double interval_seconds,
+                   const std::vector<Cell>& cells)
     : out_(out),
       live_(live),
       interval_(interval_seconds),
-      epochs_total_(epochs_total),
       start_(Clock::now()),
-      last_line_(start_) {}
+      last_line_(start_) {
+  for (const Cell& cell : cells) others_left_ += CostOf(cell).Total();
+}
+
+// FLOPs by the analytic counts; a cell without one (no such model or data
+// set: validation refuses those before a run) costs one unit per epoch.
+CellCost Progress::CostOf(const Cell& cell) {
+  CellCost cost;
+  if (FlopCostOfCell(cell, &cost)) return cost;
+  cost.epochs = cell.train.epochs;
+  cost.adam_epochs = static_cast<double>(cell.train.epochs);
+  cost.adam_epoch = cost.cg_epoch = 1.0;
+  return cost;
+}
 
 double Progress::Elapsed() const {
   return std::chrono::duration<double>(Clock::now() - start_).count();
@@ -32,16 +45,14 @@ std::string Progress::FormatDuration(double seconds) {
   return buf;
 }
 
-// From the mean time of the epochs run so far (training and evaluation)
-// over the epochs still to go; epochs differ between models and phases, so
-// this is rough early on and improves as the run goes.
+// The cost left at the rate this run has measured: seconds per FLOP of the
+// epochs it ran. The paper suite's epochs differ up to ~40x in cost by
+// model and phase (a golden CG epoch is ~20 forward passes and a gradient),
+// and pricing every epoch alike put its ETA 6-10x short; what the FLOPs miss (elementwise work, the
+// backend, a CG epoch's actual probes, the swap a detector picks) stays in the rate.
 std::string Progress::Eta() const {
-  if (epochs_done_ == 0) return "?";
-  return FormatDuration(Elapsed() / static_cast<double>(epochs_done_) * EpochsLeft());
-}
-
-int64_t Progress::EpochsLeft() const {
-  return std::max<int64_t>(0, epochs_total_ - epochs_skipped_ - epochs_done_);
+  if (!(cost_done_ > 0)) return "?";
+  return FormatDuration(Elapsed() / cost_done_ * CostLeft());
 }
 
 void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
@@ -49,6 +60,9 @@ void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
   cell_label_ = Label(position, count);
   cell_epochs_ = cell.train.epochs;
   cell_epoch_ = 0;
+  cell_cost_ = CostOf(cell);
+  cell_left_ = cell_cost_.Total();
+  others_left_ = std::max(0.0, others_left_ - cell_left_);
   if (!live_) {
     std::fprintf(out_, "%s %s: start (%lld epochs), elapsed %s, ETA %s\n", cell_label_.c_str(),
                  cell_id_.c_str(), static_cast<long long>(cell_epochs_),
@@ -59,10 +73,10 @@ void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
 }
 
 void Progress::Epoch(const EpochRecord& r, int64_t epochs) {
-  ++epochs_done_;
   // A resumed cell's first epoch here follows those an earlier run trained:
-  // they are not left to do.
-  epochs_skipped_ += std::max<int64_t>(0, r.epoch - 1 - cell_epoch_);
+  // they are not left to do, nor were they done at this run's rate.
+  cost_done_ += cell_cost_.Epoch(r.phase);
+  cell_left_ = cell_cost_.LeftAfter(r.epoch, r.phase);
   cell_epoch_ = r.epoch;
   // An epoch eval_every skipped has NaN in all four evaluation fields (as
   // EpochCsvRow tells them apart): "-", not a "nan" that reads as divergence.
@@ -95,7 +109,7 @@ void Progress::Epoch(const EpochRecord& r, int64_t epochs) {
 
 void Progress::EndCell(const std::string& status, const std::string& message) {
   // A cell that ended early frees its remaining epochs from the ETA.
-  epochs_skipped_ += std::max<int64_t>(0, cell_epochs_ - cell_epoch_);
+  cell_left_ = 0;
   if (line_open_) std::fprintf(out_, "\r\033[K");
   line_open_ = false;
   std::fprintf(out_, "%s %s: %s after %lld epochs (%s), elapsed %s\n", cell_label_.c_str(),
@@ -118,7 +132,7 @@ void Progress::SkipCell(const Cell& cell, int64_t position, int64_t count,
 }
 
 void Progress::PassCell(const Cell& cell, int64_t position, int64_t count, const std::string& why) {
-  epochs_skipped_ += cell.train.epochs;
+  others_left_ = std::max(0.0, others_left_ - CostOf(cell).Total());
   std::fprintf(out_, "%s %s: %s\n", Label(position, count).c_str(), cell.id.c_str(), why.c_str());
   std::fflush(out_);
 }

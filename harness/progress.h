@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "harness/estimate.h"
 #include "harness/suite.h"
 #include "training/trainer.h"
 
@@ -17,8 +19,9 @@ namespace twophase {
 
 class Progress {
  public:
-  // epochs_total: the epoch budgets of all cells of this run, for the ETA.
-  Progress(std::FILE* out, bool live, double interval_seconds, int64_t epochs_total);
+  // cells: those this run may train, whose cost the ETA prices (none: the
+  // ETA says "?").
+  Progress(std::FILE* out, bool live, double interval_seconds, const std::vector<Cell>& cells);
 
   void StartCell(const Cell& cell, int64_t position, int64_t count);
   void Epoch(const EpochRecord& record, int64_t epochs);
@@ -37,24 +40,26 @@ class Progress {
   // "1h02m", "3m05s", "12s".
   static std::string FormatDuration(double seconds);
 
-  // The epochs the ETA prices: the run's budgets less those trained, by this
-  // run or (a resumed cell's) by an earlier one, and those of cells skipped
-  // or ended early.
-  int64_t EpochsLeft() const;
+  // What the ETA prices, in FLOPs (harness/estimate.h, FlopCostOfCell):
+  // the run's cells less what is trained, by this run or (a resumed cell's)
+  // by an earlier one, and less the cells skipped or ended early.
+  double CostLeft() const { return others_left_ + cell_left_; }
 
  private:
   using Clock = std::chrono::steady_clock;
   double Elapsed() const;
   std::string Eta() const;
+  static CellCost CostOf(const Cell& cell);
 
   std::FILE* out_;
   bool live_;
   double interval_;
-  int64_t epochs_total_;
-  int64_t epochs_done_ = 0;     // run in this call (for the rate)
-  int64_t epochs_skipped_ = 0;  // not to do: skipped, ended early, or trained before a resume
-  int64_t cell_epochs_ = 0;     // the current cell's budget
-  int64_t cell_epoch_ = 0;      // its last epoch
+  double others_left_ = 0;  // the cells not started, skipped or passed
+  double cell_left_ = 0;    // what is left of the current cell
+  double cost_done_ = 0;    // the epochs run in this call (with the time: the rate)
+  CellCost cell_cost_;
+  int64_t cell_epochs_ = 0;  // the current cell's budget
+  int64_t cell_epoch_ = 0;   // its last epoch
   Clock::time_point start_, last_line_;
   std::string cell_id_, cell_label_, shard_;
   bool line_open_ = false;

@@ -304,7 +304,7 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
   const int64_t count = static_cast<int64_t>(cells.size());
   summary->cells = count;
   std::vector<int64_t> order;
-  Progress stream(options.log, /*live=*/false, options.log_interval_seconds, 0);
+  Progress stream(options.log, /*live=*/false, options.log_interval_seconds, {});
   if (options.shard.count > 1) stream.set_shard(options.shard.Name());
   if (coordinator) {
     order = LongestFirst(cells, CellsToRun(cells, options, &stream, summary), threads, options.log);
@@ -313,7 +313,7 @@ bool RunSuiteOverRanks(const Suite& suite, const RunOptions& options,
   }
   // Each rank's cells write no progress of their own (one stream, rank 0's).
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(std::fopen("/dev/null", "w"), std::fclose);
-  Progress silent(quiet.get(), false, options.log_interval_seconds, 0);
+  Progress silent(quiet.get(), false, options.log_interval_seconds, {});
   RunOptions cell_options = options;
   if (!coordinator) cell_options.log = quiet.get();
   CellRunner runner(suite, cell_options, threads, static_cast<int64_t>(ExpandCells(suite).size()),
@@ -413,9 +413,7 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
   const std::function<bool()> pause_requested = PauseRequested(options.stop_after_seconds);
   const std::vector<Cell> cells = SelectCells(suite, options.filter, options.shard);
   summary->cells = static_cast<int64_t>(cells.size());
-  int64_t epochs_total = 0;
-  for (const Cell& c : cells) epochs_total += c.train.epochs;
-  Progress progress(options.log, options.live, options.log_interval_seconds, epochs_total);
+  Progress progress(options.log, options.live, options.log_interval_seconds, cells);
   if (options.shard.count > 1) progress.set_shard(options.shard.Name());
   // A cell's metadata counts the suite's cells, not this run's: a filtered
   // or sharded run writes the same files as the whole suite's run.

@@ -1,9 +1,9 @@
-#include "bench/model_flops.h"
+#include "models/model_flops.h"
 
 #include "models/vgg5.h"
 #include "models/vit.h"
 
-namespace twophase::bench {
+namespace twophase {
 namespace {
 
 // 2 FLOPs per multiply-add of an [m, k] x [k, n] product.
@@ -80,4 +80,4 @@ bool CountModelFlops(const std::string& model, const InputShape& input, ModelFlo
   return false;
 }
 
-}  // namespace twophase::bench
+}  // namespace twophase

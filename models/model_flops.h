@@ -1,5 +1,6 @@
-// Analytic FLOP counts of the five models, per sample, for the GFLOP/s and
-// peak-fraction counters of the model benchmarks.
+// Analytic FLOP counts of the five models, per sample: the GFLOP/s and
+// peak-fraction counters of the model benchmarks, and the relative cost of
+// a suite's cells behind a run's ETA (harness/estimate.h).
 //
 // What is counted: the matrix products -- every Linear (patch embedding,
 // attention projections, MLP, head, VGG5's dense layers), every convolution,
@@ -15,14 +16,14 @@
 // vit-mlp it is about 1 % of the counted FLOPs (bench/README.md). The counts
 // are therefore a lower bound on the arithmetic, and GFLOP/s figures are
 // "useful matrix FLOPs per second", directly comparable with the GEMM peak.
-#ifndef TWOPHASE_BENCH_MODEL_FLOPS_H_
-#define TWOPHASE_BENCH_MODEL_FLOPS_H_
+#ifndef TWOPHASE_MODELS_MODEL_FLOPS_H_
+#define TWOPHASE_MODELS_MODEL_FLOPS_H_
 
 #include <string>
 
 #include "models/model.h"
 
-namespace twophase::bench {
+namespace twophase {
 
 struct ModelFlops {
   double forward = 0.0;   // per sample
@@ -33,6 +34,6 @@ struct ModelFlops {
 // False for an unknown model name.
 bool CountModelFlops(const std::string& model, const InputShape& input, ModelFlops* flops);
 
-}  // namespace twophase::bench
+}  // namespace twophase
 
-#endif  // TWOPHASE_BENCH_MODEL_FLOPS_H_
+#endif  // TWOPHASE_MODELS_MODEL_FLOPS_H_
