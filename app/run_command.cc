@@ -39,33 +39,65 @@ namespace po = boost::program_options;
 namespace twophase {
 namespace {
 
-int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads,
-                const Shard& shard) {
+// With --resume, what is left of each cell: FindResumePoint's reading of
+// its folder, and the estimate of the epochs after that point.
+std::string ResumeColumn(const std::string& out_dir, const CellEstimate& e, double* left) {
+  const ResumePoint point = FindResumePoint(out_dir, e.cell.id);
+  switch (point.kind) {
+    case ResumePoint::Kind::kKept:
+      *left = 0.0;
+      return "kept (" + CellStatusName(*point.status) + ")";
+    case ResumePoint::Kind::kContinued:
+      *left = e.cost.LeftAfter(point.epoch, point.phase);
+      return "after epoch " + std::to_string(point.epoch) + " (" + PhaseName(point.phase) + ")";
+    case ResumePoint::Kind::kAfresh:
+      break;
+  }
+  *left = e.seconds;
+  return point.status ? "again (" + CellStatusName(*point.status) + ")" : "from the start";
+}
+
+// The cells and their estimates; with --resume (resume_dir not empty) also
+// where --resume would take each up and what is left.
+int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads, const Shard& shard,
+                const std::string& resume_dir) {
   std::vector<CellEstimate> estimates;
   std::string error;
   if (!EstimateCells(cells, threads, &estimates, &error)) {
     std::fprintf(stderr, "twophase run: %s\n", error.c_str());
     return 1;
   }
-  std::printf("# suite %s (%s): %zu cells%s%s, threads %d\n", suite.name.c_str(),
+  const bool resume = !resume_dir.empty();
+  std::printf("# suite %s (%s): %zu cells%s%s, threads %d%s%s\n", suite.name.c_str(),
               suite.file.c_str(), cells.size(), shard.count > 1 ? " of shard " : "",
-              shard.count > 1 ? shard.Name().c_str() : "", threads);
-  std::printf("%5s  %-52s %7s %8s %8s %10s\n", "cell", "id", "epochs", "train", "test",
-              "est. time");
-  double total = 0.0;
+              shard.count > 1 ? shard.Name().c_str() : "", threads,
+              resume ? ", --resume into " : "", resume_dir.c_str());
+  std::printf("%5s  %-52s %7s %8s %8s %10s", "cell", "id", "epochs", "train", "test", "est. time");
+  if (resume) std::printf("  %-24s %10s", "--resume", "left");
+  std::printf("\n");
+  double total = 0.0, total_left = 0.0;
   for (const CellEstimate& e : estimates) {
-    std::printf("%5lld  %-52s %7lld %8lld %8lld %10s\n", static_cast<long long>(e.cell.index + 1),
+    std::printf("%5lld  %-52s %7lld %8lld %8lld %10s", static_cast<long long>(e.cell.index + 1),
                 e.cell.id.c_str(), static_cast<long long>(e.cell.train.epochs),
                 static_cast<long long>(e.train_samples), static_cast<long long>(e.test_samples),
                 Progress::FormatDuration(e.seconds).c_str());
+    if (resume) {
+      double left = 0.0;
+      const std::string where = ResumeColumn(resume_dir, e, &left);
+      std::printf("  %-24s %10s", where.c_str(), Progress::FormatDuration(left).c_str());
+      total_left += left;
+    }
+    std::printf("\n");
     total += e.seconds;
   }
   std::printf(
-      "# estimated total %s (from a timed forward/backward probe of each model on this "
+      "# estimated total %s%s%s (from a timed forward/backward probe of each model on this "
       "machine; a golden CG epoch counted as ~5 + log(tol)/log(0.618) forward passes and a "
       "gradient, a Wolfe one as 1.5 gradients and a probe; the evaluation every eval_every "
-      "epochs; a detector's swap guessed at 30 %%)\n",
-      Progress::FormatDuration(total).c_str());
+      "epochs; a detector's swap guessed at 30 %%%s)\n",
+      Progress::FormatDuration(total).c_str(), resume ? ", left " : "",
+      resume ? Progress::FormatDuration(total_left).c_str() : "",
+      resume ? "; a continued cell from its curve's last epoch" : "");
   return 0;
 }
 
@@ -94,7 +126,9 @@ int RunCommand(const std::vector<std::string>& args) {
       "shard", po::value(&shard_text)->default_value(shard_text),
       "run part i of n of the suite (1 <= i <= n): the cells k (0-based, in suite order) with "
       "k mod n = i-1, then --filter within them; shards may run at once into one --out")(
-      "dry-run", po::bool_switch(&dry_run), "print the cells and an estimate of their cost");
+      "dry-run", po::bool_switch(&dry_run),
+      "print the cells and an estimate of their cost; with --resume also where --resume would "
+      "take each up in --out and the time left");
   po::options_description long_runs("long runs (resuming, checkpoints and pausing)");
   long_run.Add(&long_runs);
   options.add(long_runs);
@@ -151,9 +185,12 @@ int RunCommand(const std::vector<std::string>& args) {
     return 0;
   }
   const int effective_threads = threads > 0 ? threads : suite.threads;
-  if (dry_run) return PrintDryRun(suite, cells, effective_threads, run.shard);
-
   run.out_dir = out_dir.empty() ? "out/" + suite.name : out_dir;
+  if (dry_run) {
+    return PrintDryRun(suite, cells, effective_threads, run.shard,
+                       long_run.resume ? run.out_dir : "");
+  }
+
   run.resume = long_run.resume;
   run.threads = threads;
   run.data_dir = data_dir;

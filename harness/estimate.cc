@@ -175,8 +175,8 @@ bool EstimateCells(const std::vector<Cell>& cells, int threads,
       probes[key] = t;
     }
     const auto [forward, forward_backward] = probes[key];
-    e.seconds =
-        EstimateSeconds(cell.train, e.train_samples, e.test_samples, forward, forward_backward);
+    e.cost = CostOfCell(cell.train, e.train_samples, e.test_samples, forward, forward_backward);
+    e.seconds = e.cost.Total();
     estimates->push_back(e);
   }
   return true;

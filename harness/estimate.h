@@ -14,14 +14,6 @@
 
 namespace twophase {
 
-// --dry-run: the cells, their sizes and an estimate of their cost (from a
-// timed probe of each model's forward and backward pass on this machine).
-struct CellEstimate {
-  Cell cell;
-  int64_t train_samples = 0;
-  int64_t test_samples = 0;
-  double seconds = 0.0;  // estimated, training and evaluation
-};
 // What a cell's epochs cost, in the unit of the per-sample costs it was
 // built from (seconds for --dry-run, FLOPs for a run's ETA).
 struct CellCost {
@@ -51,6 +43,15 @@ double EstimateSeconds(const TrainOptions& options, int64_t train_samples, int64
 // the ETA turns it into seconds at the rate the run measures. False for a
 // model or data set without a count.
 bool FlopCostOfCell(const Cell& cell, CellCost* cost);
+// --dry-run: the cells, their sizes and an estimate of their cost (from a
+// timed probe of each model's forward and backward pass on this machine).
+struct CellEstimate {
+  Cell cell;
+  int64_t train_samples = 0;
+  int64_t test_samples = 0;
+  double seconds = 0.0;  // estimated, training and evaluation: cost.Total()
+  CellCost cost;         // in seconds
+};
 bool EstimateCells(const std::vector<Cell>& cells, int threads,
                    std::vector<CellEstimate>* estimates, std::string* error);
 

@@ -392,6 +392,22 @@ std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_i
   return meta["status"].get<std::string>();
 }
 
+ResumePoint FindResumePoint(const std::string& out_dir, const std::string& cell_id) {
+  ResumePoint point;
+  std::string why;
+  if (KeepOnResume(out_dir, cell_id, &point.status, &why)) {
+    point.kind = ResumePoint::Kind::kKept;
+    return point;
+  }
+  if (point.status != CellStatus::kPaused && point.status != CellStatus::kRunning) return point;
+  CellResult cell;
+  if (!ReadCell(CellDir(out_dir, cell_id), &cell, &why) || cell.curve.empty()) return point;
+  point.kind = ResumePoint::Kind::kContinued;
+  point.epoch = cell.curve.back().epoch;
+  point.phase = cell.curve.back().phase;
+  return point;
+}
+
 bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary,
               std::string* error) {
   *summary = RunSummary();

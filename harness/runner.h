@@ -33,11 +33,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/shard.h"
 #include "harness/suite.h"
+#include "training/results_format.h"
 
 namespace twophase {
 
@@ -95,6 +97,20 @@ bool RunSuite(const Suite& suite, const RunOptions& options, RunSummary* summary
 
 // Cell status from a result directory: "" when the cell has no metadata.
 std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_id);
+
+// Where --resume would take up a cell of out_dir (for --dry-run --resume):
+// keep it, continue it after the curve's last epoch -- a paused cell's
+// checkpoint is that epoch; an interrupted one's may be a few epochs older,
+// and a checkpoint the run refuses starts the cell afresh -- or run it from
+// the start.
+struct ResumePoint {
+  enum class Kind { kKept, kContinued, kAfresh };
+  Kind kind = Kind::kAfresh;
+  std::optional<CellStatus> status;  // the cell's, when its files read
+  int64_t epoch = 0;                 // kContinued: the curve's last epoch
+  Phase phase = Phase::kAdam;        // and its phase
+};
+ResumePoint FindResumePoint(const std::string& out_dir, const std::string& cell_id);
 
 }  // namespace twophase
 

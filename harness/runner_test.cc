@@ -262,6 +262,43 @@ TEST(RunCommandTest, DryRunListsCellsAndBadSuitesAreRejectedBeforeAnythingRuns) 
   fs::remove_all(dir);
 }
 
+// --dry-run --resume says where --resume would take up each cell and what
+// is left: a paused cell after its last epoch, an unstarted one from the
+// start, a finished one kept with nothing left.
+TEST(RunCommandTest, DryRunWithResumeSaysWhereEachCellStandsAndWhatIsLeft) {
+  const std::string dir = TempDir("dryresume");
+  const std::string run = "run --suite smoke --out " + dir + "/out";
+  ASSERT_EQ(RunTwophase(run + " --stop-after 1e-9").exit_code, 3);  // one epoch of cell 1
+  const CommandResult paused = RunTwophase(run + " --resume --dry-run");
+  ASSERT_EQ(paused.exit_code, 0) << paused.output;
+  EXPECT_TRUE(Contains(paused.output, "--resume into " + dir + "/out")) << paused.output;
+  auto line_of = [&paused](const std::string& id) {  // the table row of cell `id`
+    const size_t at = paused.output.find(id);
+    if (at == std::string::npos) return std::string();
+    return paused.output.substr(at, paused.output.find('\n', at) - at);
+  };
+  EXPECT_TRUE(Contains(line_of("mnist.vit-nomlp-wkewq-wvwo.adam.blas.s0"), "after epoch 1 (adam)"))
+      << paused.output;
+  EXPECT_TRUE(Contains(line_of("mnist.vit-nomlp-wkewq-wvwo.cg.blas.s0"), "from the start"))
+      << paused.output;
+  EXPECT_TRUE(Contains(paused.output, "# estimated total ")) << paused.output;
+  EXPECT_TRUE(Contains(paused.output, ", left ")) << paused.output;
+  // A dry run reads the folder and writes nothing.
+  EXPECT_EQ(ReadCellStatus(dir + "/out", "mnist.vit-nomlp-wkewq-wvwo.adam.blas.s0"), "paused");
+  EXPECT_FALSE(fs::exists(dir + "/out/cells/mnist.vit-nomlp-wkewq-wvwo.cg.blas.s0"));
+
+  ASSERT_EQ(RunTwophase(run + " --resume").exit_code, 0);
+  const CommandResult done = RunTwophase(run + " --resume --dry-run");
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  int kept = 0;
+  for (size_t at = 0; (at = done.output.find("kept (completed)", at)) != std::string::npos; ++at) {
+    ++kept;
+  }
+  EXPECT_EQ(kept, 3) << done.output;
+  EXPECT_TRUE(Contains(done.output, ", left 0s (")) << done.output;
+  fs::remove_all(dir);
+}
+
 // The shipped smoke suite end to end, as CI and users run it: run, report.
 TEST(RunCommandTest, SmokeSuiteRunsAndReports) {
   const std::string dir = TempDir("smoke");
