@@ -48,8 +48,9 @@ std::string Progress::FormatDuration(double seconds) {
 // The cost left at the rate this run has measured: seconds per FLOP of the
 // epochs it ran. The paper suite's epochs differ up to ~40x in cost by
 // model and phase (a golden CG epoch is ~20 forward passes and a gradient),
-// and pricing every epoch alike put its ETA 6-10x short; what the FLOPs miss (elementwise work, the
-// backend, a CG epoch's actual probes, the swap a detector picks) stays in the rate.
+// and pricing every epoch alike put its ETA ~5x short; what the FLOPs miss
+// (elementwise work, the backend, a CG epoch's actual probes, the swap a
+// detector picks) stays in the rate.
 std::string Progress::Eta() const {
   if (!(cost_done_ > 0)) return "?";
   return FormatDuration(Elapsed() / cost_done_ * CostLeft());

@@ -106,11 +106,11 @@ TEST(ProgressTest, AResumedCellsEarlierEpochsAreNotLeftToDo) {
   EXPECT_DOUBLE_EQ(progress.CostLeft(), 0);
 }
 
-// What the ETA is for: the paper suite's cells differ ~30x in cost, by
-// model and by phase, and an ETA that priced every epoch alike was 10x
-// short on it (17 h against ~150 h). An epoch's price follows the FLOPs of
-// its passes: a golden CG epoch (tolerance 1e-3: 20 forward passes and a
-// gradient) is ~7x an Adam epoch, a vgg5 epoch several smallest-ViT ones.
+// What the ETA is for: the paper suite's epochs differ up to ~40x in cost,
+// by model and by phase, and an ETA that priced every epoch alike was ~5x
+// short on it (17-19 h against ~85 h). An epoch's price follows the FLOPs
+// of its passes: a golden CG epoch (tolerance 1e-3: 20 forward passes and a
+// gradient) is ~8x an Adam epoch, a vgg5 epoch several smallest-ViT ones.
 TEST(ProgressTest, EpochsArePricedByTheirModelAndPhase) {
   const CellCost small = Cost(PaperCell("vit-nomlp-wkewq-wvwo", Algorithm::kTwoPhase));
   const CellCost vgg5 = Cost(PaperCell("vgg5", Algorithm::kTwoPhase));
