@@ -50,13 +50,14 @@ bool LockOutDir(const std::string& out_dir, double wait_seconds, FileLock* lock,
 // converged, stalled or diverged) whose files are whole and agree
 // (ReadCell's checks). Otherwise *why says why the cell runs again; it
 // stays empty for a cell that never started. *status is set when the
-// metadata could be read.
+// metadata could be read, and then *read (when given) holds what was read.
 bool KeepOnResume(const std::string& out_dir, const std::string& id,
-                  std::optional<CellStatus>* status, std::string* why) {
+                  std::optional<CellStatus>* status, std::string* why, CellResult* read = nullptr) {
   const std::string dir = CellDir(out_dir, id);
   std::error_code ec;
   if (!fs::exists(dir + "/metadata.json", ec)) return false;
-  CellResult cell;
+  CellResult local;
+  CellResult& cell = read != nullptr ? *read : local;
   if (!ReadCell(dir, &cell, why)) return false;
   *status = cell.status;
   if (cell.status == CellStatus::kRunning || cell.status == CellStatus::kPaused) {
@@ -395,13 +396,13 @@ std::string ReadCellStatus(const std::string& out_dir, const std::string& cell_i
 ResumePoint FindResumePoint(const std::string& out_dir, const std::string& cell_id) {
   ResumePoint point;
   std::string why;
-  if (KeepOnResume(out_dir, cell_id, &point.status, &why)) {
+  CellResult cell;
+  if (KeepOnResume(out_dir, cell_id, &point.status, &why, &cell)) {
     point.kind = ResumePoint::Kind::kKept;
     return point;
   }
   if (point.status != CellStatus::kPaused && point.status != CellStatus::kRunning) return point;
-  CellResult cell;
-  if (!ReadCell(CellDir(out_dir, cell_id), &cell, &why) || cell.curve.empty()) return point;
+  if (cell.curve.empty()) return point;
   point.kind = ResumePoint::Kind::kContinued;
   point.epoch = cell.curve.back().epoch;
   point.phase = cell.curve.back().phase;
