@@ -53,7 +53,7 @@ std::string ResumeColumn(const std::string& out_dir, const CellEstimate& e, doub
     case ResumePoint::Kind::kAfresh:
       break;
   }
-  *left = e.seconds;
+  *left = e.seconds();
   return point.status ? "again (" + CellStatusName(*point.status) + ")" : "from the start";
 }
 
@@ -80,7 +80,7 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads,
     std::printf("%5lld  %-52s %7lld %8lld %8lld %10s", static_cast<long long>(e.cell.index + 1),
                 e.cell.id.c_str(), static_cast<long long>(e.cell.train.epochs),
                 static_cast<long long>(e.train_samples), static_cast<long long>(e.test_samples),
-                Progress::FormatDuration(e.seconds).c_str());
+                Progress::FormatDuration(e.seconds()).c_str());
     if (resume) {
       double left = 0.0;
       const std::string where = ResumeColumn(resume_dir, e, &left);
@@ -88,7 +88,7 @@ int PrintDryRun(const Suite& suite, const std::vector<Cell>& cells, int threads,
       total_left += left;
     }
     std::printf("\n");
-    total += e.seconds;
+    total += e.seconds();
   }
   std::printf(
       "# estimated total %s%s%s (from a timed forward/backward probe of each model on this "

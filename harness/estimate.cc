@@ -176,7 +176,6 @@ bool EstimateCells(const std::vector<Cell>& cells, int threads,
     }
     const auto [forward, forward_backward] = probes[key];
     e.cost = CostOfCell(cell.train, e.train_samples, e.test_samples, forward, forward_backward);
-    e.seconds = e.cost.Total();
     estimates->push_back(e);
   }
   return true;

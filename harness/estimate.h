@@ -49,8 +49,8 @@ struct CellEstimate {
   Cell cell;
   int64_t train_samples = 0;
   int64_t test_samples = 0;
-  double seconds = 0.0;  // estimated, training and evaluation: cost.Total()
-  CellCost cost;         // in seconds
+  CellCost cost;                                   // in seconds
+  double seconds() const { return cost.Total(); }  // estimated, training and evaluation
 };
 bool EstimateCells(const std::vector<Cell>& cells, int threads,
                    std::vector<CellEstimate>* estimates, std::string* error);

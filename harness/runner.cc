@@ -235,8 +235,9 @@ std::vector<int64_t> LongestFirst(const std::vector<Cell>& cells,
   }
   std::vector<size_t> order(to_run.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return estimates[a].seconds > estimates[b].seconds; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return estimates[a].seconds() > estimates[b].seconds();
+  });
   std::vector<int64_t> sorted;
   for (size_t k : order) sorted.push_back(to_run[k]);
   return sorted;
