@@ -59,14 +59,13 @@ std::string Progress::Eta() const {
 void Progress::StartCell(const Cell& cell, int64_t position, int64_t count) {
   cell_id_ = cell.id;
   cell_label_ = Label(position, count);
-  cell_epochs_ = cell.train.epochs;
   cell_epoch_ = 0;
   cell_cost_ = CostOf(cell);
   cell_left_ = cell_cost_.Total();
   others_left_ = std::max(0.0, others_left_ - cell_left_);
   if (!live_) {
     std::fprintf(out_, "%s %s: start (%lld epochs), elapsed %s, ETA %s\n", cell_label_.c_str(),
-                 cell_id_.c_str(), static_cast<long long>(cell_epochs_),
+                 cell_id_.c_str(), static_cast<long long>(cell.train.epochs),
                  FormatDuration(Elapsed()).c_str(), Eta().c_str());
     std::fflush(out_);
   }

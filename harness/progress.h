@@ -58,8 +58,7 @@ class Progress {
   double cell_left_ = 0;    // what is left of the current cell
   double cost_done_ = 0;    // the epochs run in this call (with the time: the rate)
   CellCost cell_cost_;
-  int64_t cell_epochs_ = 0;  // the current cell's budget
-  int64_t cell_epoch_ = 0;   // its last epoch
+  int64_t cell_epoch_ = 0;  // its last epoch
   Clock::time_point start_, last_line_;
   std::string cell_id_, cell_label_, shard_;
   bool line_open_ = false;
