@@ -1,5 +1,6 @@
 // `twophase probe` as a user runs it: the real binary on real MNIST images.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -25,7 +26,8 @@ std::string Results(const std::string& output) {
 }
 
 TEST(ProbeCommandTest, PrintsTheExtremesAndRerunsBitIdentically) {
-  const fs::path json = fs::temp_directory_path() / "twophase_probe_test.json";
+  const fs::path json =
+      fs::temp_directory_path() / ("twophase_probe_" + std::to_string(getpid()) + ".json");
   fs::remove(json);
   const CommandResult first = RunTwophase(kProbe + "--json " + json.string());
   ASSERT_EQ(first.exit_code, 0) << first.output;
@@ -46,7 +48,8 @@ TEST(ProbeCommandTest, PrintsTheExtremesAndRerunsBitIdentically) {
 
 // --previous: the curvature along the last update, one more product.
 TEST(ProbeCommandTest, PreviousAddsTheCurvatureAlongTheUpdate) {
-  const fs::path dir = fs::temp_directory_path() / "twophase_probe_previous";
+  const fs::path dir =
+      fs::temp_directory_path() / ("twophase_probe_previous_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string before = (dir / "before.safetensors").string();
