@@ -63,7 +63,10 @@ cd build-asan
 total=$(ctest -N | sed -n 's/^Total Tests: //p')
 chosen=$(ctest -N -E "$exclude" | sed -n 's/^Total Tests: //p')
 echo "sanitize: running $chosen of $total tests under ASan+UBSan"
-ctest --output-on-failure --timeout 600 -E "$exclude"
+# Side by side, one per core: under the sanitizers most of a test's time is
+# instrumented single-threaded code (measured 552 s one at a time, 333 s
+# with -j2: bench/README.md, "CI's test steps side by side").
+ctest --output-on-failure --timeout 600 -j"$(nproc)" -E "$exclude"
 
 # Under mpirun, with every check but LeakSanitizer's: OpenMPI keeps what
 # MPI_Init allocates until exit, in plug-ins it has unloaded by then, so

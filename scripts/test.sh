@@ -10,10 +10,13 @@ jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTWOPHASE_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 cd build
-# One test at a time: the heavy tests use 2 threads each, and side by side on
-# a 2-core machine they slow each other down ~3x (measured: 35 s serial
-# against 93 s with -j2 for the whole suite). Not the twins linked without
-# MPI (label nompi): CI's next step runs those.
-ctest --output-on-failure --timeout 600 -LE nompi
+# Tests side by side, one per core: each test process bounds libgomp's
+# spinning as `twophase` does (core/test_main.cc), so two of them on two
+# cores no longer hold each other's cores in spinning workers. Measured in
+# one session on the 2-core machine, the whole suite: 276 s one at a time
+# with libgomp's default spinning, 227 s with -j2 alone, 178 s with -j2 and
+# the bounded spinning (bench/README.md, "CI's test steps side by side").
+# Not the twins linked without MPI (label nompi): CI's next step runs those.
+ctest --output-on-failure --timeout 600 -j"$jobs" -LE nompi
 cd "$root"
 scripts/smoke_compare.sh

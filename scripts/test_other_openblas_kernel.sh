@@ -13,6 +13,7 @@
 # (core/communicator.h), where the mpirun tests say they skip. A compile and
 # two links, not a second build: nothing but core/communicator_mpi.cc sees
 # <mpi.h> in any build. (scripts/fuzz.sh configures with -DTWOPHASE_MPI=OFF.)
+# Side by side, one test per core, as scripts/test.sh runs them.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -22,8 +23,8 @@ cmake --build build -j"$(nproc)" --target twophase_tests_nompi
 cd build
 if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
   echo "tests again without MPI and without OPENBLAS_CORETYPE (this environment sets it to $OPENBLAS_CORETYPE)"
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ctest --output-on-failure --timeout 600 -L nompi
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ctest --output-on-failure --timeout 600 -j"$(nproc)" -L nompi
 else
   echo "tests again without MPI and with OPENBLAS_CORETYPE=Prescott (this environment does not set it)"
-  OPENBLAS_CORETYPE=Prescott ctest --output-on-failure --timeout 600 -L nompi
+  OPENBLAS_CORETYPE=Prescott ctest --output-on-failure --timeout 600 -j"$(nproc)" -L nompi
 fi
