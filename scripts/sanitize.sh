@@ -64,8 +64,9 @@ total=$(ctest -N | sed -n 's/^Total Tests: //p')
 chosen=$(ctest -N -E "$exclude" | sed -n 's/^Total Tests: //p')
 echo "sanitize: running $chosen of $total tests under ASan+UBSan"
 # Side by side, one per core: under the sanitizers most of a test's time is
-# instrumented single-threaded code (measured 552 s one at a time, 333 s
-# with -j2: bench/README.md, "CI's test steps side by side").
+# instrumented single-threaded code (12 of the heaviest, measured in one
+# session: 293 s one at a time, 161 s with -j2; bench/README.md, "CI's
+# test steps side by side").
 ctest --output-on-failure --timeout 600 -j"$(nproc)" -E "$exclude"
 
 # Under mpirun, with every check but LeakSanitizer's: OpenMPI keeps what
